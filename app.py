@@ -1,0 +1,78 @@
+"""create_app(config): the Flask server with login, error pages and the Dash dashboard mounted on /dash/.
+
+Nothing happens at import; gunicorn uses the factory string "app:create_app()".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dash
+from flask import Flask, current_app
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+import callbacks
+import maic.db
+import maic.web
+from layouts.components import HeaderData, shell
+from maic import config as maic_config
+from maic import permissions, picture
+from maic.db import session_for
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, static_folder=str(ASSETS), static_url_path="/static",
+                template_folder=str(Path(maic.web.__file__).parent / "templates"))
+    settings = maic_config.load(config)
+    app.config.update(settings)
+    app.config["SECRET_KEY"] = settings["MAIC_SECRET_KEY"]
+    maic.db.init_app(app)
+    maic.web.init_app(app)
+    _mount_dash(app)
+    return app
+
+
+def _nav_for(user) -> tuple[tuple[str, str], ...]:
+    links = []
+    if permissions.allowed(user, permissions.VIEW_PICTURE):
+        links.append(("Common picture", "/dash/"))
+    return tuple(links)
+
+
+def _page_shell():
+    """Built per request, so the header shows who is signed in; holds no figures (callbacks fill them)."""
+    user = current_user if current_user.is_authenticated else None
+    home = picture.home_lrf(session_for(current_app))
+    data = HeaderData(
+        lrf_name=home.name if home else "No LRF configured",
+        user_name=user.display_name if user else "",
+        role=user.role if user else "",
+        marking=current_app.config["MAIC_PROTECTIVE_MARKING"],
+        demo=bool(current_app.config["MAIC_DEMO_BANNER"]),
+        nav=_nav_for(user),
+        csrf_token=generate_csrf(),
+    )
+    return shell(data, live_poll_ms=int(current_app.config["MAIC_LIVE_POLL_SECONDS"]) * 1000)
+
+
+def _mount_dash(server: Flask) -> dash.Dash:
+    from callbacks._common import error_alert
+
+    dash_app = dash.Dash(
+        __name__,
+        server=server,
+        url_base_pathname="/dash/",
+        assets_folder=str(ASSETS),
+        title="MAIC common picture",
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        on_error=error_alert,
+    )
+    dash_app.layout = _page_shell
+    callbacks.register(dash_app)
+    server.extensions["maic.dash"] = dash_app
+    return dash_app

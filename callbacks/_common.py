@@ -1,0 +1,44 @@
+"""What every callback needs: the request's database session, the signed-in user, and error handling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from dash import html
+from flask import current_app
+from flask_login import current_user
+from sqlalchemy import orm
+
+from maic.db import session_for
+from maic.errors import MaicError
+
+log = logging.getLogger(__name__)
+
+
+def db() -> orm.Session:
+    return session_for(current_app)
+
+
+def user():
+    return current_user if current_user.is_authenticated else None
+
+
+def setting(name: str):
+    return current_app.config[name]
+
+
+def parse_week(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def error_alert(exc: Exception) -> html.Div:
+    """Dash's on_error: a MaicError becomes its message; anything else is logged with a reference."""
+    session_for(current_app).rollback()
+    if isinstance(exc, MaicError):
+        return html.Div(className="alert", children=[html.Strong(exc.title + ": "), exc.message])
+    reference = uuid.uuid4().hex[:8]
+    log.exception("callback failed (reference %s)", reference, exc_info=exc)
+    return html.Div(className="alert", children=[
+        html.Strong("Something went wrong: "), f"the error was logged with reference {reference}."])

@@ -1,0 +1,1 @@
+"""Component trees built from plain data; never touches the database or the session."""

@@ -1,0 +1,99 @@
+"""Pieces every page shares: the header with LRF, user and marking, navigation, tiles and messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from dash import dcc, html
+
+from layouts import ids
+
+
+@dataclass(frozen=True)
+class HeaderData:
+    lrf_name: str
+    user_name: str
+    role: str
+    marking: str
+    demo: bool
+    nav: tuple[tuple[str, str], ...]
+    csrf_token: str
+
+
+def marking_bar(marking: str) -> html.Div:
+    return html.Div(marking, className="marking", role="note", **{"aria-label": "Protective marking"})
+
+
+def header(data: HeaderData) -> html.Header:
+    return html.Header(className="header", children=[
+        html.P("MAIC common picture", className="title"),
+        html.Span(data.lrf_name, className="lrf"),
+        html.Span("Demo data", className="demo-flag") if data.demo else None,
+        html.Span(className="who", children=[
+            f"{data.user_name} · {data.role.replace('_', ' ')} · ",
+            html.Form(method="post", action="/logout", children=[
+                dcc.Input(type="hidden", name="csrf_token", value=data.csrf_token),
+                html.Button("Sign out", type="submit", className="link"),
+            ]),
+        ]),
+    ])
+
+
+def nav(links: tuple[tuple[str, str], ...]) -> html.Nav:
+    return html.Nav(className="nav", **{"aria-label": "Pages"},
+                    children=[dcc.Link(label, href=href) for label, href in links])
+
+
+def shell(data: HeaderData, live_poll_ms: int) -> html.Div:
+    """The frame around every page; the page body is filled by the router callback."""
+    return html.Div([
+        dcc.Location(id=ids.URL, refresh=False),
+        dcc.Store(id=ids.DATA_VERSION),
+        dcc.Interval(id=ids.LIVE_TIMER, interval=live_poll_ms),
+        marking_bar(data.marking),
+        header(data),
+        nav(data.nav),
+        html.Div(id=ids.ALERT, role="alert"),
+        html.Main(id=ids.PAGE, className="page"),
+        marking_bar(data.marking),
+    ])
+
+
+def fmt_int(value: int | None) -> str:
+    return "no return" if value is None else f"{value:,}"
+
+
+def fmt_change(change: int | None) -> tuple[str, str]:
+    if change is None:
+        return "no figure for last week", "change"
+    if change == 0:
+        return "no change on last week", "change"
+    arrow = "▲" if change > 0 else "▼"
+    return f"{arrow} {abs(change):,} on last week", "change up" if change > 0 else "change down"
+
+
+def tile(label: str, value: int | None, change: int | None, note: str = "", tile_id: str = "") -> html.Section:
+    text, css = fmt_change(change)
+    return html.Section(className="tile" + (" missing" if value is None else ""), id=tile_id or None,
+                        **{"aria-label": label}, children=[
+        html.Div(label, className="label"),
+        html.Div(fmt_int(value), className="value"),
+        html.Div(text, className=css),
+        html.Div(note, className="note") if note else None,
+    ])
+
+
+def as_at_line(week: dt.date | None, as_at: dt.datetime, returns_in: int, returns_due: int,
+               tz_name: str = "Europe/London") -> html.Div:
+    from zoneinfo import ZoneInfo
+
+    local = as_at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz_name))
+    if week is None:
+        return html.Div(className="asat", children=[html.Strong("No returns have been received yet."),
+                                                     html.Span(f"As at {local:%d %b %Y %H:%M}")])
+    return html.Div(className="asat", children=[
+        html.Strong(f"Week beginning {week:%A %d %B %Y}"),
+        html.Span(f"As at {local:%d %b %Y %H:%M} ({local:%Z})"),
+        html.Span(f"{returns_in} of {returns_due} returns in", className="muted"),
+    ])

@@ -1,0 +1,111 @@
+"""Settings as data: every MAIC_* setting, its default and its help, read from the environment.
+
+Owns the one list of settings; README's table and a test are made from it. Never imports flask or dash.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("MAIC_DATA_DIR", "./var", "Folder for the SQLite file, secret key, archive/, inbox/ and quarantine/."),
+    Setting(
+        "MAIC_DATABASE_URL",
+        None,
+        "SQLAlchemy URL. Default: an SQLite file maic.db under MAIC_DATA_DIR. "
+        "PostgreSQL: postgresql+psycopg://user@host/db.",
+    ),
+    Setting(
+        "MAIC_SECRET_KEY",
+        None,
+        "Flask secret key. Default: generated once into MAIC_DATA_DIR/secret_key (never committed).",
+    ),
+    Setting("MAIC_PROTECTIVE_MARKING", "OFFICIAL-SENSITIVE", "Marking shown on every page and export."),
+    Setting("MAIC_HOME_LRF", "cambs-peterborough", "Code of the LRF this instance serves."),
+    Setting("MAIC_INCIDENT_START", "2024-08-05", "Monday of the first week of the incident; earlier weeks are refused."),
+    Setting(
+        "MAIC_RETURN_DEADLINE",
+        "TUE 12:00",
+        "When a week's return is due, in the week after it (Europe/London): day and time.",
+    ),
+    Setting("MAIC_TIMEZONE", "Europe/London", "Time zone for deadlines and displayed times."),
+    Setting("MAIC_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, "Largest file accepted by any door, in bytes.", int),
+    Setting("MAIC_MAX_ROWS", 200_000, "Most data rows accepted in one return.", int),
+    Setting("MAIC_CHANGE_WARNING_FACTOR", 3.0, "Warn when a value moves by more than this factor on last week.", float),
+    Setting("MAIC_SESSION_MINUTES", 30, "Sign a user out after this many minutes without a request.", int),
+    Setting("MAIC_SECURE_COOKIES", False, "Mark cookies Secure: set 1 whenever the app is served over HTTPS.", bool),
+    Setting("MAIC_SCAN_SECONDS", 60, "How often the scheduler scans the drop folder.", int),
+    Setting("MAIC_LIVE_POLL_SECONDS", 5, "How often an open dashboard checks for new data.", int),
+    Setting("MAIC_SUPPRESSION_THRESHOLD", 5, "Counts from 1 up to this value minus one are shown as '<N' when shared.", int),
+    Setting("MAIC_RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0."),
+    Setting("MAIC_DEMO_BANNER", True, "Label the screens 'Demo data' (set 0 in production).", bool),
+)
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _coerce(setting: Setting, raw: str) -> Any:
+    if setting.kind is bool:
+        return raw.strip().lower() not in {"0", "false", "no", "off", ""}
+    if setting.kind in (int, float):
+        return setting.kind(raw)
+    return raw
+
+
+def defaults() -> dict[str, Any]:
+    return {s.name: s.default for s in SETTINGS}
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    environ = os.environ if environ is None else environ
+    return {s.name: _coerce(s, environ[s.name]) for s in SETTINGS if s.name in environ}
+
+
+def resolve(config: dict[str, Any]) -> dict[str, Any]:
+    """Fill the derived settings (data dir folders, database URL, secret key) in place and return config."""
+    data_dir = Path(config["MAIC_DATA_DIR"]).resolve()
+    for sub in ("archive", "inbox", "quarantine"):
+        (data_dir / sub).mkdir(parents=True, exist_ok=True)
+    config["MAIC_DATA_DIR"] = str(data_dir)
+    if not config.get("MAIC_DATABASE_URL"):
+        config["MAIC_DATABASE_URL"] = f"sqlite:///{data_dir / 'maic.db'}"
+    if not config.get("MAIC_SECRET_KEY"):
+        config["MAIC_SECRET_KEY"] = _secret_key_in(data_dir)
+    return config
+
+
+def _secret_key_in(data_dir: Path) -> str:
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        # O_EXCL: two processes starting at once must not write two different keys.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then the environment, then overrides (which win): the one way config is built."""
+    config = defaults()
+    config.update(from_env())
+    if overrides:
+        config.update(overrides)
+    return resolve(config)

@@ -1,0 +1,227 @@
+"""The data model in SQLAlchemy 2 typed ORM: reference data, users, returns, bitemporal observations, audit.
+
+Nothing here is updated in place once written, except users and reference settings; observations are
+superseded, never edited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(orm.DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    VIEWER = "viewer"
+    AGENCY_LEAD = "agency_lead"
+    NEIGHBOUR = "neighbour"
+
+
+class ReturnStatus(StrEnum):
+    ACCEPTED = "accepted"
+    SUPERSEDED = "superseded"
+    VOIDED = "voided"
+
+
+class ReturnSource(StrEnum):
+    UPLOAD = "upload"
+    DROP_FOLDER = "drop_folder"
+    FEED = "feed"
+    CLI = "cli"
+    FEDERATION = "federation"
+
+
+class Aggregation(StrEnum):
+    SUM = "sum"
+    LATEST = "latest"
+
+
+class LRF(Base):
+    __tablename__ = "lrf"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    region: Mapped[str] = mapped_column(sa.String(100), default="")
+    is_home: Mapped[bool] = mapped_column(default=False)
+    areas: Mapped[list[Area]] = relationship(back_populates="lrf", order_by="Area.name")
+
+
+agency_area = sa.Table(
+    "agency_area",
+    Base.metadata,
+    sa.Column("agency_id", sa.ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("area_id", sa.ForeignKey("area.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Area(Base):
+    __tablename__ = "area"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    lrf_id: Mapped[int] = mapped_column(sa.ForeignKey("lrf.id"), index=True)
+    population: Mapped[int | None]
+    lrf: Mapped[LRF] = relationship(back_populates="areas")
+
+
+class Agency(Base):
+    __tablename__ = "agency"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(64), index=True)
+    lrf_id: Mapped[int] = mapped_column(sa.ForeignKey("lrf.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    lrf: Mapped[LRF] = relationship()
+    areas: Mapped[list[Area]] = relationship(secondary=agency_area, order_by="Area.name")
+
+
+class Metric(Base):
+    __tablename__ = "metric"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    label: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    unit: Mapped[str] = mapped_column(sa.String(32))
+    agency_kind: Mapped[str] = mapped_column(sa.String(64), index=True)
+    panel: Mapped[str] = mapped_column(sa.String(32))
+    aggregation: Mapped[str] = mapped_column(sa.String(16))
+    # RAG: value (or value / the basis metric, or per 10,000 population) at or above amber/red.
+    rag_basis: Mapped[str | None] = mapped_column(sa.String(64))
+    rag_amber: Mapped[float | None]
+    rag_red: Mapped[float | None]
+    shareable: Mapped[bool] = mapped_column(default=False)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agency.id"))
+    lrf_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lrf.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    agency: Mapped[Agency | None] = relationship()
+    lrf: Mapped[LRF | None] = relationship()
+
+
+class Return(Base):
+    __tablename__ = "return"
+    __table_args__ = (sa.UniqueConstraint("agency_id", "sha256", name="uq_return_agency_sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    # The weeks the return covers: usually one; a backfill may carry several.
+    first_week: Mapped[dt.date]
+    week: Mapped[dt.date] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(sa.String(32))
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    archive_path: Mapped[str] = mapped_column(sa.String(500))
+    size_bytes: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(16), default=ReturnStatus.ACCEPTED)
+    row_count: Mapped[int]
+    report: Mapped[str] = mapped_column(sa.Text, default="")
+    voided_at: Mapped[dt.datetime | None]
+    voided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    void_reason: Mapped[str | None] = mapped_column(sa.Text)
+    agency: Mapped[Agency] = relationship()
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+
+
+class Observation(Base):
+    """One value as recorded by one return. The picture as at T: recorded_at <= T < superseded_at (or null)."""
+
+    __tablename__ = "observation"
+    __table_args__ = (
+        sa.CheckConstraint("value >= 0", name="value_not_negative"),
+        # At most one current value per (metric, area, week): the database enforces supersession.
+        sa.Index(
+            "uq_observation_current",
+            "metric_id",
+            "area_id",
+            "week",
+            unique=True,
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        ),
+        sa.Index("ix_observation_week_metric", "week", "metric_id", "area_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    metric_id: Mapped[int] = mapped_column(sa.ForeignKey("metric.id"))
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
+    week: Mapped[dt.date]
+    value: Mapped[int] = mapped_column(sa.BigInteger)
+    return_id: Mapped[int] = mapped_column(sa.ForeignKey("return.id"), index=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[dt.datetime | None]
+    superseded_by_return_id: Mapped[int | None] = mapped_column(sa.ForeignKey("return.id"))
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(120))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    target: Mapped[str] = mapped_column(sa.String(255), default="")
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    remote_addr: Mapped[str] = mapped_column(sa.String(64), default="")
+
+
+class DataVersion(Base):
+    """One row, bumped in the same transaction as every change to observations: a cheap 'anything new?' check."""
+
+    __tablename__ = "data_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Incident(Base):
+    __tablename__ = "incident"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    start: Mapped[dt.date]
+    markers: Mapped[list[IncidentMarker]] = relationship(order_by="IncidentMarker.date")
+
+
+class IncidentMarker(Base):
+    """A dated event drawn on every time series (for SDS40: the two tranche release dates)."""
+
+    __tablename__ = "incident_marker"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "name", name="uq_incident_marker_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"))
+    date: Mapped[dt.date]
+    name: Mapped[str] = mapped_column(sa.String(100))
+    note: Mapped[str] = mapped_column(sa.String(300), default="")

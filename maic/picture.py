@@ -1,0 +1,209 @@
+"""The one query module: every figure anyone sees (panels, exports, shared view, API) is computed here.
+
+Reads skip the ORM model and return dataclasses or DataFrames. The picture "as at T" uses only the
+observations with recorded_at <= T < superseded_at (or not superseded), so a past picture is exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from maic.models import (
+    LRF,
+    Agency,
+    Area,
+    DataVersion,
+    Incident,
+    IncidentMarker,
+    Metric,
+    Observation,
+    Return,
+    utcnow,
+)
+from maic.reference import NEIGHBOUR_KIND
+
+WEEK = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class PictureQuery:
+    """What a reader asks: a week (or range), which areas, home only or with neighbours, and as at when."""
+
+    week_to: dt.date | None = None
+    week_from: dt.date | None = None
+    area_codes: tuple[str, ...] = ()
+    include_neighbours: bool = False
+    as_at: dt.datetime | None = None
+
+    def at(self) -> dt.datetime:
+        return self.as_at or utcnow()
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str
+    label: str
+    value: int | None
+    change: int | None
+    unit: str
+    note: str = ""
+
+
+@dataclass
+class Headlines:
+    week: dt.date | None
+    as_at: dt.datetime
+    tiles: list[Tile] = field(default_factory=list)
+    returns_in: int = 0
+    returns_due: int = 0
+
+
+def data_version(session: orm.Session) -> int:
+    return session.scalar(sa.select(DataVersion.version).where(DataVersion.id == 1)) or 0
+
+
+def home_lrf(session: orm.Session) -> LRF | None:
+    return session.scalar(sa.select(LRF).where(LRF.is_home.is_(True)))
+
+
+def visible_at(as_at: dt.datetime):
+    """The bitemporal condition: rows recorded by T and not yet superseded at T."""
+    return sa.and_(Observation.recorded_at <= as_at,
+                   sa.or_(Observation.superseded_at.is_(None), Observation.superseded_at > as_at))
+
+
+def areas_in_scope(session: orm.Session, query: PictureQuery) -> pd.DataFrame:
+    stmt = sa.select(Area.id, Area.code, Area.name, Area.population, LRF.code.label("lrf"), LRF.is_home).join(LRF)
+    if not query.include_neighbours:
+        stmt = stmt.where(LRF.is_home.is_(True))
+    if query.area_codes:
+        stmt = stmt.where(Area.code.in_(query.area_codes))
+    return pd.DataFrame(session.execute(stmt.order_by(LRF.is_home.desc(), Area.name)).mappings().all(),
+                        columns=["id", "code", "name", "population", "lrf", "is_home"])
+
+
+def latest_week(session: orm.Session, query: PictureQuery) -> dt.date | None:
+    """The newest week any home-LRF figure exists for, as at the query's time: the default 'this week'."""
+    area_ids = areas_in_scope(session, replace(query, area_codes=(), include_neighbours=False))["id"].tolist()
+    if not area_ids:
+        return None
+    return session.scalar(sa.select(sa.func.max(Observation.week))
+                          .where(visible_at(query.at()), Observation.area_id.in_(area_ids)))
+
+
+def values(session: orm.Session, query: PictureQuery, metric_keys: list[str],
+           week_from: dt.date, week_to: dt.date) -> pd.DataFrame:
+    """One row per (metric, area, week) visible as at the query time: columns metric, area_code, week, value."""
+    areas = areas_in_scope(session, query)
+    columns = ["metric", "area_code", "week", "value"]
+    if areas.empty:
+        return pd.DataFrame(columns=columns)
+    stmt = (sa.select(Metric.key.label("metric"), Area.code.label("area_code"), Observation.week, Observation.value)
+            .join(Metric, Metric.id == Observation.metric_id).join(Area, Area.id == Observation.area_id)
+            .where(visible_at(query.at()), Metric.key.in_(metric_keys),
+                   Observation.week.between(week_from, week_to), Observation.area_id.in_(areas["id"].tolist())))
+    return pd.DataFrame(session.execute(stmt).all(), columns=columns)
+
+
+def _total(frame: pd.DataFrame, metric: str, week: dt.date) -> int | None:
+    rows = frame[(frame["metric"] == metric) & (frame["week"] == week)]
+    return int(rows["value"].sum()) if not rows.empty else None
+
+
+def shortfall_by_area(frame: pd.DataFrame, week: dt.date) -> pd.DataFrame:
+    """Demand (NFA releases + referrals awaiting placement) against spare emergency/temporary places.
+
+    Spare places = max(0, TA capacity - households in TA); shortfall = max(0, demand - spare places).
+    An area is left out when it has no capacity figure for the week: a missing return is not a zero.
+    """
+    week_rows = frame[frame["week"] == week]
+    wide = week_rows.pivot_table(index="area_code", columns="metric", values="value", aggfunc="sum")
+    needed = ["ta_capacity", "households_in_ta"]
+    if wide.empty or any(col not in wide.columns for col in needed):
+        return pd.DataFrame(columns=["area_code", "demand", "spare", "shortfall"])
+    wide = wide.dropna(subset=needed)
+    demand = wide.get("releases_nfa", 0).fillna(0) + wide.get("referrals_awaiting_placement", 0).fillna(0)
+    spare = (wide["ta_capacity"] - wide["households_in_ta"]).clip(lower=0)
+    out = pd.DataFrame({"demand": demand, "spare": spare})
+    out["shortfall"] = (out["demand"] - out["spare"]).clip(lower=0)
+    return out.reset_index().astype({"demand": int, "spare": int, "shortfall": int})
+
+
+def returns_completeness(session: orm.Session, query: PictureQuery, week: dt.date) -> tuple[int, int]:
+    """(returns in, returns due) for the week among the home LRF's active agencies, as at the query time."""
+    agencies = session.execute(
+        sa.select(Agency.id).join(LRF).where(LRF.is_home.is_(True), Agency.active.is_(True),
+                                             Agency.kind != NEIGHBOUR_KIND)).scalars().all()
+    if not agencies:
+        return 0, 0
+    received = session.scalar(
+        sa.select(sa.func.count(sa.distinct(Return.agency_id)))
+        .join(Observation, Observation.return_id == Return.id)
+        .where(Return.agency_id.in_(agencies), Observation.week == week, visible_at(query.at())))
+    return int(received or 0), len(agencies)
+
+
+HEADLINE_METRICS = ["releases_total", "releases_nfa", "households_in_ta", "ta_capacity",
+                    "referrals_awaiting_placement"]
+
+
+def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
+    at = query.at()
+    week = query.week_to or latest_week(session, query)
+    result = Headlines(week=week, as_at=at)
+    if week is None:
+        return result
+    incident = session.scalar(sa.select(Incident).order_by(Incident.start))
+    start = incident.start if incident else week
+    frame = values(session, query, HEADLINE_METRICS, min(start, week - WEEK), week)
+    prev = week - WEEK
+
+    def change(now: int | None, before: int | None) -> int | None:
+        return None if now is None or before is None else now - before
+
+    released = _total(frame, "releases_total", week)
+    released_prev = _total(frame, "releases_total", prev)
+    to_date_rows = frame[(frame["metric"] == "releases_total") & (frame["week"] <= week)]
+    to_date = int(to_date_rows["value"].sum()) if not to_date_rows.empty else None
+    nfa = _total(frame, "releases_nfa", week)
+    nfa_note = f"{round(100 * nfa / released)}% of those released" if nfa is not None and released else ""
+    in_ta = _total(frame, "households_in_ta", week)
+    short_now = shortfall_by_area(frame, week)
+    short_prev = shortfall_by_area(frame, prev)
+    shortfall = int(short_now["shortfall"].sum()) if not short_now.empty else None
+    shortfall_prev = int(short_prev["shortfall"].sum()) if not short_prev.empty else None
+    short_note = (f"across {int((short_now['shortfall'] > 0).sum())} of {len(short_now)} areas"
+                  if not short_now.empty else "no capacity figures for this week")
+
+    result.tiles = [
+        Tile("released_week", "Released this week", released, change(released, released_prev), "people"),
+        Tile("released_to_date", "Released to date", to_date, released, "people",
+             f"since {start:%d %b %Y}"),
+        Tile("released_nfa", "Of whom no fixed abode", nfa, change(nfa, _total(frame, "releases_nfa", prev)),
+             "people", nfa_note),
+        Tile("households_in_ta", "Households in emergency or temporary accommodation", in_ta,
+             change(in_ta, _total(frame, "households_in_ta", prev)), "households"),
+        Tile("shortfall", "Accommodation shortfall", shortfall, change(shortfall, shortfall_prev), "places",
+             short_note),
+    ]
+    result.returns_in, result.returns_due = returns_completeness(session, query, week)
+    return result
+
+
+def tranche_markers(session: orm.Session) -> list[tuple[dt.date, str]]:
+    return [(m.date, m.name) for m in session.scalars(sa.select(IncidentMarker).order_by(IncidentMarker.date))]
+
+
+def weeks_with_data(session: orm.Session, query: PictureQuery) -> list[dt.date]:
+    """Weeks with any home-LRF figure as at the query time, oldest first (the week picker's options)."""
+    area_ids = areas_in_scope(session, replace(query, area_codes=(), include_neighbours=False))["id"].tolist()
+    if not area_ids:
+        return []
+    stmt = (sa.select(Observation.week).distinct()
+            .where(visible_at(query.at()), Observation.area_id.in_(area_ids)).order_by(Observation.week))
+    return list(session.scalars(stmt))

@@ -1,0 +1,1 @@
+"""Weekly returns: parse -> validate -> (preview) -> commit; the one pipeline behind every door."""

@@ -1,0 +1,235 @@
+"""Commit a checked return in one transaction: archive the bytes, supersede what it covers, add observations.
+
+Every door (upload, drop folder, feed, CLI) ends here. A refused file writes nothing; the same bytes twice
+are the same return; a crash at any point leaves either the whole return or none of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+from sqlalchemy.exc import IntegrityError
+
+from maic import audit
+from maic.errors import Issue, MaicError, NotFound, ValidationFailed
+from maic.models import Agency, DataVersion, Observation, Return, ReturnSource, ReturnStatus, utcnow
+from maic.returns.parse import ParsedFile, parse_long_csv
+from maic.returns.validate import AgencyScope, CheckedReturn, Rules, validate_rows
+
+CHUNK = 900  # below SQLite's bound-parameter limit for IN lists
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    archive_dir: Path
+    max_bytes: int
+    max_rows: int
+    incident_start: dt.date
+    today: dt.date | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], **overrides) -> IngestSettings:
+        values = {
+            "archive_dir": Path(config["MAIC_DATA_DIR"]) / "archive",
+            "max_bytes": int(config["MAIC_MAX_UPLOAD_BYTES"]),
+            "max_rows": int(config["MAIC_MAX_ROWS"]),
+            "incident_start": dt.date.fromisoformat(str(config["MAIC_INCIDENT_START"])),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def rules(self) -> Rules:
+        return Rules(today=self.today or dt.date.today(), incident_start=self.incident_start)
+
+
+@dataclass(frozen=True)
+class Submission:
+    data: bytes
+    filename: str
+    agency_slug: str
+    source: str = ReturnSource.CLI
+    user_id: int | None = None
+    actor: str = "system"
+    remote_addr: str = ""
+    # When the return was received. Only the demo seed and imports of old returns set it; it must not be
+    # earlier than what the return supersedes, or the history would run backwards.
+    received_at: dt.datetime | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class Receipt:
+    return_id: int
+    sha256: str
+    rows: int
+    weeks: list[dt.date]
+    duplicate: bool = False
+    superseded: int = 0
+    warnings: list[Issue] = field(default_factory=list)
+
+
+def parse_submission(submission: Submission, settings: IngestSettings) -> ParsedFile:
+    if len(submission.data) > settings.max_bytes:
+        return ParsedFile(issues=[Issue(None, None, f"the file is {len(submission.data):,} bytes; the limit is "
+                                        f"{settings.max_bytes:,}")])
+    suffix = Path(submission.filename).suffix.lower()
+    if suffix in (".csv", ".txt", ""):
+        return parse_long_csv(submission.data, max_rows=settings.max_rows)
+    return ParsedFile(issues=[Issue(None, None, f"'{suffix}' files are not accepted: send a .csv return")])
+
+
+def check_submission(session: orm.Session, submission: Submission, settings: IngestSettings) -> CheckedReturn:
+    """Parse and validate without writing anything: what a preview shows and what commit re-checks."""
+    agency = _agency(session, submission.agency_slug)
+    parsed = parse_submission(submission, settings)
+    if parsed.issues:
+        return CheckedReturn(issues=parsed.issues)
+    return validate_rows(parsed.rows, AgencyScope.load(session, agency), settings.rules())
+
+
+def ingest_return(factory: orm.sessionmaker[orm.Session], submission: Submission,
+                  settings: IngestSettings) -> Receipt:
+    """Check and commit a return. Raises ValidationFailed (nothing written) when any row is wrong."""
+    sha = submission.sha256
+    with factory() as session:
+        existing = _existing(session, submission.agency_slug, sha)
+        if existing is not None:
+            return existing
+        checked = check_submission(session, submission, settings)
+    if checked.errors:
+        raise ValidationFailed(checked.issues, filename=submission.filename)
+    archive_path = archive_bytes(settings.archive_dir, submission)
+    try:
+        with factory() as session, session.begin():
+            return _commit(session, submission, checked, sha, archive_path)
+    except IntegrityError:
+        # Two identical submissions raced: the other one won; both callers get the one return.
+        with factory() as session:
+            existing = _existing(session, submission.agency_slug, sha)
+        if existing is None:
+            raise
+        return existing
+
+
+def archive_bytes(archive_dir: Path, submission: Submission) -> Path:
+    """Keep the raw file, named by its hash (so a retry writes the same file), written atomically."""
+    folder = archive_dir / _safe_name(submission.agency_slug)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{submission.sha256}{Path(_safe_name(submission.filename)).suffix.lower()}"
+    if target.exists():
+        return target
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(submission.data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    return target
+
+
+def _safe_name(name: str) -> str:
+    base = Path(name.replace("\\", "/")).name
+    return re.sub(r"[^A-Za-z0-9._-]", "_", base)[:120] or "return"
+
+
+def _agency(session: orm.Session, slug: str) -> Agency:
+    agency = session.scalar(sa.select(Agency).where(Agency.slug == slug))
+    if agency is None:
+        raise NotFound(f"there is no agency '{slug}'")
+    return agency
+
+
+def _existing(session: orm.Session, slug: str, sha: str) -> Receipt | None:
+    found = session.execute(
+        sa.select(Return).join(Agency).where(Agency.slug == slug, Return.sha256 == sha)
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    weeks = [found.first_week] if found.first_week == found.week else [found.first_week, found.week]
+    return Receipt(found.id, sha, found.row_count, weeks, duplicate=True)
+
+
+def _commit(session: orm.Session, submission: Submission, checked: CheckedReturn, sha: str,
+            archive_path: Path) -> Receipt:
+    agency = _agency(session, submission.agency_slug)
+    now = submission.received_at or utcnow()
+    weeks = checked.weeks
+    ret = Return(
+        agency_id=agency.id, first_week=weeks[0], week=weeks[-1], source=str(submission.source),
+        submitted_by_id=submission.user_id, received_at=now, filename=submission.filename[:255], sha256=sha,
+        archive_path=str(archive_path), size_bytes=len(submission.data), status=ReturnStatus.ACCEPTED,
+        row_count=len(checked.rows), report="\n".join(str(i) for i in checked.issues),
+    )
+    session.add(ret)
+    session.flush()
+
+    superseded_returns = supersede(session, checked, ret.id, now)
+    session.execute(sa.insert(Observation), [
+        {"metric_id": r.metric_id, "area_id": r.area_id, "week": r.week, "value": r.value,
+         "return_id": ret.id, "recorded_at": now}
+        for r in checked.rows
+    ])
+    superseded = _retire_emptied_returns(session, superseded_returns)
+    bump_data_version(session, now)
+    audit.record(session, submission.actor, "return.commit", f"return:{ret.id}",
+                 f"{agency.slug} {weeks[0].isoformat()}..{weeks[-1].isoformat()} {len(checked.rows)} rows "
+                 f"{submission.filename} sha256={sha}", submission.remote_addr)
+    return Receipt(ret.id, sha, len(checked.rows), weeks, superseded=superseded,
+                   warnings=[i for i in checked.issues if i.severity != "error"])
+
+
+def supersede(session: orm.Session, checked: CheckedReturn, by_return_id: int, now: dt.datetime) -> set[int]:
+    """Close the current observations that the new rows cover; return the ids of the returns they came from."""
+    covered = {(r.metric_id, r.area_id, r.week) for r in checked.rows}
+    metric_ids = sorted({r.metric_id for r in checked.rows})
+    current = session.execute(
+        sa.select(Observation.id, Observation.metric_id, Observation.area_id, Observation.week, Observation.return_id)
+        .where(Observation.superseded_at.is_(None), Observation.week.in_(checked.weeks),
+               Observation.metric_id.in_(metric_ids))
+    ).all()
+    hits = [row for row in current if (row.metric_id, row.area_id, row.week) in covered]
+    if hits:
+        newest = session.scalar(sa.select(sa.func.max(Observation.recorded_at))
+                                .where(Observation.id.in_([h.id for h in hits[:CHUNK]])))
+        if newest is not None and newest > now:
+            raise MaicError(f"this return is dated {now:%Y-%m-%d %H:%M}, before the figures it would replace "
+                            f"({newest:%Y-%m-%d %H:%M}); history cannot run backwards")
+    ids = [row.id for row in hits]
+    for start in range(0, len(ids), CHUNK):
+        session.execute(
+            sa.update(Observation).where(Observation.id.in_(ids[start:start + CHUNK]))
+            .values(superseded_at=now, superseded_by_return_id=by_return_id)
+            .execution_options(synchronize_session=False)
+        )
+    return {row.return_id for row in hits}
+
+
+def _retire_emptied_returns(session: orm.Session, return_ids: set[int]) -> int:
+    """A return none of whose values are current any more is marked superseded (its history stays)."""
+    retired = 0
+    for return_id in sorted(return_ids):
+        still_current = session.scalar(
+            sa.select(sa.func.count()).select_from(Observation)
+            .where(Observation.return_id == return_id, Observation.superseded_at.is_(None)))
+        if not still_current:
+            session.execute(sa.update(Return).where(Return.id == return_id, Return.status == ReturnStatus.ACCEPTED)
+                            .values(status=ReturnStatus.SUPERSEDED))
+            retired += 1
+    return retired
+
+
+def bump_data_version(session: orm.Session, now: dt.datetime) -> None:
+    session.execute(sa.update(DataVersion).where(DataVersion.id == 1)
+                    .values(version=DataVersion.version + 1, changed_at=now))

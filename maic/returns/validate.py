@@ -1,0 +1,150 @@
+"""Check raw rows against the rules and the reference data; every problem named by row and column.
+
+Rules: known area and metric; metric owned by the agency's kind; area in the agency's scope; a week
+that is a Monday, not in the future and not before the incident; whole numbers >= 0; one value per
+(metric, area, week).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from maic.errors import Issue
+from maic.models import Agency, Area, Metric
+from maic.reference import NEIGHBOUR_KIND
+from maic.returns.parse import RawRow
+from maic.weeks import monday_of, parse_week
+
+_WHOLE = re.compile(r"^\+?\d+(\.0+)?$")
+MAX_VALUE = 10_000_000
+
+
+@dataclass(frozen=True)
+class CheckedRow:
+    line: int
+    week: dt.date
+    area_id: int
+    metric_id: int
+    value: int
+
+
+@dataclass
+class CheckedReturn:
+    rows: list[CheckedRow] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def weeks(self) -> list[dt.date]:
+        return sorted({r.week for r in self.rows})
+
+
+@dataclass(frozen=True)
+class Rules:
+    today: dt.date
+    incident_start: dt.date
+
+
+@dataclass
+class AgencyScope:
+    """What one agency may send: area codes in scope and metric keys it owns."""
+
+    agency_id: int
+    kind: str
+    areas: dict[str, int]
+    metrics: dict[str, int]
+    all_areas: dict[str, int]
+    all_metrics: dict[str, int]
+
+    @classmethod
+    def load(cls, session: orm.Session, agency: Agency) -> AgencyScope:
+        all_areas = dict(session.execute(sa.select(Area.code, Area.id)).all())
+        metric_rows = session.execute(sa.select(Metric.key, Metric.id, Metric.agency_kind, Metric.shareable)).all()
+        if agency.kind == NEIGHBOUR_KIND:
+            owned = {m.key: m.id for m in metric_rows if m.shareable}
+        else:
+            owned = {m.key: m.id for m in metric_rows if m.agency_kind == agency.kind}
+        return cls(agency.id, agency.kind, {a.code: a.id for a in agency.areas}, owned,
+                   all_areas, {m.key: m.id for m in metric_rows})
+
+
+def parse_count(text: str) -> int:
+    cleaned = text.strip().replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", text.strip()) else text.strip()
+    if cleaned == "":
+        raise ValueError("is empty: write 0 for none")
+    if cleaned.startswith("-") and _WHOLE.match(cleaned[1:]):
+        raise ValueError(f"'{text}' is negative: counts are whole numbers from 0")
+    if not _WHOLE.match(cleaned):
+        try:
+            float(cleaned)
+        except ValueError:
+            raise ValueError(f"'{text}' is not a number") from None
+        raise ValueError(f"'{text}' is not a whole number")
+    value = int(float(cleaned)) if "." in cleaned else int(cleaned)
+    if value > MAX_VALUE:
+        raise ValueError(f"{value:,} is larger than any plausible count ({MAX_VALUE:,})")
+    return value
+
+
+def validate_rows(rows: list[RawRow], scope: AgencyScope, rules: Rules) -> CheckedReturn:
+    checked = CheckedReturn()
+    seen: dict[tuple[str, str, dt.date], int] = {}
+    this_week = monday_of(rules.today)
+    week_cache: dict[str, dt.date | str] = {}
+    for row in rows:
+        problems: list[Issue] = []
+        week = week_cache.get(row.week)
+        if week is None:
+            try:
+                week = parse_week(row.week)
+                if week > this_week:
+                    week = f"{week.isoformat()} is in the future"
+                elif week < rules.incident_start:
+                    week = f"{week.isoformat()} is before the incident began ({rules.incident_start.isoformat()})"
+            except ValueError as exc:
+                week = str(exc)
+            week_cache[row.week] = week
+        if isinstance(week, str):
+            problems.append(Issue(row.line, "week", week))
+
+        area_id = scope.areas.get(row.area_code)
+        if area_id is None:
+            if row.area_code in scope.all_areas:
+                problems.append(Issue(row.line, "area_code", f"{row.area_code} is not an area this agency reports for"))
+            else:
+                problems.append(Issue(row.line, "area_code", f"'{row.area_code}' is not a known area code"))
+
+        metric_id = scope.metrics.get(row.metric)
+        if metric_id is None:
+            if row.metric in scope.all_metrics:
+                problems.append(Issue(row.line, "metric", f"'{row.metric}' is reported by another kind of agency, "
+                                      f"not by a {scope.kind.replace('_', ' ')} agency"))
+            else:
+                problems.append(Issue(row.line, "metric", f"'{row.metric}' is not a known metric"))
+
+        try:
+            value = parse_count(row.value)
+        except ValueError as exc:
+            problems.append(Issue(row.line, "value", str(exc)))
+            value = None
+
+        if not problems:
+            key = (row.metric, row.area_code, week)
+            if key in seen:
+                problems.append(Issue(row.line, None, f"a second value for {row.metric} in {row.area_code} for "
+                                      f"{week.isoformat()} (first on row {seen[key]})"))
+            else:
+                seen[key] = row.line
+        if problems:
+            checked.issues.extend(problems)
+        else:
+            checked.rows.append(CheckedRow(row.line, week, area_id, metric_id, value))
+    return checked

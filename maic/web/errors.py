@@ -1,0 +1,44 @@
+"""One handler for every error: JSON under /api/ and for Dash requests, a plain page otherwise; no tracebacks."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from maic.db import session_for
+from maic.errors import MaicError
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or "/_dash-" in request.path or request.is_json
+
+
+def _respond(status: int, title: str, message: str):
+    if _wants_json():
+        return jsonify({"error": title, "message": message, "status": status}), status
+    return render_template("error.html", status=status, title=title, message=message,
+                           marking=current_app.config["MAIC_PROTECTIVE_MARKING"]), status
+
+
+def init_app(app) -> None:
+    @app.errorhandler(MaicError)
+    def maic_error(exc: MaicError):
+        session_for(current_app).rollback()
+        return _respond(exc.status, exc.title, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return _respond(exc.code or 500, exc.name, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        reference = uuid.uuid4().hex[:8]
+        log.exception("unexpected error (reference %s)", reference)
+        session_for(current_app).rollback()
+        return _respond(500, "Something went wrong",
+                        f"The error was logged with reference {reference}. Nothing you sent was half-saved.")

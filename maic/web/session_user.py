@@ -1,0 +1,45 @@
+"""The user as the web layer holds it for one request: plain values, no live ORM object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy import orm
+
+from maic.models import LRF, Agency, User
+
+
+@dataclass(frozen=True)
+class SessionUser(UserMixin):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    agency_id: int | None
+    agency_name: str | None
+    lrf_id: int | None
+    lrf_name: str | None
+    active: bool
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @classmethod
+    def load(cls, session: orm.Session, user_id: int) -> SessionUser | None:
+        row = session.execute(
+            sa.select(User, Agency.name, LRF.name)
+            .outerjoin(Agency, Agency.id == User.agency_id)
+            .outerjoin(LRF, LRF.id == User.lrf_id)
+            .where(User.id == user_id)
+        ).first()
+        if row is None:
+            return None
+        user, agency_name, lrf_name = row
+        return cls(user.id, user.username, user.display_name, user.role, user.agency_id, agency_name,
+                   user.lrf_id, lrf_name, user.active)
