@@ -16,9 +16,10 @@ from flask_wtf.csrf import generate_csrf
 import callbacks
 import maic.db
 import maic.web
+from callbacks import router
 from layouts.components import HeaderData, shell
 from maic import config as maic_config
-from maic import permissions, picture
+from maic import picture
 from maic.db import session_for
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -36,13 +37,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _nav_for(user) -> tuple[tuple[str, str], ...]:
-    links = []
-    if permissions.allowed(user, permissions.VIEW_PICTURE):
-        links.append(("Common picture", "/dash/"))
-    return tuple(links)
-
-
 def _page_shell():
     """Built per request, so the header shows who is signed in; holds no figures (callbacks fill them)."""
     user = current_user if current_user.is_authenticated else None
@@ -53,7 +47,7 @@ def _page_shell():
         role=user.role if user else "",
         marking=current_app.config["MAIC_PROTECTIVE_MARKING"],
         demo=bool(current_app.config["MAIC_DEMO_BANNER"]),
-        nav=_nav_for(user),
+        nav=router.nav_for(user),
         csrf_token=generate_csrf(),
     )
     return shell(data, live_poll_ms=int(current_app.config["MAIC_LIVE_POLL_SECONDS"]) * 1000)

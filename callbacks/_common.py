@@ -6,11 +6,12 @@ import datetime as dt
 import logging
 import uuid
 
-from dash import html
+from dash import html, set_props
 from flask import current_app
 from flask_login import current_user
 from sqlalchemy import orm
 
+from layouts import ids
 from maic.db import session_for
 from maic.errors import MaicError
 
@@ -33,12 +34,18 @@ def parse_week(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def error_alert(exc: Exception) -> html.Div:
-    """Dash's on_error: a MaicError becomes its message; anything else is logged with a reference."""
+def error_alert(exc: Exception) -> None:
+    """Dash's on_error: show a MaicError's message in the page's alert, log anything else with a reference.
+
+    Returns None so that the callback's own outputs are left as they were; no traceback reaches the screen.
+    """
     session_for(current_app).rollback()
     if isinstance(exc, MaicError):
-        return html.Div(className="alert", children=[html.Strong(exc.title + ": "), exc.message])
-    reference = uuid.uuid4().hex[:8]
-    log.exception("callback failed (reference %s)", reference, exc_info=exc)
-    return html.Div(className="alert", children=[
-        html.Strong("Something went wrong: "), f"the error was logged with reference {reference}."])
+        alert = html.Div(className="alert", children=[html.Strong(exc.title + ": "), exc.message])
+    else:
+        reference = uuid.uuid4().hex[:8]
+        log.error("callback failed (reference %s)", reference, exc_info=exc)
+        alert = html.Div(className="alert", children=[
+            html.Strong("Something went wrong: "), f"the error was logged with reference {reference}."])
+    set_props(ids.ALERT, {"children": alert})
+    return None

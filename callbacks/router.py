@@ -1,24 +1,63 @@
-"""One page at a time: the URL path picks the page, after the permission check for that page."""
+"""Pages: each is a path, a nav label, the permission it needs and a function that builds it.
+
+The router callback and the navigation both read PAGES, so a page a role may not use is neither shown in
+its navigation nor rendered when its URL is typed in.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from dash import Input, Output, html
 
 from callbacks._common import db, user
 from layouts import ids, overview
 from maic import permissions, picture
+from maic.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    label: str
+    action: str
+    render: Callable[[], object]
+    in_nav: bool = True
+
+
+def _overview():
+    weeks = picture.weeks_with_data(db(), picture.PictureQuery())
+    return overview.layout(weeks, weeks[-1] if weeks else None)
+
+
+PAGES: list[Page] = [
+    Page("/dash/", "Common picture", permissions.VIEW_PICTURE, _overview),
+]
 
 NOT_FOUND = html.Div([html.H1("Page not found"), html.P("There is no such page. Use the links above.")])
 
 
+def _normal(path: str | None) -> str:
+    return (path or "/dash/").rstrip("/") + "/"
+
+
+def page_for(pathname: str | None) -> Page | None:
+    wanted = _normal(pathname)
+    return next((p for p in PAGES if _normal(p.path) == wanted), None)
+
+
+def nav_for(current) -> tuple[tuple[str, str], ...]:
+    return tuple((p.label, p.path) for p in PAGES if p.in_nav and permissions.allowed(current, p.action))
+
+
 def render_page(pathname: str | None):
-    current = user()
-    path = (pathname or "/dash/").rstrip("/") or "/dash"
-    if path in ("/dash", "/dash/overview"):
-        permissions.require(current, permissions.VIEW_PICTURE)
-        weeks = picture.weeks_with_data(db(), picture.PictureQuery())
-        return overview.layout(weeks, weeks[-1] if weeks else None)
-    return NOT_FOUND
+    page = page_for(pathname)
+    if page is None:
+        return NOT_FOUND
+    if not permissions.allowed(user(), page.action):
+        raise Forbidden("your role cannot see this page")
+    return page.render()
 
 
 def register(app) -> None:

@@ -112,3 +112,16 @@ def test_unexpected_errors_show_no_traceback(app, client):
     assert response.status_code == 500
     assert b"secret internals" not in response.data and b"Traceback" not in response.data
     assert b"reference" in response.data
+
+
+def test_a_forbidden_page_shows_a_message_not_a_traceback(client, factory):
+    login_as(client, factory, "neighbour")
+    client.get("/dash/")
+    token = client.get_cookie("_csrf_token").value
+    body = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
+            "inputs": [{"id": "url", "property": "pathname", "value": "/dash/"}],
+            "changedPropIds": ["url.pathname"], "state": []}
+    response = client.post("/dash/_dash-update-component", json=body, headers={"X-CSRFToken": token})
+    text = response.get_data(as_text=True)
+    assert "your role cannot see this page" in text and "Traceback" not in text
+    assert "Released this week" not in text

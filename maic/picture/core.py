@@ -1,13 +1,13 @@
-"""The one query module: every figure anyone sees (panels, exports, shared view, API) is computed here.
+"""Building blocks of every picture query: the query shape, the as-at condition, scope and raw values.
 
-Reads skip the ORM model and return dataclasses or DataFrames. The picture "as at T" uses only the
-observations with recorded_at <= T < superseded_at (or not superseded), so a past picture is exact.
+The picture "as at T" uses only the observations with recorded_at <= T < superseded_at (or not
+superseded), so a past picture is exact.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import sqlalchemy as sa
@@ -18,7 +18,6 @@ from maic.models import (
     Agency,
     Area,
     DataVersion,
-    Incident,
     IncidentMarker,
     Metric,
     Observation,
@@ -42,25 +41,6 @@ class PictureQuery:
 
     def at(self) -> dt.datetime:
         return self.as_at or utcnow()
-
-
-@dataclass(frozen=True)
-class Tile:
-    key: str
-    label: str
-    value: int | None
-    change: int | None
-    unit: str
-    note: str = ""
-
-
-@dataclass
-class Headlines:
-    week: dt.date | None
-    as_at: dt.datetime
-    tiles: list[Tile] = field(default_factory=list)
-    returns_in: int = 0
-    returns_due: int = 0
 
 
 def data_version(session: orm.Session) -> int:
@@ -110,7 +90,7 @@ def values(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return pd.DataFrame(session.execute(stmt).all(), columns=columns)
 
 
-def _total(frame: pd.DataFrame, metric: str, week: dt.date) -> int | None:
+def total_for(frame: pd.DataFrame, metric: str, week: dt.date) -> int | None:
     rows = frame[(frame["metric"] == metric) & (frame["week"] == week)]
     return int(rows["value"].sum()) if not rows.empty else None
 
@@ -146,53 +126,6 @@ def returns_completeness(session: orm.Session, query: PictureQuery, week: dt.dat
         .join(Observation, Observation.return_id == Return.id)
         .where(Return.agency_id.in_(agencies), Observation.week == week, visible_at(query.at())))
     return int(received or 0), len(agencies)
-
-
-HEADLINE_METRICS = ["releases_total", "releases_nfa", "households_in_ta", "ta_capacity",
-                    "referrals_awaiting_placement"]
-
-
-def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
-    at = query.at()
-    week = query.week_to or latest_week(session, query)
-    result = Headlines(week=week, as_at=at)
-    if week is None:
-        return result
-    incident = session.scalar(sa.select(Incident).order_by(Incident.start))
-    start = incident.start if incident else week
-    frame = values(session, query, HEADLINE_METRICS, min(start, week - WEEK), week)
-    prev = week - WEEK
-
-    def change(now: int | None, before: int | None) -> int | None:
-        return None if now is None or before is None else now - before
-
-    released = _total(frame, "releases_total", week)
-    released_prev = _total(frame, "releases_total", prev)
-    to_date_rows = frame[(frame["metric"] == "releases_total") & (frame["week"] <= week)]
-    to_date = int(to_date_rows["value"].sum()) if not to_date_rows.empty else None
-    nfa = _total(frame, "releases_nfa", week)
-    nfa_note = f"{round(100 * nfa / released)}% of those released" if nfa is not None and released else ""
-    in_ta = _total(frame, "households_in_ta", week)
-    short_now = shortfall_by_area(frame, week)
-    short_prev = shortfall_by_area(frame, prev)
-    shortfall = int(short_now["shortfall"].sum()) if not short_now.empty else None
-    shortfall_prev = int(short_prev["shortfall"].sum()) if not short_prev.empty else None
-    short_note = (f"across {int((short_now['shortfall'] > 0).sum())} of {len(short_now)} areas"
-                  if not short_now.empty else "no capacity figures for this week")
-
-    result.tiles = [
-        Tile("released_week", "Released this week", released, change(released, released_prev), "people"),
-        Tile("released_to_date", "Released to date", to_date, released, "people",
-             f"since {start:%d %b %Y}"),
-        Tile("released_nfa", "Of whom no fixed abode", nfa, change(nfa, _total(frame, "releases_nfa", prev)),
-             "people", nfa_note),
-        Tile("households_in_ta", "Households in emergency or temporary accommodation", in_ta,
-             change(in_ta, _total(frame, "households_in_ta", prev)), "households"),
-        Tile("shortfall", "Accommodation shortfall", shortfall, change(shortfall, shortfall_prev), "places",
-             short_note),
-    ]
-    result.returns_in, result.returns_due = returns_completeness(session, query, week)
-    return result
 
 
 def tranche_markers(session: orm.Session) -> list[tuple[dt.date, str]]:

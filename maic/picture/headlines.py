@@ -1,0 +1,88 @@
+"""Panel 1, headlines: released this week and to date, of whom NFA, households in TA, shortfall."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from maic.models import Incident
+from maic.picture.core import (
+    WEEK,
+    PictureQuery,
+    latest_week,
+    returns_completeness,
+    shortfall_by_area,
+    total_for,
+    values,
+)
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str
+    label: str
+    value: int | None
+    change: int | None
+    unit: str
+    note: str = ""
+
+
+@dataclass
+class Headlines:
+    week: dt.date | None
+    as_at: dt.datetime
+    tiles: list[Tile] = field(default_factory=list)
+    returns_in: int = 0
+    returns_due: int = 0
+
+
+HEADLINE_METRICS = ["releases_total", "releases_nfa", "households_in_ta", "ta_capacity",
+                    "referrals_awaiting_placement"]
+
+
+def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
+    at = query.at()
+    week = query.week_to or latest_week(session, query)
+    result = Headlines(week=week, as_at=at)
+    if week is None:
+        return result
+    incident = session.scalar(sa.select(Incident).order_by(Incident.start))
+    start = incident.start if incident else week
+    frame = values(session, query, HEADLINE_METRICS, min(start, week - WEEK), week)
+    prev = week - WEEK
+
+    def change(now: int | None, before: int | None) -> int | None:
+        return None if now is None or before is None else now - before
+
+    released = total_for(frame, "releases_total", week)
+    released_prev = total_for(frame, "releases_total", prev)
+    to_date_rows = frame[(frame["metric"] == "releases_total") & (frame["week"] <= week)]
+    to_date = int(to_date_rows["value"].sum()) if not to_date_rows.empty else None
+    nfa = total_for(frame, "releases_nfa", week)
+    nfa_note = f"{round(100 * nfa / released)}% of those released" if nfa is not None and released else ""
+    in_ta = total_for(frame, "households_in_ta", week)
+    short_now = shortfall_by_area(frame, week)
+    short_prev = shortfall_by_area(frame, prev)
+    shortfall = int(short_now["shortfall"].sum()) if not short_now.empty else None
+    shortfall_prev = int(short_prev["shortfall"].sum()) if not short_prev.empty else None
+    short_note = (f"across {int((short_now['shortfall'] > 0).sum())} of {len(short_now)} areas"
+                  if not short_now.empty else "no capacity figures for this week")
+
+    result.tiles = [
+        Tile("released_week", "Released this week", released, change(released, released_prev), "people"),
+        Tile("released_to_date", "Released to date", to_date, released, "people",
+             f"since {start:%d %b %Y}"),
+        Tile("released_nfa", "Of whom no fixed abode", nfa, change(nfa, total_for(frame, "releases_nfa", prev)),
+             "people", nfa_note),
+        Tile("households_in_ta", "Households in temporary accommodation", in_ta,
+             change(in_ta, total_for(frame, "households_in_ta", prev)), "households", "emergency or temporary, end of week"),
+        Tile("shortfall", "Accommodation shortfall", shortfall, change(shortfall, shortfall_prev), "places",
+             short_note),
+    ]
+    result.returns_in, result.returns_due = returns_completeness(session, query, week)
+    return result
+
+

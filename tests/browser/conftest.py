@@ -1,0 +1,111 @@
+"""A real server on 127.0.0.1 with the demo data, and Debian's Chromium driven by Playwright.
+
+Browser tests carry the `browser` marker; they run in `make test` and in CI.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from maic.db import make_engine, make_session_factory, transaction
+from maic.demo import create_demo_users, seed
+from tests.fixtures import settings_for
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory, sqlite_template) -> tuple[Path, dict[str, str]]:
+    """The migrated template with the demo seed ingested, built once per run."""
+    folder = tmp_path_factory.mktemp("demo")
+    path = folder / "maic.db"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        logins = create_demo_users(session)
+    seed(factory, settings_for(folder), folder / "demo-returns")
+    engine.dispose()
+    return path, {username: password for username, password, _ in logins}
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+        self.app.extensions["maic.db"]["engine"].dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path, demo_template):
+    from app import create_app
+
+    template, logins = demo_template
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(template, data_dir / "maic.db")
+    app = create_app({"MAIC_DATA_DIR": str(data_dir), "MAIC_SECRET_KEY": "browser-test-secret",
+                      "MAIC_LIVE_POLL_SECONDS": 2})
+    with LiveServer(app) as server:
+        server.logins = logins
+        server.db_url = app.config["MAIC_DATABASE_URL"]
+        server.data_dir = data_dir
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page, server, username: str) -> None:
+    page.goto(server.url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(server.logins[username])
+    page.get_by_role("button", name="Sign in").click()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,39 @@
+"""A person signs in and reads the headline tiles, in Debian's Chromium."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot, sign_in
+
+
+def test_viewer_signs_in_and_sees_headline_tiles_with_real_numbers(live_server, page):
+    sign_in(page, live_server, "viewer")
+    expect(page).to_have_url(re.compile(r"/dash/$"))
+    expect(page.get_by_text("Cambridgeshire & Peterborough LRF")).to_be_visible()
+    expect(page.get_by_text("OFFICIAL-SENSITIVE").first).to_be_visible()
+    tile = page.locator("#tile-released_week")
+    expect(tile).to_contain_text("Released this week", timeout=15_000)
+    assert re.search(r"\d", tile.locator(".value").inner_text())
+    expect(page.locator("#tile-released_to_date .value")).to_have_text(re.compile(r"^\d[\d,]*$"))
+    expect(page.get_by_text("Week beginning Monday 18 November 2024")).to_be_visible()
+    expect(page.get_by_text("14 of 14 returns in")).to_be_visible()
+    screenshot(page, "overview-1366")
+
+
+def test_choosing_an_earlier_week_shows_its_figures(live_server, page):
+    sign_in(page, live_server, "viewer")
+    expect(page.locator("#tile-released_week")).to_be_visible(timeout=15_000)
+    page.locator("#week-picker").click()
+    page.get_by_text("Week beginning 14 Oct 2024").click()
+    expect(page.get_by_text("13 of 14 returns in")).to_be_visible()  # East Cambridgeshire housing is missing
+
+
+def test_wrong_password_stays_on_login_with_a_message(live_server, page):
+    page.goto(live_server.url + "/login")
+    page.get_by_label("Username").fill("viewer")
+    page.get_by_label("Password").fill("wrong password here")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("do not match an active account")
