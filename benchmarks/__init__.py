@@ -1,0 +1,10 @@
+"""Benchmarks (not tests): each module measures one thing against its baseline in the same run.
+
+Run with `make bench` (python -m benchmarks [NAME ...]). Each module exposes `run(args) -> str`, printing a
+table; results are also written to benchmarks/results/ (git-ignored).
+"""
+
+BENCHMARKS = {
+    "ingest": "benchmarks.ingest",
+    "panels": "benchmarks.panels",
+}

@@ -1,0 +1,34 @@
+"""python -m benchmarks [NAME ...]: run the named benchmarks (all by default) and print their tables."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from benchmarks import BENCHMARKS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
+    parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    args = parser.parse_args(argv)
+    results = Path(__file__).parent / "results"
+    results.mkdir(exist_ok=True)
+    for name in args.names or list(BENCHMARKS):
+        try:
+            module = importlib.import_module(BENCHMARKS[name])
+        except ModuleNotFoundError as exc:
+            print(f"{name}: not available ({exc})", file=sys.stderr)
+            continue
+        table = module.run(args)
+        print(table)
+        (results / f"{name}.txt").write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
