@@ -225,3 +225,84 @@ class IncidentMarker(Base):
     date: Mapped[dt.date]
     name: Mapped[str] = mapped_column(sa.String(100))
     note: Mapped[str] = mapped_column(sa.String(300), default="")
+
+
+# --- issue 6: API tokens and federation ---------------------------------------------------------------
+
+
+class ApiToken(Base):
+    """A bearer token for the shared API: shown once, only its sha256 kept; expires; revocable."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The first characters of the token, so that a holder can tell which of theirs it is; not a secret.
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    lrf_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lrf.id"))
+    created_by: Mapped[str] = mapped_column(sa.String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    lrf: Mapped[LRF | None] = relationship()
+
+
+class FederationSource(Base):
+    """A neighbouring LRF's instance whose shared API we pull into our store through the ingest pipeline."""
+
+    __tablename__ = "federation_source"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lrf_id: Mapped[int] = mapped_column(sa.ForeignKey("lrf.id"), unique=True)
+    base_url: Mapped[str] = mapped_column(sa.String(500))
+    # Their token for us: we must send it, so it cannot be hashed; only admins and the scheduler read it.
+    token: Mapped[str] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    last_pulled_at: Mapped[dt.datetime | None]
+    last_version: Mapped[int | None] = mapped_column(sa.BigInteger)
+    last_as_at: Mapped[dt.datetime | None]
+    last_status: Mapped[str] = mapped_column(sa.Text, default="")
+    lrf: Mapped[LRF] = relationship()
+
+
+# --- issue 4: scheduled jobs and feeds ---------------------------------------------------------------
+
+
+class JobOutcome(StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+
+class SchedulerRun(Base):
+    """One run of one scheduled job: written when it starts, completed when it ends (a crash leaves 'running')."""
+
+    __tablename__ = "scheduler_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(sa.String(64), index=True)
+    runner: Mapped[str] = mapped_column(sa.String(120), default="")
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str] = mapped_column(sa.String(16), default=JobOutcome.RUNNING)
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class Feed(Base):
+    """An HTTP(S) source of one agency's returns, pulled on schedule with conditional requests."""
+
+    __tablename__ = "feed"
+    __table_args__ = (sa.UniqueConstraint("agency_id", "url", name="uq_feed_agency_url"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    url: Mapped[str] = mapped_column(sa.String(1000))
+    # Sent as "Authorization: Bearer <token>"; never shown back by the CLI or the pages.
+    token: Mapped[str | None] = mapped_column(sa.String(500))
+    interval_seconds: Mapped[int] = mapped_column(default=3600)
+    active: Mapped[bool] = mapped_column(default=True)
+    etag: Mapped[str | None] = mapped_column(sa.String(500))
+    last_modified: Mapped[str | None] = mapped_column(sa.String(100))
+    last_checked_at: Mapped[dt.datetime | None]
+    last_outcome: Mapped[str | None] = mapped_column(sa.String(32))
+    last_message: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    agency: Mapped[Agency] = relationship()

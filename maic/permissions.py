@@ -25,6 +25,16 @@ UPLOAD_ANY = "returns.upload_any"
 VOID_RETURN = "returns.void"
 VIEW_RETURNS = "returns.view"
 ADMIN = "admin"
+# Whether anything changed since a number the page already has: reveals no figure, so every role may ask.
+DATA_VERSION = "picture.data_version"
+# The shared API, asked by a neighbour's system with a bearer token (the same rules as a neighbour user).
+API_SHARED = "api.shared"
+# Not actions but route rules (maic/web/access.py): anyone, or anyone signed in whatever their role.
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+
+# An API token acts with this role: it is not a user role and no user can hold it.
+API_TOKEN_ROLE = "api_token"
 
 _ALL_INTERNAL = {Role.ADMIN, Role.ANALYST, Role.VIEWER, Role.AGENCY_LEAD}
 
@@ -38,7 +48,20 @@ POLICY: dict[str, frozenset[str]] = {
     VOID_RETURN: frozenset({Role.ADMIN, Role.ANALYST}),
     VIEW_RETURNS: frozenset({Role.ADMIN, Role.ANALYST, Role.AGENCY_LEAD}),
     ADMIN: frozenset({Role.ADMIN}),
+    DATA_VERSION: frozenset({*_ALL_INTERNAL, Role.NEIGHBOUR}),
+    API_SHARED: frozenset({API_TOKEN_ROLE}),
 }
+
+ROLES: tuple[str, ...] = (*(r.value for r in Role), API_TOKEN_ROLE)
+
+
+def allowed_rule(actor: Actor | None, rule: str) -> bool:
+    """A route or callback rule: PUBLIC, SIGNED_IN (any user role, not a token) or an action."""
+    if rule == PUBLIC:
+        return True
+    if rule == SIGNED_IN:
+        return actor is not None and getattr(actor, "role", None) in {r.value for r in Role}
+    return allowed(actor, rule)
 
 
 def allowed(actor: Actor | None, action: str) -> bool:
