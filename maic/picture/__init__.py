@@ -4,13 +4,18 @@ A package with one module per panel, all built on `core`. Reads skip the ORM mod
 or DataFrames. Import from `maic.picture`, not from the submodules.
 """
 
+from maic.picture.completeness import STATUS_TEXT, Completeness, completeness, completeness_table
 from maic.picture.core import (
     WEEK,
     PictureQuery,
     areas_in_scope,
+    changed_since,
     data_version,
     home_lrf,
+    incident_start,
     latest_week,
+    metric_catalogue,
+    resolve_range,
     returns_completeness,
     shortfall_by_area,
     tranche_markers,
@@ -18,10 +23,36 @@ from maic.picture.core import (
     visible_at,
     weeks_with_data,
 )
+from maic.picture.drilldown import (
+    Drill,
+    FigureRef,
+    area_figure,
+    cell_figure,
+    drill_table,
+    returns_behind,
+    tile_figure,
+)
+from maic.picture.export import csv_text, neutralise
+from maic.picture.forward import Forward, forward_look, forward_table
 from maic.picture.headlines import HEADLINE_METRICS, Headlines, Tile, headlines
+from maic.picture.pressure import RAG_WORDS, Pressure, measure_text, pressure, pressure_table, services_at_red
+from maic.picture.releases import (
+    ReleasesByArea,
+    ReleaseSeries,
+    release_series,
+    releases_by_area,
+    releases_table,
+    series_table,
+)
+from maic.picture.shortfall import Shortfall, shortfall, shortfall_table
 
 __all__ = [
-    "HEADLINE_METRICS", "WEEK", "Headlines", "PictureQuery", "Tile", "areas_in_scope", "data_version", "headlines",
-    "home_lrf", "latest_week", "returns_completeness", "shortfall_by_area", "tranche_markers", "values",
-    "visible_at", "weeks_with_data",
+    "HEADLINE_METRICS", "RAG_WORDS", "STATUS_TEXT", "WEEK", "Completeness", "Drill", "FigureRef", "Forward",
+    "Headlines", "PictureQuery", "Pressure", "ReleaseSeries", "ReleasesByArea", "Shortfall", "Tile",
+    "area_figure", "areas_in_scope", "cell_figure", "changed_since", "completeness", "completeness_table",
+    "csv_text", "data_version", "drill_table", "forward_look", "forward_table", "headlines", "home_lrf",
+    "incident_start", "latest_week", "measure_text", "metric_catalogue", "neutralise", "pressure",
+    "pressure_table", "release_series", "releases_by_area", "releases_table", "resolve_range",
+    "returns_completeness", "returns_behind", "series_table", "services_at_red", "shortfall", "shortfall_by_area",
+    "shortfall_table", "tile_figure", "tranche_markers", "values", "visible_at", "weeks_with_data",
 ]

@@ -18,6 +18,7 @@ from maic.models import (
     Agency,
     Area,
     DataVersion,
+    Incident,
     IncidentMarker,
     Metric,
     Observation,
@@ -140,3 +141,52 @@ def weeks_with_data(session: orm.Session, query: PictureQuery) -> list[dt.date]:
     stmt = (sa.select(Observation.week).distinct()
             .where(visible_at(query.at()), Observation.area_id.in_(area_ids)).order_by(Observation.week))
     return list(session.scalars(stmt))
+
+
+# --- Shared by the panels of issue 5 (releases, shortfall, pressure, completeness, forward, drill-down) ---
+
+def incident_start(session: orm.Session) -> dt.date | None:
+    return session.scalar(sa.select(sa.func.min(Incident.start)))
+
+
+def resolve_range(session: orm.Session, query: PictureQuery) -> tuple[dt.date, dt.date] | None:
+    """The weeks a panel covers: week_from..week_to, by default the incident's first week to the latest week.
+
+    None when there is no week with data as at the query time (a new deployment).
+    """
+    week_to = query.week_to or latest_week(session, query)
+    if week_to is None:
+        return None
+    start = query.week_from or incident_start(session) or week_to
+    return min(start, week_to), week_to
+
+
+def metric_catalogue(session: orm.Session) -> pd.DataFrame:
+    """Every metric with its label, unit, panel, aggregation and RAG thresholds, in the catalogue's order."""
+    stmt = sa.select(Metric.key, Metric.label, Metric.unit, Metric.panel, Metric.aggregation, Metric.rag_basis,
+                     Metric.rag_amber, Metric.rag_red, Metric.shareable).order_by(Metric.sort_order, Metric.key)
+    return pd.DataFrame(session.execute(stmt).all(),
+                        columns=["key", "label", "unit", "panel", "aggregation", "rag_basis", "rag_amber",
+                                 "rag_red", "shareable"])
+
+
+def changed_since(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
+                  week_to: dt.date) -> set[tuple[str, str, dt.date]]:
+    """(metric, area, week) whose value now differs from the value as at the query time (added, changed or gone).
+
+    Empty when the query is for now. This is what marks a figure "revised since".
+    """
+    if query.as_at is None:
+        return set()
+    then = values(session, query, metric_keys, week_from, week_to)
+    now = values(session, replace(query, as_at=None), metric_keys, week_from, week_to)
+    keys = ["metric", "area_code", "week"]
+    merged = then.merge(now, on=keys, how="outer", suffixes=("_then", "_now"))
+    differs = merged["value_then"].ne(merged["value_now"]) | merged["value_then"].isna() | merged["value_now"].isna()
+    return {(m, a, w) for m, a, w in merged.loc[differs, keys].itertuples(index=False)}
+
+
+def week_sums(frame: pd.DataFrame, metric: str) -> dict[dt.date, int]:
+    """Total of one metric per week over the areas in the frame; a week with no figure is absent, not zero."""
+    rows = frame[frame["metric"] == metric]
+    return {w: int(v) for w, v in rows.groupby("week")["value"].sum().items()}

@@ -1,9 +1,9 @@
-"""Panel 1, headlines: released this week and to date, of whom NFA, households in TA, shortfall."""
+"""Panel 1, headlines: released this week and to date, of whom NFA, households in TA, shortfall, services at red."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -12,12 +12,14 @@ from maic.models import Incident
 from maic.picture.core import (
     WEEK,
     PictureQuery,
+    changed_since,
     latest_week,
     returns_completeness,
     shortfall_by_area,
     total_for,
     values,
 )
+from maic.picture.pressure import services_at_red
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Tile:
     change: int | None
     unit: str
     note: str = ""
+    revised: bool = False  # a value behind it has changed since the as-at time
 
 
 @dataclass
@@ -82,7 +85,26 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
         Tile("shortfall", "Accommodation shortfall", shortfall, change(shortfall, shortfall_prev), "places",
              short_note),
     ]
+    red, red_prev = services_at_red(session, query, week)
+    result.tiles.append(Tile("services_red", "Services at red", red, change(red, red_prev), "cells",
+                             "service and area pairs at or above their red threshold" if red is not None
+                             else "no service figures for this week"))
+    if query.as_at is not None:
+        result.tiles = [replace(t, revised=_revised(session, query, t.key, start, week)) for t in result.tiles]
     result.returns_in, result.returns_due = returns_completeness(session, query, week)
     return result
+
+
+def _revised(session: orm.Session, query: PictureQuery, key: str, start: dt.date, week: dt.date) -> bool:
+    from maic.picture.drilldown import TILE_METRICS
+    from maic.picture.pressure import PER_10K, rag_metrics
+
+    if key == "services_red":
+        rated = rag_metrics(session)
+        metrics = sorted({m.key for m in rated} | {m.basis for m in rated if m.basis not in (None, PER_10K)})
+    else:
+        metrics = list(TILE_METRICS[key])
+    week_from = min(start, week) if key == "released_to_date" else week
+    return bool(changed_since(session, query, metrics, week_from, week))
 
 

@@ -51,6 +51,7 @@ def test_headlines_hand_computed(factory, data_dir):
         "released_nfa": (10, 9),
         "households_in_ta": (150, 52),  # last week only Cambridge had reported: 150 - 98
         "shortfall": (3, 3),  # last week: Cambridge spare 6, demand 1 + 2 = 3: no shortfall
+        "services_red": (0, 0),  # TA 100/104 and 98/104 are amber (red from 100%), 50/60 green
     }
     assert next(t.note for t in result.tiles if t.key == "released_nfa") == "20% of those released"
     assert (result.returns_in, result.returns_due) == (3, 14)

@@ -1,0 +1,94 @@
+"""Panel 6, forward look: releases prisons have notified for the coming four weeks against spare TA places.
+
+Prisons report, in the return for week W, the releases notified for weeks W+1..W+4 (metrics
+releases_notified_1w..4w). Spare places are those of week W (max(0, capacity - households in TA)).
+Expected with no fixed abode = notified x the share released NFA over the last four weeks in scope; places
+short = max(0, expected NFA - spare). An area with no notification figure shows "no return", not zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import orm
+
+from maic.picture.core import WEEK, PictureQuery, areas_in_scope, changed_since, resolve_range, values
+
+HORIZON = 4
+NOTIFIED = [f"releases_notified_{k}w" for k in range(1, HORIZON + 1)]
+CAPACITY = ["ta_capacity", "households_in_ta"]
+
+
+@dataclass(frozen=True)
+class ForwardRow:
+    area_code: str
+    area_name: str
+    notified: tuple[int | None, ...]  # weeks +1..+4
+    spare: int | None
+    expected_nfa: int | None
+    short: int | None
+    revised: bool = False
+
+    @property
+    def total(self) -> int | None:
+        known = [n for n in self.notified if n is not None]
+        return sum(known) if known else None
+
+
+@dataclass
+class Forward:
+    week: dt.date | None
+    as_at: dt.datetime
+    ahead: list[dt.date] = field(default_factory=list)
+    rows: list[ForwardRow] = field(default_factory=list)
+    nfa_share: float | None = None
+
+    def totals(self) -> list[int | None]:
+        out = []
+        for i in range(len(self.ahead)):
+            known = [r.notified[i] for r in self.rows if r.notified[i] is not None]
+            out.append(sum(known) if known else None)
+        return out
+
+
+def forward_look(session: orm.Session, query: PictureQuery) -> Forward:
+    span = resolve_range(session, query)
+    result = Forward(week=span[1] if span else None, as_at=query.at())
+    if span is None:
+        return result
+    week = span[1]
+    result.ahead = [week + WEEK * k for k in range(1, HORIZON + 1)]
+    areas = areas_in_scope(session, query)
+    frame = values(session, query, NOTIFIED + CAPACITY + ["releases_total", "releases_nfa"], week - 3 * WEEK, week)
+    revised = {a for _m, a, _w in changed_since(session, query, NOTIFIED + CAPACITY, week, week)}
+    recent = frame[frame["metric"].isin(["releases_total", "releases_nfa"])].groupby("metric")["value"].sum()
+    if recent.get("releases_total", 0) > 0:
+        result.nfa_share = float(recent.get("releases_nfa", 0)) / float(recent["releases_total"])
+    now = frame[frame["week"] == week].pivot_table(index="area_code", columns="metric", values="value", aggfunc="sum")
+    for code, name in zip(areas["code"], areas["name"], strict=True):
+        row = now.loc[code] if code in now.index else pd.Series(dtype=float)
+        notified = tuple(None if pd.isna(row.get(m)) else int(row.get(m)) for m in NOTIFIED)
+        spare = None
+        if not pd.isna(row.get("ta_capacity")) and not pd.isna(row.get("households_in_ta")):
+            spare = max(0, int(row["ta_capacity"]) - int(row["households_in_ta"]))
+        known = [n for n in notified if n is not None]
+        expected = round(sum(known) * result.nfa_share) if known and result.nfa_share is not None else None
+        short = max(0, expected - spare) if expected is not None and spare is not None else None
+        result.rows.append(ForwardRow(code, name, notified, spare, expected, short, code in revised))
+    return result
+
+
+def forward_table(result: Forward) -> pd.DataFrame:
+    heads = [f"Week of {w:%d %b}" for w in result.ahead]
+    rows = []
+    for r in result.rows:
+        row = {"Area": r.area_name, "Code": r.area_code}
+        row.update({h: n for h, n in zip(heads, r.notified, strict=True)})
+        row.update({"Notified, 4 weeks": r.total, "Spare TA places now": r.spare,
+                    "Expected no fixed abode": r.expected_nfa, "Places short": r.short,
+                    "Revised since": "yes" if r.revised else ""})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["Area", "Code", *heads, "Notified, 4 weeks", "Spare TA places now",
+                                       "Expected no fixed abode", "Places short", "Revised since"])

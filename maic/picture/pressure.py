@@ -1,0 +1,206 @@
+"""Panel 4, service pressure: a service x area RAG matrix from each metric's configured thresholds.
+
+The measure compared with a metric's thresholds is its value; or per 10,000 population (rag_basis "per_10k");
+or its value divided by another metric's value for the same area and week (rag_basis a metric key, e.g.
+referrals / capacity). At or above rag_red is red (R), at or above rag_amber amber (A), otherwise green (G).
+A cell with no figure, or whose basis is missing, has no RAG and says why; it never counts as green.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+from sqlalchemy import orm
+
+from maic.picture.core import (
+    WEEK,
+    PictureQuery,
+    areas_in_scope,
+    changed_since,
+    metric_catalogue,
+    resolve_range,
+    values,
+)
+from maic.weeks import weeks_between
+
+PER_10K = "per_10k"
+RAG_WORDS = {"R": "red", "A": "amber", "G": "green"}
+
+
+@dataclass(frozen=True)
+class RagMetric:
+    key: str
+    label: str
+    basis: str | None
+    amber: float | None
+    red: float | None
+
+    def threshold_text(self) -> str:
+        ratio = self.basis not in (None, PER_10K)
+
+        def fmt(x: float) -> str:
+            return f"{x:.0%}" if ratio else f"{x:g}"
+
+        parts = [f"{word} from {fmt(x)}" for word, x in (("amber", self.amber), ("red", self.red)) if x is not None]
+        if self.basis == PER_10K:
+            parts.append("per 10,000 people")
+        elif ratio:
+            parts.append(f"of {self.basis.replace('_', ' ')}")
+        return ", ".join(parts[:-1]) + " " + parts[-1] if self.basis else ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class RagCell:
+    metric: str
+    label: str
+    area_code: str
+    area_name: str
+    value: int | None
+    measure: float | None  # what is compared with the thresholds
+    rag: str | None  # "R", "A", "G"; None: no figure or no basis
+    previous_rag: str | None
+    note: str = ""
+    revised: bool = False
+
+
+@dataclass
+class Pressure:
+    week: dt.date | None
+    as_at: dt.datetime
+    metrics: list[RagMetric] = field(default_factory=list)
+    areas: list[tuple[str, str]] = field(default_factory=list)  # (code, name), columns of the matrix
+    cells: list[RagCell] = field(default_factory=list)
+    red_trend: list[tuple[dt.date, int | None]] = field(default_factory=list)
+
+    @property
+    def red(self) -> list[RagCell]:
+        return [c for c in self.cells if c.rag == "R"]
+
+    def cell(self, metric: str, area_code: str) -> RagCell | None:
+        return next((c for c in self.cells if c.metric == metric and c.area_code == area_code), None)
+
+
+def rag_metrics(session: orm.Session) -> list[RagMetric]:
+    catalogue = metric_catalogue(session)
+    rated = catalogue[catalogue["rag_amber"].notna() | catalogue["rag_red"].notna()]
+    return [RagMetric(r.key, r.label, r.rag_basis if isinstance(r.rag_basis, str) else None,
+                      None if pd.isna(r.rag_amber) else float(r.rag_amber),
+                      None if pd.isna(r.rag_red) else float(r.rag_red)) for r in rated.itertuples(index=False)]
+
+
+def rag_of(measure: float | None, amber: float | None, red: float | None) -> str | None:
+    if measure is None:
+        return None
+    if red is not None and measure >= red:
+        return "R"
+    if amber is not None and measure >= amber:
+        return "A"
+    return "G"
+
+
+def rag_frame(frame: pd.DataFrame, metrics: list[RagMetric], population: dict[str, int | None]) -> pd.DataFrame:
+    """One row per (metric, area, week) with a figure: value, measure, rag and a note when no RAG is possible."""
+    columns = ["metric", "area_code", "week", "value", "measure", "rag", "note"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    wide = frame.pivot_table(index=["area_code", "week"], columns="metric", values="value", aggfunc="sum")
+    parts = []
+    for m in metrics:
+        if m.key not in wide.columns:
+            continue
+        value = wide[m.key].dropna()
+        part = pd.DataFrame({"value": value})
+        note = pd.Series("", index=value.index, dtype=object)
+        if m.basis is None:
+            measure = value.astype(float)
+        elif m.basis == PER_10K:
+            pop = pd.Series([population.get(code) or math.nan for code, _ in value.index], index=value.index,
+                            dtype=float)
+            measure = value / pop * 10_000
+            note[pop.isna()] = "no population figure"
+        else:
+            basis = wide[m.basis].reindex(value.index) if m.basis in wide.columns else pd.Series(math.nan, index=value.index)
+            measure = value / basis.where(basis > 0)
+            # Demand with no capacity at all is as red as it gets; nothing asked of nothing is green.
+            measure[(basis == 0) & (value > 0)] = math.inf
+            measure[(basis == 0) & (value == 0)] = 0.0
+            note[basis.isna()] = f"no {m.basis.replace('_', ' ')} figure"
+        part["measure"] = measure
+        part["note"] = note
+        part["metric"] = m.key
+        part["rag"] = [rag_of(None if pd.isna(x) else float(x), m.amber, m.red) for x in measure]
+        parts.append(part.reset_index())
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
+    span = resolve_range(session, query)
+    result = Pressure(week=span[1] if span else None, as_at=query.at(), metrics=rag_metrics(session))
+    if span is None:
+        return result
+    week_from, week = span
+    areas = areas_in_scope(session, query)
+    result.areas = list(zip(areas["code"], areas["name"], strict=True))
+    population = {c: (None if pd.isna(p) else int(p)) for c, p in zip(areas["code"], areas["population"], strict=True)}
+    keys = sorted({m.key for m in result.metrics} | {m.basis for m in result.metrics if m.basis not in (None, PER_10K)})
+    frame = values(session, query, keys, min(week_from, week - WEEK), week)
+    rated = rag_frame(frame, result.metrics, population)
+    revised = {(m, a) for m, a, _w in changed_since(session, query, keys, week, week)}
+    by_metric = {m.key: m for m in result.metrics}
+    now = {(r.metric, r.area_code): r for r in rated[rated["week"] == week].itertuples(index=False)}
+    before = {(r.metric, r.area_code): _rag(r.rag) for r in rated[rated["week"] == week - WEEK].itertuples(index=False)}
+    for m in result.metrics:
+        for code, name in result.areas:
+            row = now.get((m.key, code))
+            touched = (m.key, code) in revised or (by_metric[m.key].basis, code) in revised
+            if row is None:
+                result.cells.append(RagCell(m.key, m.label, code, name, None, None, None, before.get((m.key, code)),
+                                            "no return", touched))
+                continue
+            measure = None if pd.isna(row.measure) else float(row.measure)
+            result.cells.append(RagCell(m.key, m.label, code, name, int(row.value), measure, _rag(row.rag),
+                                        before.get((m.key, code)), row.note, touched))
+    in_range = rated[rated["week"] >= week_from]
+    reds = in_range[in_range["rag"] == "R"].groupby("week").size().to_dict()
+    weeks_with = set(in_range["week"])
+    result.red_trend = [(w, int(reds.get(w, 0)) if w in weeks_with else None) for w in weeks_between(week_from, week)]
+    return result
+
+
+def _rag(value: object) -> str | None:
+    """pandas turns a missing RAG into NaN on the way through a frame; it is None here."""
+    return value if isinstance(value, str) else None
+
+
+def services_at_red(session: orm.Session, query: PictureQuery, week: dt.date) -> tuple[int | None, int | None]:
+    """(red cells in the week, red cells the week before); None for a week with no rated figure at all."""
+    result = pressure(session, replace(query, week_from=week - WEEK, week_to=week))
+    trend = dict(result.red_trend)
+    return trend.get(week), trend.get(week - WEEK)
+
+
+def measure_text(cell: RagCell, metric: RagMetric) -> str:
+    if cell.measure is None:
+        return ""
+    if math.isinf(cell.measure):
+        return "no capacity"
+    if metric.basis is None:
+        return f"{cell.measure:g}"
+    if metric.basis == PER_10K:
+        return f"{cell.measure:.2f} per 10,000"
+    return f"{cell.measure:.0%} of {metric.basis.replace('_', ' ')}"
+
+
+def pressure_table(result: Pressure) -> pd.DataFrame:
+    by_key = {m.key: m for m in result.metrics}
+    rows = [{"Service": c.label, "Metric": c.metric, "Area": c.area_name, "Code": c.area_code, "Value": c.value,
+             "Measure": measure_text(c, by_key[c.metric]), "RAG": RAG_WORDS.get(c.rag or "", "none"),
+             "Last week": RAG_WORDS.get(c.previous_rag or "", "none"), "Thresholds": by_key[c.metric].threshold_text(),
+             "Note": c.note, "Revised since": "yes" if c.revised else ""} for c in result.cells]
+    return pd.DataFrame(rows, columns=["Service", "Metric", "Area", "Code", "Value", "Measure", "RAG", "Last week",
+                                       "Thresholds", "Note", "Revised since"])
