@@ -183,5 +183,168 @@ def serve(host: str, port: int) -> None:
     app.run(host=host, port=port, threaded=True, debug=False, use_reloader=False)
 
 
+# --- issue 4: templates, void, drop folder, scheduler, feeds ----------------------------------------
+
+
+@main.command()
+@click.option("--agency", "agency_slug", required=True, help="The agency's slug.")
+@click.option("--week", required=True, help="The week's Monday, YYYY-MM-DD.")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: return-<agency>-<week>.<format> in the current folder).")
+@pass_ctx
+def template(ctx: Context, agency_slug: str, week: str, fmt: str, output: str | None) -> None:
+    """Write a return template for an agency and week (XLSX: areas as rows, metrics as columns)."""
+    from maic.returns.template import render, template_spec
+
+    try:
+        with ctx.factory() as session:
+            name, data = render(template_spec(session, agency_slug, dt.date.fromisoformat(week)), fmt)
+    except ValueError:
+        click.echo(f"error: '{week}' is not a date (YYYY-MM-DD)", err=True)
+        sys.exit(1)
+    except MaicError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    target = Path(output or name)
+    target.write_bytes(data)
+    click.echo(f"wrote {target} ({len(data):,} bytes)")
+
+
+@main.group()
+def returns() -> None:
+    """Returns already received."""
+
+
+@returns.command("void")
+@click.argument("return_id", type=int)
+@click.option("--reason", required=True, help="Why the return is withdrawn (kept in the audit log).")
+@pass_ctx
+def returns_void(ctx: Context, return_id: int, reason: str) -> None:
+    """Void a return: its values are withdrawn and what it superseded is current again."""
+    from maic.returns.void import void_return
+
+    try:
+        with transaction(ctx.factory) as session:
+            restored = void_return(session, return_id, reason=reason, actor=f"cli:{getpass.getuser()}")
+    except MaicError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"voided return {return_id}; {restored} earlier value(s) are current again")
+
+
+@main.group()
+def inbox() -> None:
+    """The drop folder MAIC_DATA_DIR/inbox/<agency>/."""
+
+
+@inbox.command("scan")
+@pass_ctx
+def inbox_scan(ctx: Context) -> None:
+    """Scan the drop folder once: accepted files to archive/, refused ones to quarantine/ with a report."""
+    from maic.inbox import scan_inbox
+    from maic.returns.ingest import IngestSettings
+
+    items = scan_inbox(ctx.factory, IngestSettings.from_config(ctx.config), Path(ctx.config["MAIC_DATA_DIR"]),
+                       settle_seconds=float(ctx.config["MAIC_INBOX_SETTLE_SECONDS"]))
+    for item in items:
+        click.echo(f"{item.agency or '-'}/{item.name!r}: {item.outcome}: {item.message}")
+    if not items:
+        click.echo("the inbox is empty")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run every job once (if no other scheduler holds the lock) and exit.")
+@click.option("--job", "jobs", multiple=True, help="With --once: only these jobs.")
+@pass_ctx
+def scheduler(ctx: Context, once: bool, jobs: tuple[str, ...]) -> None:
+    """Run the scheduled jobs (drop folder, feeds, ...) as this process; only one scheduler runs at a time."""
+    import logging
+
+    from maic import scheduler as sched
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    unknown = [j for j in jobs if j not in sched.JOBS]
+    if unknown:
+        click.echo(f"error: unknown job(s) {unknown}; jobs are {sorted(sched.JOBS)}", err=True)
+        sys.exit(1)
+    job_ctx = sched.JobContext(ctx.config, ctx.factory)
+    lock = sched.SchedulerLock(ctx.factory.kw["bind"], Path(ctx.config["MAIC_DATA_DIR"]))
+    if once:
+        runs = sched.run_once(job_ctx, lock, list(jobs) or None)
+        if runs is None:
+            click.echo("another scheduler holds the lock; nothing was run")
+            return
+        for run in runs:
+            click.echo(f"{run.job}: {run.outcome}: {run.message}")
+        return
+    sched.serve(job_ctx, lock)
+
+
+@main.group()
+def feeds() -> None:
+    """HTTP(S) feeds of agencies' returns."""
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--agency", "agency_slug", required=True, help="The agency whose returns the feed carries.")
+@click.option("--every", "interval", type=int, default=3600, show_default=True, help="Seconds between pulls.")
+@click.option("--token-env", default=None, help="Read the feed's bearer token from this environment variable.")
+@pass_ctx
+def feeds_add(ctx: Context, url: str, agency_slug: str, interval: int, token_env: str | None) -> None:
+    """Add a feed, pulled by the scheduler every --every seconds."""
+    from maic.feeds import add_feed
+
+    token = os.environ.get(token_env, "") if token_env else None
+    if token_env and not token:
+        click.echo(f"error: the environment variable {token_env} is empty", err=True)
+        sys.exit(1)
+    try:
+        with transaction(ctx.factory) as session:
+            feed = add_feed(session, url, agency_slug, token=token, interval_seconds=interval)
+            feed_id = feed.id
+    except MaicError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"added feed {feed_id} for {agency_slug}: {url} every {interval}s")
+
+
+@feeds.command("list")
+@pass_ctx
+def feeds_list(ctx: Context) -> None:
+    """List the feeds, their last pull and its outcome (tokens are never shown)."""
+    from maic.feeds import list_feeds
+
+    with ctx.factory() as session:
+        rows = [(f.id, f.agency.slug, f.url, f.interval_seconds, "yes" if f.token else "no", f.last_checked_at,
+                 f.last_outcome or "never pulled", f.last_message) for f in list_feeds(session)]
+    if not rows:
+        click.echo("no feeds: add one with `maic feeds add URL --agency SLUG`")
+    for fid, slug, url, every, token, checked, outcome, message in rows:
+        when = f"{checked:%Y-%m-%d %H:%M} UTC" if checked else "-"
+        click.echo(f"{fid}\t{slug}\t{url}\tevery {every}s\ttoken: {token}\tlast: {when} {outcome} {message}")
+
+
+@feeds.command("pull")
+@click.option("--id", "feed_ids", type=int, multiple=True, help="Only this feed (default: every feed that is due).")
+@pass_ctx
+def feeds_pull(ctx: Context, feed_ids: tuple[int, ...]) -> None:
+    """Pull feeds now (those due, or the ones named with --id)."""
+    from maic.feeds import FeedSettings, pull_due_feeds, pull_feed
+
+    settings = FeedSettings.from_config(ctx.config)
+    try:
+        results = ([pull_feed(ctx.factory, fid, settings) for fid in feed_ids] if feed_ids
+                   else pull_due_feeds(ctx.factory, settings))
+    except MaicError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    for result in results:
+        click.echo(f"feed {result.feed_id}: {result.outcome}: {result.message}")
+    if not results:
+        click.echo("no feed is due")
+
+
 if __name__ == "__main__":
     main()

@@ -21,9 +21,21 @@ from sqlalchemy.exc import IntegrityError
 
 from maic import audit
 from maic.errors import Issue, MaicError, NotFound, ValidationFailed
-from maic.models import Agency, DataVersion, Observation, Return, ReturnSource, ReturnStatus, utcnow
+from maic.models import (
+    Agency,
+    Area,
+    DataVersion,
+    Metric,
+    Observation,
+    Return,
+    ReturnSource,
+    ReturnStatus,
+    utcnow,
+)
+from maic.returns import personal_data
 from maic.returns.parse import ParsedFile, parse_long_csv
-from maic.returns.validate import AgencyScope, CheckedReturn, Rules, validate_rows
+from maic.returns.validate import AgencyScope, CheckedReturn, Rules, change_warnings, shown, validate_rows
+from maic.returns.xlsx import parse_xlsx
 
 CHUNK = 900  # below SQLite's bound-parameter limit for IN lists
 
@@ -35,6 +47,9 @@ class IngestSettings:
     max_rows: int
     incident_start: dt.date
     today: dt.date | None = None
+    change_factor: float = 3.0
+    # An XLSX is a zip: what it may expand to, checked before anything is decompressed.
+    max_unzipped: int = 100 * 1024 * 1024
 
     @classmethod
     def from_config(cls, config: dict[str, Any], **overrides) -> IngestSettings:
@@ -43,12 +58,15 @@ class IngestSettings:
             "max_bytes": int(config["MAIC_MAX_UPLOAD_BYTES"]),
             "max_rows": int(config["MAIC_MAX_ROWS"]),
             "incident_start": dt.date.fromisoformat(str(config["MAIC_INCIDENT_START"])),
+            "change_factor": float(config.get("MAIC_CHANGE_WARNING_FACTOR", 3.0)),
+            "max_unzipped": int(config.get("MAIC_MAX_UNZIPPED_BYTES", 100 * 1024 * 1024)),
         }
         values.update(overrides)
         return cls(**values)
 
     def rules(self) -> Rules:
-        return Rules(today=self.today or dt.date.today(), incident_start=self.incident_start)
+        return Rules(today=self.today or dt.date.today(), incident_start=self.incident_start,
+                     change_factor=self.change_factor)
 
 
 @dataclass(frozen=True)
@@ -80,23 +98,79 @@ class Receipt:
     warnings: list[Issue] = field(default_factory=list)
 
 
+REFUSED_SUFFIXES = {
+    ".xlsm": "macro-enabled workbooks (.xlsm) are not accepted; macros are never run here. Save it as a plain "
+             ".xlsx workbook and send that",
+    ".xltm": "macro-enabled templates (.xltm) are not accepted; save it as a plain .xlsx workbook",
+    ".xls": "old-style .xls workbooks (Excel 97-2003) are not accepted; save it as .xlsx and send that",
+    ".xlsb": "binary workbooks (.xlsb) are not accepted; save it as .xlsx and send that",
+    ".ods": "OpenDocument spreadsheets are not accepted; save it as .xlsx or .csv and send that",
+}
+
+
 def parse_submission(submission: Submission, settings: IngestSettings) -> ParsedFile:
     if len(submission.data) > settings.max_bytes:
         return ParsedFile(issues=[Issue(None, None, f"the file is {len(submission.data):,} bytes; the limit is "
                                         f"{settings.max_bytes:,}")])
-    suffix = Path(submission.filename).suffix.lower()
+    suffix = Path(submission.filename.replace("\\", "/")).suffix.lower()
+    if suffix in REFUSED_SUFFIXES:
+        return ParsedFile(issues=[Issue(None, None, REFUSED_SUFFIXES[suffix])])
+    if suffix == ".xlsx":
+        return parse_xlsx(submission.data, max_rows=settings.max_rows, max_unzipped=settings.max_unzipped)
     if suffix in (".csv", ".txt", ""):
+        if submission.data.startswith(b"PK\x03\x04"):
+            return ParsedFile(issues=[Issue(None, None, "this is a zip file (perhaps a workbook) named "
+                                            f"'{suffix or 'no extension'}'; send a .csv, or a workbook named .xlsx")])
         return parse_long_csv(submission.data, max_rows=settings.max_rows)
-    return ParsedFile(issues=[Issue(None, None, f"'{suffix}' files are not accepted: send a .csv return")])
+    return ParsedFile(issues=[Issue(None, None, f"'{shown(suffix)}' files are not accepted: send a .csv or .xlsx "
+                                    "return")])
 
 
 def check_submission(session: orm.Session, submission: Submission, settings: IngestSettings) -> CheckedReturn:
-    """Parse and validate without writing anything: what a preview shows and what commit re-checks."""
+    """Parse and validate without writing anything: what a preview shows and what commit re-checks.
+
+    Order: the file's shape; personal data (which refuses the file on its own, listing only that); the
+    agency a template names; the rules for each row; then warnings against last week.
+    """
     agency = _agency(session, submission.agency_slug)
     parsed = parse_submission(submission, settings)
     if parsed.issues:
         return CheckedReturn(issues=parsed.issues)
-    return validate_rows(parsed.rows, AgencyScope.load(session, agency), settings.rules())
+    rules = settings.rules()
+    scope = AgencyScope.load(session, agency)
+    personal = personal_data_issues(session, parsed, scope, rules.today)
+    if personal:
+        return CheckedReturn(issues=personal)
+    if parsed.declared_agency and parsed.declared_agency != agency.slug:
+        return CheckedReturn(issues=[Issue(None, None, f"this template is for the agency "
+                                           f"'{shown(parsed.declared_agency)}', but it is being sent for "
+                                           f"'{agency.slug}': download the template for {agency.slug}")])
+    checked = validate_rows(parsed.rows, scope, rules)
+    if not checked.errors:
+        checked.issues.extend(change_warnings(session, checked, rules.change_factor))
+    return checked
+
+
+def personal_data_issues(session: orm.Session, parsed: ParsedFile, scope: AgencyScope,
+                         today: dt.date) -> list[Issue]:
+    """Headers and every distinct unrecognised text in the file, checked for what looks like personal data."""
+    issues = personal_data.header_issues(parsed.headers)
+    allowed = frozenset(
+        name.lower() for name in [*session.scalars(sa.select(Area.name)), *session.scalars(sa.select(Metric.label)),
+                                  *session.scalars(sa.select(Agency.name))])
+    known = set(scope.all_areas) | set(scope.all_metrics)
+    seen: set[str] = set()
+    cells: list[tuple[int, str, str]] = []
+    for row in parsed.rows:
+        for index, (name, text) in enumerate((("week", row.week), ("area_code", row.area_code),
+                                              ("metric", row.metric), ("value", row.value))):
+            if text in seen or text in known or text.isdigit():
+                continue
+            seen.add(text)
+            cells.append((row.line, row.column(index, name), text))
+    cells.extend(parsed.other_cells)
+    issues.extend(personal_data.cell_issues(cells, today, allowed))
+    return issues
 
 
 def ingest_return(factory: orm.sessionmaker[orm.Session], submission: Submission,

@@ -10,6 +10,7 @@ import io
 from dataclasses import dataclass, field
 
 from maic.errors import Issue
+from maic.returns import personal_data
 
 LONG_COLUMNS = ("week", "area_code", "metric", "value")
 
@@ -21,6 +22,13 @@ class RawRow:
     area_code: str
     metric: str
     value: str
+    # Spreadsheet column letters of the four fields (None for CSV, where the column names are used), and
+    # where the week was read when it is not on this row (the template's one "Week beginning" cell).
+    refs: tuple[str, str, str, str] | None = None
+    week_at: tuple[int, str] | None = None
+
+    def column(self, index: int, name: str) -> str:
+        return self.refs[index] if self.refs else name
 
 
 @dataclass
@@ -28,6 +36,12 @@ class ParsedFile:
     rows: list[RawRow] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     encoding: str = ""
+    # What the personal-data check reads besides the rows: header names and other text cells
+    # (row, column, text); and the agency a template names, checked against the submitting agency.
+    headers: list[tuple[int, str, str]] = field(default_factory=list)
+    other_cells: list[tuple[int, str, str]] = field(default_factory=list)
+    declared_agency: str = ""
+    header_row: int = 1
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -62,6 +76,7 @@ def parse_long_csv(data: bytes, *, max_rows: int) -> ParsedFile:
         parsed.issues.append(Issue(1, None, f"the header line cannot be read ({exc})"))
         return parsed
     names = [h.strip().lower() for h in header]
+    parsed.headers = [(1, h.strip(), h.strip()) for h in header if h.strip()]
     missing = [c for c in LONG_COLUMNS if c not in names]
     extra = [h for h in names if h and h not in LONG_COLUMNS]
     if missing:
@@ -70,6 +85,8 @@ def parse_long_csv(data: bytes, *, max_rows: int) -> ParsedFile:
     if extra:
         parsed.issues.append(Issue(1, ", ".join(extra), "unexpected column(s): a return holds only "
                                    + ",".join(LONG_COLUMNS)))
+        parsed.issues.extend(personal_data.header_issues((1, h.strip(), h.strip()) for h in header
+                                                         if h.strip().lower() in extra))
     if parsed.issues:
         return parsed
     index = {name: names.index(name) for name in LONG_COLUMNS}

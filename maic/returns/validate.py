@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from maic.errors import Issue
-from maic.models import Agency, Area, Metric
+from maic.models import Agency, Area, Metric, Observation
 from maic.reference import NEIGHBOUR_KIND
 from maic.returns.parse import RawRow
 from maic.weeks import monday_of, parse_week
@@ -31,6 +31,7 @@ class CheckedRow:
     area_id: int
     metric_id: int
     value: int
+    value_column: str = "value"
 
 
 @dataclass
@@ -51,6 +52,24 @@ class CheckedReturn:
 class Rules:
     today: dt.date
     incident_start: dt.date
+    change_factor: float = 3.0
+
+
+_FORMULA_START = ("=", "@", "+", "-", "\t", "\r")
+
+
+def formula_like(text: str) -> bool:
+    """A cell a spreadsheet would run (=HYPERLINK(...), =cmd|..., @SUM, +A1, -2+3): never a count here."""
+    if not text or text[0] not in _FORMULA_START:
+        return False
+    rest = text[1:].strip()
+    return not (text[0] in "+-" and re.fullmatch(r"\d+(\.\d+)?", rest))
+
+
+def shown(text: str, width: int = 40) -> str:
+    """A cell's text as quoted in a message: one line, cut short; always shown as text, never as markup."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 @dataclass
@@ -80,14 +99,16 @@ def parse_count(text: str) -> int:
     cleaned = text.strip().replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", text.strip()) else text.strip()
     if cleaned == "":
         raise ValueError("is empty: write 0 for none")
+    if len(cleaned) > 40:
+        raise ValueError(f"'{shown(text)}' is not a number")
     if cleaned.startswith("-") and _WHOLE.match(cleaned[1:]):
         raise ValueError(f"'{text}' is negative: counts are whole numbers from 0")
     if not _WHOLE.match(cleaned):
         try:
             float(cleaned)
         except ValueError:
-            raise ValueError(f"'{text}' is not a number") from None
-        raise ValueError(f"'{text}' is not a whole number")
+            raise ValueError(f"'{shown(text)}' is not a number") from None
+        raise ValueError(f"'{shown(text)}' is not a whole number")
     value = int(float(cleaned)) if "." in cleaned else int(cleaned)
     if value > MAX_VALUE:
         raise ValueError(f"{value:,} is larger than any plausible count ({MAX_VALUE:,})")
@@ -99,8 +120,18 @@ def validate_rows(rows: list[RawRow], scope: AgencyScope, rules: Rules) -> Check
     seen: dict[tuple[str, str, dt.date], int] = {}
     this_week = monday_of(rules.today)
     week_cache: dict[str, dt.date | str] = {}
+    reported_week_cells: set[tuple[int, str]] = set()
     for row in rows:
         problems: list[Issue] = []
+        formulas = [(i, name) for i, name in enumerate(("week", "area_code", "metric", "value"))
+                    if formula_like(getattr(row, name))]
+        if formulas:
+            for index, name in formulas:
+                problems.append(Issue(row.line, row.column(index, name),
+                                      f"'{shown(getattr(row, name))}' looks like a formula or command; formulas are "
+                                      "never run here: type the value itself"))
+            checked.issues.extend(problems)
+            continue
         week = week_cache.get(row.week)
         if week is None:
             try:
@@ -113,27 +144,37 @@ def validate_rows(rows: list[RawRow], scope: AgencyScope, rules: Rules) -> Check
                 week = str(exc)
             week_cache[row.week] = week
         if isinstance(week, str):
-            problems.append(Issue(row.line, "week", week))
+            if row.week_at is None:
+                problems.append(Issue(row.line, row.column(0, "week"), week))
+            elif row.week_at not in reported_week_cells:
+                # The template's one week cell: report it once, where it is, not on every row.
+                reported_week_cells.add(row.week_at)
+                problems.append(Issue(row.week_at[0], row.week_at[1], week))
+            else:
+                problems.append(None)
 
         area_id = scope.areas.get(row.area_code)
         if area_id is None:
             if row.area_code in scope.all_areas:
-                problems.append(Issue(row.line, "area_code", f"{row.area_code} is not an area this agency reports for"))
+                problems.append(Issue(row.line, row.column(1, "area_code"),
+                                      f"{row.area_code} is not an area this agency reports for"))
             else:
-                problems.append(Issue(row.line, "area_code", f"'{row.area_code}' is not a known area code"))
+                problems.append(Issue(row.line, row.column(1, "area_code"),
+                                      f"'{shown(row.area_code)}' is not a known area code"))
 
         metric_id = scope.metrics.get(row.metric)
         if metric_id is None:
             if row.metric in scope.all_metrics:
-                problems.append(Issue(row.line, "metric", f"'{row.metric}' is reported by another kind of agency, "
+                problems.append(Issue(row.line, row.column(2, "metric"),
+                                      f"'{row.metric}' is reported by another kind of agency, "
                                       f"not by a {scope.kind.replace('_', ' ')} agency"))
             else:
-                problems.append(Issue(row.line, "metric", f"'{row.metric}' is not a known metric"))
+                problems.append(Issue(row.line, row.column(2, "metric"), f"'{shown(row.metric)}' is not a known metric"))
 
         try:
             value = parse_count(row.value)
         except ValueError as exc:
-            problems.append(Issue(row.line, "value", str(exc)))
+            problems.append(Issue(row.line, row.column(3, "value"), str(exc)))
             value = None
 
         if not problems:
@@ -144,7 +185,39 @@ def validate_rows(rows: list[RawRow], scope: AgencyScope, rules: Rules) -> Check
             else:
                 seen[key] = row.line
         if problems:
-            checked.issues.extend(problems)
+            checked.issues.extend(p for p in problems if p is not None)
         else:
-            checked.rows.append(CheckedRow(row.line, week, area_id, metric_id, value))
+            checked.rows.append(CheckedRow(row.line, week, area_id, metric_id, value,
+                                           row.refs[3] if row.refs else "value"))
     return checked
+
+
+def change_warnings(session: orm.Session, checked: CheckedReturn, factor: float) -> list[Issue]:
+    """Warnings (not errors) where a value moves more than `factor` times against the week before.
+
+    The week before comes from the same file when it carries it, else from the current figures.
+    """
+    if not checked.rows or factor <= 1:
+        return []
+    in_file = {(r.metric_id, r.area_id, r.week): r.value for r in checked.rows}
+    wanted_weeks = sorted({r.week - dt.timedelta(days=7) for r in checked.rows})
+    metric_ids = sorted({r.metric_id for r in checked.rows})
+    area_ids = {r.area_id for r in checked.rows}
+    before: dict[tuple[int, int, dt.date], int] = {}
+    for start in range(0, len(wanted_weeks), 400):
+        result = session.execute(
+            sa.select(Observation.metric_id, Observation.area_id, Observation.week, Observation.value)
+            .where(Observation.superseded_at.is_(None), Observation.week.in_(wanted_weeks[start:start + 400]),
+                   Observation.metric_id.in_(metric_ids)))
+        before.update({(m, a, w): v for m, a, w, v in result if a in area_ids})
+    before.update(in_file)
+    warnings = []
+    for row in checked.rows:
+        previous = before.get((row.metric_id, row.area_id, row.week - dt.timedelta(days=7)))
+        if not previous:
+            continue  # nothing to compare with (or last week was 0, where a factor means nothing)
+        if row.value > previous * factor or row.value * factor < previous:
+            direction = "up" if row.value > previous else "down"
+            warnings.append(Issue(row.line, row.value_column, f"{row.value:,} is more than {factor:g} times {direction} on "
+                                  f"last week's {previous:,}: check it before committing", severity="warning"))
+    return warnings

@@ -1,0 +1,163 @@
+"""The drop folder: MAIC_DATA_DIR/inbox/<agency-slug>/ scanned on a schedule; no file is ever deleted.
+
+Each settled file goes through the one pipeline (ingest_return). Accepted (or already received) files move
+to archive/<agency>/received/; refused ones to quarantine/<agency>/ with a `<name>.errors.txt` report a
+person can read. A file still being written (its size or time changed between two looks, or a temporary
+name: .tmp, .part, .partial, .crdownload, ~$ or dot prefix) is left for the next scan, and so is every
+file when the database cannot be reached. Names are never trusted: destinations are built from a
+sanitised name with a time stamp, and nothing is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import orm
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from maic.errors import MaicError, NotFound, ValidationFailed
+from maic.models import ReturnSource
+from maic.returns.ingest import IngestSettings, Submission, ingest_return
+
+log = logging.getLogger(__name__)
+
+TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", ".lock", ".filepart", ".download")
+ACCEPTED, DUPLICATE, REFUSED, WAITING, DB_DOWN = "accepted", "duplicate", "refused", "waiting", "database unavailable"
+
+
+@dataclass(frozen=True)
+class ScanItem:
+    agency: str
+    name: str
+    outcome: str
+    message: str
+    moved_to: str = ""
+    return_id: int | None = None
+
+
+def safe_name(name: str) -> str:
+    """A name that is safe anywhere: no separators, no leading dots, only plain characters, bounded."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    return cleaned[:120] or "file"
+
+
+def is_temporary(name: str) -> bool:
+    lower = name.lower()
+    return name.startswith((".", "~$", "~")) or lower.endswith(TEMPORARY_SUFFIXES)
+
+
+def _stamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def move_aside(source: Path, folder: Path, name: str) -> Path:
+    """Move (rename) a file into folder under a fresh, safe name; never overwrites, never copies then deletes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = f"{_stamp()}-{safe_name(name)}"
+    target = folder / base
+    counter = 1
+    while target.exists() or target.is_symlink():
+        target = folder / f"{base}.{counter}"
+        counter += 1
+    os.rename(source, target)
+    return target
+
+
+def write_report(target: Path, original_name: str, agency: str, lines: list[str]) -> Path:
+    report = target.with_name(target.name + ".errors.txt")
+    text = [f"File: {original_name!r}", f"Agency folder: {agency!r}",
+            f"Refused at: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC", "",
+            "This file was refused whole; nothing from it was written. Fix the problems below and drop the",
+            "corrected file into the inbox again.", "", *lines, ""]
+    report.write_text("\n".join(text), encoding="utf-8")
+    return report
+
+
+def _candidates(inbox: Path) -> list[tuple[str, Path, os.stat_result]]:
+    out = []
+    for agency_dir in sorted(inbox.iterdir()) if inbox.is_dir() else []:
+        if not agency_dir.is_dir() or agency_dir.is_symlink():
+            if agency_dir.is_file() or agency_dir.is_symlink():
+                out.append(("", agency_dir, agency_dir.lstat()))
+            continue
+        for entry in sorted(agency_dir.iterdir()):
+            try:
+                info = entry.lstat()
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                continue  # sub-folders are not read (and not touched)
+            out.append((agency_dir.name, entry, info))
+    return out
+
+
+def scan_inbox(factory: orm.sessionmaker[orm.Session], settings: IngestSettings, data_dir: Path, *,
+               settle_seconds: float = 2.0) -> list[ScanItem]:
+    """One pass over the inbox. Returns what happened to each file it looked at."""
+    inbox, archive, quarantine = data_dir / "inbox", data_dir / "archive", data_dir / "quarantine"
+    first = _candidates(inbox)
+    waiting = [(agency, path, info) for agency, path, info in first if not is_temporary(path.name)]
+    results = [ScanItem(agency, path.name, WAITING, "temporary name: left for a later scan")
+               for agency, path, _ in first if is_temporary(path.name)]
+    if waiting and settle_seconds > 0:
+        time.sleep(settle_seconds)
+    for agency, path, info in waiting:
+        results.append(_one(factory, settings, archive, quarantine, agency, path, info))
+    for item in results:
+        if item.outcome != WAITING:
+            log.info("inbox %s/%s: %s %s", item.agency, item.name, item.outcome, item.message)
+    return results
+
+
+def _one(factory, settings: IngestSettings, archive: Path, quarantine: Path, agency: str, path: Path,
+         first_look: os.stat_result) -> ScanItem:
+    name = path.name
+    try:
+        now = path.lstat()
+    except FileNotFoundError:
+        return ScanItem(agency, name, WAITING, "gone before it was read")
+    if (now.st_size, now.st_mtime_ns) != (first_look.st_size, first_look.st_mtime_ns):
+        return ScanItem(agency, name, WAITING, "still being written: left for the next scan")
+    folder = safe_name(agency) if agency else "_no_agency"
+
+    def refuse(lines: list[str]) -> ScanItem:
+        target = move_aside(path, quarantine / folder, name)
+        write_report(target, name, agency, lines)
+        return ScanItem(agency, name, REFUSED, lines[0], str(target))
+
+    if not agency:
+        return refuse(["Files must be dropped into a folder named after the agency: inbox/<agency>/<file>."])
+    if not stat.S_ISREG(now.st_mode):
+        return refuse(["Only ordinary files are read (this is a link or a device); drop the file itself."])
+    if safe_name(name) != name:
+        log.warning("inbox file with an unusual name %r in %r", name, agency)
+    if now.st_size > settings.max_bytes:
+        return refuse([f"The file is {now.st_size:,} bytes; the limit is {settings.max_bytes:,}."])
+    with open(path, "rb") as fh:
+        data = fh.read(settings.max_bytes + 1)
+    submission = Submission(data=data, filename=name, agency_slug=agency, source=ReturnSource.DROP_FOLDER,
+                            actor=f"inbox:{agency}")
+    try:
+        receipt = ingest_return(factory, submission, settings)
+    except ValidationFailed as exc:
+        return refuse([exc.message, *(f"- {issue}" for issue in exc.issues)])
+    except NotFound as exc:
+        return refuse([f"The folder '{agency}' is not a known agency ({exc.message}). Use the agency's slug."])
+    except (OperationalError, DBAPIError) as exc:
+        # The database is down or busy: the file stays exactly where it is, and the next scan tries again.
+        return ScanItem(agency, name, DB_DOWN, f"left in the inbox: {exc.__class__.__name__}")
+    except MaicError as exc:
+        return refuse([exc.message])
+    target = move_aside(path, archive / folder / "received", name)
+    outcome = DUPLICATE if receipt.duplicate else ACCEPTED
+    message = (f"already received as return {receipt.return_id}" if receipt.duplicate
+               else f"return {receipt.return_id}: {receipt.rows} rows")
+    return ScanItem(agency, name, outcome, message, str(target), receipt.return_id)
