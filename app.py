@@ -69,4 +69,9 @@ def _mount_dash(server: Flask) -> dash.Dash:
     dash_app.layout = _page_shell
     callbacks.register(dash_app)
     server.extensions["maic.dash"] = dash_app
+    from callbacks import _guard
+
+    _guard.init_app(server, dash_app)
+    # The CSP allows Dash's own inline scripts by hash, never 'unsafe-inline' (maic/web/security.py).
+    server.config["MAIC_CSP_SCRIPT_HASHES"] = list(dash_app.csp_hashes())
     return dash_app

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def register(app) -> None:
-    from callbacks import overview, router
+    from callbacks import admin, overview, router, shared
 
     router.register(app)
     overview.register(app)
+    shared.register(app)
+    admin.register(app)

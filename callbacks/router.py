@@ -31,8 +31,22 @@ def _overview():
     return overview.layout(weeks, weeks[-1] if weeks else None)
 
 
+def _shared():
+    from callbacks import shared
+
+    return shared.render_page()
+
+
+def _admin():
+    from callbacks import admin
+
+    return admin.render_page()
+
+
 PAGES: list[Page] = [
     Page("/dash/", "Common picture", permissions.VIEW_PICTURE, _overview),
+    Page("/dash/shared", "Shared view", permissions.VIEW_SHARED, _shared),  # issue 6
+    Page("/dash/admin", "Admin", permissions.ADMIN, _admin),  # issue 6
 ]
 
 NOT_FOUND = html.Div([html.H1("Page not found"), html.P("There is no such page. Use the links above.")])

@@ -61,6 +61,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_SUPPRESSION_THRESHOLD", 5, "Counts from 1 up to this value minus one are shown as '<N' when shared.", int),
     Setting("MAIC_RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0."),
     Setting("MAIC_DEMO_BANNER", True, "Label the screens 'Demo data' (set 0 in production).", bool),
+    # issue 6: sharing and security
+    Setting("MAIC_SHARED_HISTORY_DAYS", 14, "How far back (days) neighbours may ask for the shared picture as at.", int),
+    Setting("MAIC_LOGIN_RATE_LIMIT", "10 per minute;50 per hour",
+            "Login attempts allowed per client address (Flask-Limiter syntax).", str),
+    Setting("MAIC_FEDERATION_SECONDS", 900, "How often the scheduler pulls configured neighbour instances.", int),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -1,4 +1,4 @@
-"""The Flask side of the app: login and logout, the session user, error pages, and guarding the dashboard.
+"""The Flask side of the app: login and logout, the session user, error pages, security, and guarding routes.
 
 Imports flask and flask_login, never dash.
 """
@@ -9,8 +9,13 @@ from maic.web.session_user import SessionUser  # noqa: F401  (re-exported for ca
 
 
 def init_app(app) -> None:
-    from maic.web import auth_views, errors, guard
+    from maic.sharing import api
+    from maic.web import access, auth_views, errors, exports, guard, security
 
     guard.init_app(app)  # first: an anonymous Dash request gets 401, not a CSRF complaint
+    access.init_app(app)
+    security.init_app(app)
     auth_views.init_app(app)
+    api.init_app(app)
+    exports.init_app(app)
     errors.init_app(app)

@@ -1,0 +1,160 @@
+"""The admin page's callbacks: one for the buttons that change something, one for the audit log filter.
+
+Each checks permissions.ADMIN, then calls maic.admin / maic.sharing.tokens, which audit every change.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from dash import Input, Output, State, ctx, no_update
+
+from callbacks import _guard
+from callbacks._common import db, user
+from layouts import admin as view
+from layouts import ids
+from maic import admin, permissions
+from maic.errors import MaicError
+from maic.models import LRF, utcnow
+from maic.sharing import tokens
+
+
+def _fmt(moment) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+
+
+def admin_data() -> view.AdminData:
+    session = db()
+    now = utcnow()
+    users = admin.list_users(session, now)
+    agencies = admin.list_agencies(session)
+    metrics = admin.list_metrics(session)
+    token_rows = tokens.list_tokens(session)
+    lrfs = session.execute(sa.select(LRF.code, LRF.name).order_by(LRF.name)).all()
+    return view.AdminData(
+        users=[(u.id, u.username, u.display_name, u.role, u.agency, u.lrf, "yes" if u.active else "no",
+                "locked" if u.locked else "", _fmt(u.last_login_at)) for u in users],
+        agencies=[(slug, name, kind, lrf, "yes" if active else "no") for slug, name, kind, lrf, active in agencies],
+        metrics=[(m.key, m.label, "yes" if m.shareable else "no", m.rag_basis or "", m.rag_amber, m.rag_red)
+                 for m in metrics],
+        tokens=[(t.id, t.name, t.prefix + "…", t.lrf_code or "", t.created_by, _fmt(t.expires_at) or "never",
+                 _fmt(t.last_used_at) or "never", t.state(now)) for t in token_rows],
+        federation=[(code, s.base_url, "yes" if s.active else "no", _fmt(s.last_pulled_at), _fmt(s.last_as_at),
+                     s.last_status) for s, code in admin.list_federation(session)],
+        user_options=[{"label": f"{u.username} ({u.role})", "value": u.id} for u in users],
+        agency_options=[{"label": f"{name} ({slug})", "value": slug} for slug, name, *_ in agencies],
+        lrf_options=[{"label": name, "value": code} for code, name in lrfs],
+        metric_options=[{"label": m.label, "value": m.key} for m in metrics],
+        token_options=[{"label": f"{t.id}: {t.name} ({t.state(now)})", "value": t.id} for t in token_rows],
+        action_options=admin.audit_actions(session),
+    )
+
+
+def render_page():
+    permissions.require(user(), permissions.ADMIN)
+    return view.layout(admin_data())
+
+
+def admin_action(trigger: str | None, fields: dict):
+    """Do what the pressed button asks; return (message, refreshed lists)."""
+    permissions.require(user(), permissions.ADMIN)
+    session = db()
+    by = user().username
+    secret = None
+    try:
+        if trigger == ids.ADMIN_USER_CREATE:
+            created, secret = admin.add_user(session, by, fields["name"] or "", fields["role"] or "",
+                                             display_name=fields["display"] or "", agency_slug=fields["agency"],
+                                             lrf_code=fields["lrf"])
+            text = f"Created {created.role} '{created.username}' with the password"
+        elif trigger in (ids.ADMIN_USER_SET_ROLE, ids.ADMIN_USER_DISABLE, ids.ADMIN_USER_ENABLE, ids.ADMIN_USER_RESET):
+            if not fields["user_id"]:
+                raise MaicError("choose a user first")
+            uid = int(fields["user_id"])
+            if trigger == ids.ADMIN_USER_SET_ROLE:
+                changed = admin.set_user_role(session, by, uid, fields["role"] or "", agency_slug=fields["agency"],
+                                              lrf_code=fields["lrf"])
+                text = f"'{changed.username}' is now {changed.role}"
+            elif trigger == ids.ADMIN_USER_RESET:
+                secret = admin.reset_password(session, by, uid)
+                text = "The new password is"
+            else:
+                changed = admin.set_user_active(session, by, uid, trigger == ids.ADMIN_USER_ENABLE)
+                text = f"'{changed.username}' is {'enabled' if changed.active else 'disabled'}"
+        elif trigger == ids.ADMIN_AGENCY_TOGGLE:
+            if not fields["agency_slug"]:
+                raise MaicError("choose an agency first")
+            current = {slug: active for slug, _n, _k, _l, active in admin.list_agencies(session)}
+            admin.set_agency_active(session, by, fields["agency_slug"], not current.get(fields["agency_slug"], True))
+            text = f"Agency {fields['agency_slug']} is now {'active' if not current[fields['agency_slug']] else 'inactive'}"
+        elif trigger == ids.ADMIN_METRIC_SAVE:
+            if not fields["metric"]:
+                raise MaicError("choose a metric first")
+            admin.update_metric(session, by, fields["metric"], shareable="yes" in (fields["shareable"] or []),
+                                amber=fields["amber"], red=fields["red"])
+            text = f"Saved the settings of {fields['metric']}"
+        elif trigger == ids.ADMIN_TOKEN_CREATE:
+            info, secret = tokens.create_token(session, fields["token_name"] or "", created_by=by,
+                                               lrf_code=fields["token_lrf"], days=int(fields["token_days"] or 90))
+            text = f"Token {info.id} for '{info.name}':"
+        elif trigger == ids.ADMIN_TOKEN_REVOKE:
+            if not fields["token_id"]:
+                raise MaicError("choose a token first")
+            info = tokens.revoke_token(session, int(fields["token_id"]), by=by)
+            text = f"Token {info.id} ('{info.name}') is revoked"
+        elif trigger == ids.ADMIN_FED_SAVE:
+            admin.save_federation_source(session, by, fields["fed_lrf"] or "", fields["fed_url"] or "",
+                                         fields["fed_token"] or None)
+            text = f"Saved the instance for {fields['fed_lrf']}"
+        else:
+            return no_update, no_update
+        session.commit()
+    except MaicError as exc:
+        session.rollback()
+        return view.message(exc.message, error=True), no_update
+    return view.message(text, secret), view.body(admin_data())
+
+
+def audit_panel(actor: str | None, action: str | None, since: str | None):
+    permissions.require(user(), permissions.ADMIN)
+    args = {"actor": actor or "", "action": action or "", "since": since or ""}
+    wanted = admin.AuditFilter.from_args(args)
+    rows = [(_fmt(e.at), e.actor, e.action, e.target, e.detail, e.remote_addr)
+            for e in admin.audit_events(db(), wanted, limit=200)]
+    query = urlencode({k: v for k, v in args.items() if v})
+    return view.audit_table(rows), "/exports/audit.csv" + (f"?{query}" if query else "")
+
+
+FIELDS = {
+    "name": ids.ADMIN_USER_NAME, "display": ids.ADMIN_USER_DISPLAY, "role": ids.ADMIN_USER_ROLE,
+    "agency": ids.ADMIN_USER_AGENCY, "lrf": ids.ADMIN_USER_LRF, "user_id": ids.ADMIN_USER_ID,
+    "agency_slug": ids.ADMIN_AGENCY_SLUG, "metric": ids.ADMIN_METRIC_KEY, "shareable": ids.ADMIN_METRIC_SHAREABLE,
+    "amber": ids.ADMIN_METRIC_AMBER, "red": ids.ADMIN_METRIC_RED, "token_name": ids.ADMIN_TOKEN_NAME,
+    "token_lrf": ids.ADMIN_TOKEN_LRF, "token_days": ids.ADMIN_TOKEN_DAYS, "token_id": ids.ADMIN_TOKEN_ID,
+    "fed_lrf": ids.ADMIN_FED_LRF, "fed_url": ids.ADMIN_FED_URL, "fed_token": ids.ADMIN_FED_TOKEN,
+}
+BUTTONS = [ids.ADMIN_USER_CREATE, ids.ADMIN_USER_SET_ROLE, ids.ADMIN_USER_DISABLE, ids.ADMIN_USER_ENABLE,
+           ids.ADMIN_USER_RESET, ids.ADMIN_AGENCY_TOGGLE, ids.ADMIN_METRIC_SAVE, ids.ADMIN_TOKEN_CREATE,
+           ids.ADMIN_TOKEN_REVOKE, ids.ADMIN_FED_SAVE]
+
+
+def register(app) -> None:
+    for key in (f"{ids.ADMIN_MESSAGE}.children", f"{ids.ADMIN_BODY}.children", f"{ids.ADMIN_AUDIT_TABLE}.children",
+                f"{ids.ADMIN_AUDIT_EXPORT}.href"):
+        _guard.rule(key, permissions.ADMIN)
+    value_prop = {ids.ADMIN_METRIC_SHAREABLE: "value"}
+
+    @app.callback(Output(ids.ADMIN_MESSAGE, "children"), Output(ids.ADMIN_BODY, "children"),
+                  *(Input(b, "n_clicks") for b in BUTTONS),
+                  *(State(i, value_prop.get(i, "value")) for i in FIELDS.values()),
+                  prevent_initial_call=True)
+    def admin_buttons(*args):
+        values = args[len(BUTTONS):]
+        return admin_action(ctx.triggered_id, dict(zip(FIELDS, values, strict=True)))
+
+    @app.callback(Output(ids.ADMIN_AUDIT_TABLE, "children"), Output(ids.ADMIN_AUDIT_EXPORT, "href"),
+                  Input(ids.ADMIN_AUDIT_ACTOR, "value"), Input(ids.ADMIN_AUDIT_ACTION, "value"),
+                  Input(ids.ADMIN_AUDIT_SINCE, "value"), Input(ids.DATA_VERSION, "data"))
+    def audit_log(actor, action, since, _version):
+        return audit_panel(actor, action, since)

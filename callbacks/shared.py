@@ -1,0 +1,87 @@
+"""The shared view's callback: read the choice, check VIEW_SHARED, ask maic.picture.shared, lay out the table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from dash import Input, Output
+
+from callbacks import _guard
+from callbacks._common import db, parse_week, setting, user
+from layouts import ids
+from layouts import shared as view
+from maic import permissions
+from maic.picture import shared
+from maic.weeks import weeks_between
+
+
+def picture_for(query: shared.SharedQuery) -> shared.SharedPicture:
+    return shared.shared_picture(db(), query, threshold=int(setting("MAIC_SUPPRESSION_THRESHOLD")),
+                                 history_from=dt.date.fromisoformat(str(setting("MAIC_INCIDENT_START"))),
+                                 history_days=int(setting("MAIC_SHARED_HISTORY_DAYS")))
+
+
+def render_page():
+    permissions.require(user(), permissions.VIEW_SHARED)
+    picture = picture_for(shared.SharedQuery())
+    weeks = weeks_between(picture.history_from, picture.latest_week) if picture.latest_week else []
+    return view.layout(picture.lrf_name, [(m.key, m.label) for m in picture.metrics], weeks,
+                       [(a.code, a.name) for a in picture.areas], picture.threshold)
+
+
+def table_data(picture: shared.SharedPicture, metric_key: str, marking: str) -> view.SharedTableData:
+    metric = next(m for m in picture.metrics if m.key == metric_key)
+    found = picture.index()
+    flow = metric.aggregation == "sum"
+    weeks = picture.weeks
+    columns = [f"w/c {w:%d %b}" for w in weeks]
+    if weeks and flow:
+        columns.append(f"To date (to w/c {weeks[-1]:%d %b})")
+    if weeks:
+        columns.append(f"Per 10,000 residents (w/c {weeks[-1]:%d %b})")
+    data = view.SharedTableData(metric.label, metric.unit, picture.lrf_name, picture.threshold, marking, columns)
+    shown_codes = {c.area_code for c in picture.cells}
+    areas = [(a.code, a.name) for a in picture.areas if a.code in shown_codes]
+    for code, name in [*areas, (shared.ALL_AREAS, f"All areas ({picture.lrf_name})")]:
+        wanted = [(w, shared.WEEK) for w in weeks]
+        if weeks and flow:
+            wanted.append((weeks[-1], shared.TO_DATE))
+        if weeks:
+            wanted.append((weeks[-1], shared.PER_10K))
+        cells = []
+        for week, measure in wanted:
+            cell = found.get((metric.key, code, week, measure))
+            cells.append(view.SharedCellData(f"{metric.key}|{code}|{week.isoformat()}|{measure}",
+                                             cell.shown if cell else "no return", cell.status if cell else "missing"))
+        data.rows.append(view.SharedRowData(name, code, cells, total=code == shared.ALL_AREAS))
+    return data
+
+
+def shared_panel(metric: str | None, week_from: str | None, week_to: str | None, areas: list[str] | None):
+    permissions.require(user(), permissions.VIEW_SHARED)
+    if not metric:
+        return None, view.table(view.SharedTableData("", "", "", 0, "")), "/exports/shared.csv"
+    query = shared.SharedQuery(week_from=parse_week(week_from), week_to=parse_week(week_to),
+                               area_codes=tuple(sorted(areas or ())), metrics=(metric,))
+    picture = picture_for(query)
+    local = picture.as_at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(setting("MAIC_TIMEZONE")))
+    params = [("metric", metric)] + [(k, v) for k, v in (("week_from", week_from), ("week_to", week_to)) if v]
+    params += [("area", code) for code in query.area_codes]
+    return (view.as_at_text(f"{local:%d %b %Y %H:%M} ({local:%Z})", picture.data_version),
+            view.table(table_data(picture, metric, setting("MAIC_PROTECTIVE_MARKING"))),
+            "/exports/shared.csv?" + urlencode(params))
+
+
+def register(app) -> None:
+    for key in (f"{ids.SHARED_ASAT}.children", f"{ids.SHARED_TABLE}.children", f"{ids.SHARED_EXPORT}.href"):
+        _guard.rule(key, permissions.VIEW_SHARED)
+
+    @app.callback(Output(ids.SHARED_ASAT, "children"), Output(ids.SHARED_TABLE, "children"),
+                  Output(ids.SHARED_EXPORT, "href"),
+                  Input(ids.SHARED_METRIC, "value"), Input(ids.SHARED_WEEK_FROM, "value"),
+                  Input(ids.SHARED_WEEK_TO, "value"), Input(ids.SHARED_AREAS, "value"),
+                  Input(ids.DATA_VERSION, "data"))
+    def shared_view(metric, week_from, week_to, areas, _version):
+        return shared_panel(metric, week_from, week_to, areas)

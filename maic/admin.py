@@ -1,0 +1,212 @@
+"""What the admin pages do: users, agencies, metric settings, federation sources and the audit log.
+
+Every change is audited with who made it. The audit log itself is only ever read here (the database also
+refuses to update or delete it). Callers check permissions.ADMIN first; these functions take plain values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from maic import audit
+from maic.auth import MIN_PASSWORD_LENGTH, create_user, hash_password
+from maic.errors import MaicError, NotFound
+from maic.models import LRF, Agency, AuditEvent, FederationSource, Metric, Role, User
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    agency: str
+    lrf: str
+    active: bool
+    locked: bool
+    last_login_at: dt.datetime | None
+
+
+def list_users(session: orm.Session, now: dt.datetime) -> list[UserRow]:
+    rows = session.execute(sa.select(User, Agency.slug, LRF.code).outerjoin(Agency, Agency.id == User.agency_id)
+                           .outerjoin(LRF, LRF.id == User.lrf_id).order_by(User.username)).all()
+    return [UserRow(u.id, u.username, u.display_name, u.role, agency or "", lrf or "", u.active,
+                    u.locked_until is not None and u.locked_until > now, u.last_login_at) for u, agency, lrf in rows]
+
+
+def add_user(session: orm.Session, by: str, username: str, role: str, *, display_name: str = "",
+             agency_slug: str | None = None, lrf_code: str | None = None) -> tuple[User, str]:
+    """A new user with a generated password, returned once for the admin to pass on."""
+    password = secrets.token_urlsafe(12)
+    user = create_user(session, username, password, role, display_name=display_name,
+                       agency_slug=agency_slug or None, lrf_code=lrf_code or None)
+    audit.record(session, by, "admin.user_create", f"user:{user.username}", f"role={role} agency={agency_slug or ''} "
+                 f"lrf={lrf_code or ''}")
+    return user, password
+
+
+def _user(session: orm.Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"there is no user {user_id}")
+    return user
+
+
+def set_user_active(session: orm.Session, by: str, user_id: int, active: bool) -> User:
+    user = _user(session, user_id)
+    if user.username == by and not active:
+        raise MaicError("you cannot disable your own account")
+    user.active = active
+    audit.record(session, by, "admin.user_enable" if active else "admin.user_disable", f"user:{user.username}")
+    return user
+
+
+def set_user_role(session: orm.Session, by: str, user_id: int, role: str, *, agency_slug: str | None = None,
+                  lrf_code: str | None = None) -> User:
+    user = _user(session, user_id)
+    if role not in {r.value for r in Role}:
+        raise MaicError(f"'{role}' is not a role")
+    if user.username == by and role != Role.ADMIN:
+        raise MaicError("you cannot take away your own admin role")
+    agency = session.scalar(sa.select(Agency).where(Agency.slug == agency_slug)) if agency_slug else None
+    if agency_slug and agency is None:
+        raise MaicError(f"there is no agency '{agency_slug}'")
+    lrf = session.scalar(sa.select(LRF).where(LRF.code == lrf_code)) if lrf_code else None
+    if lrf_code and lrf is None:
+        raise MaicError(f"there is no LRF '{lrf_code}'")
+    if role == Role.AGENCY_LEAD and agency is None:
+        raise MaicError("an agency lead needs an agency")
+    if role == Role.NEIGHBOUR and lrf is None:
+        raise MaicError("a neighbour needs the LRF they belong to")
+    user.role = role
+    user.agency_id = agency.id if agency else None
+    user.lrf_id = lrf.id if lrf else None
+    audit.record(session, by, "admin.user_role", f"user:{user.username}",
+                 f"role={role} agency={agency_slug or ''} lrf={lrf_code or ''}")
+    return user
+
+
+def reset_password(session: orm.Session, by: str, user_id: int) -> str:
+    """A new generated password (shown once); also lifts a lock-out."""
+    user = _user(session, user_id)
+    password = secrets.token_urlsafe(12)
+    assert len(password) >= MIN_PASSWORD_LENGTH
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(session, by, "admin.password_reset", f"user:{user.username}")
+    return password
+
+
+def list_agencies(session: orm.Session) -> list[tuple[str, str, str, str, bool]]:
+    rows = session.execute(sa.select(Agency.slug, Agency.name, Agency.kind, LRF.code, Agency.active)
+                           .join(LRF).order_by(LRF.is_home.desc(), Agency.slug)).all()
+    return [tuple(r) for r in rows]
+
+
+def set_agency_active(session: orm.Session, by: str, slug: str, active: bool) -> None:
+    agency = session.scalar(sa.select(Agency).where(Agency.slug == slug))
+    if agency is None:
+        raise NotFound(f"there is no agency '{slug}'")
+    agency.active = active
+    audit.record(session, by, "admin.agency_enable" if active else "admin.agency_disable", f"agency:{slug}")
+
+
+def list_metrics(session: orm.Session) -> list[Metric]:
+    return list(session.scalars(sa.select(Metric).order_by(Metric.sort_order, Metric.key)))
+
+
+def update_metric(session: orm.Session, by: str, key: str, *, shareable: bool, amber: float | None,
+                  red: float | None) -> Metric:
+    metric = session.scalar(sa.select(Metric).where(Metric.key == key))
+    if metric is None:
+        raise NotFound(f"there is no metric '{key}'")
+    if amber is not None and red is not None and amber > red:
+        raise MaicError(f"{key}: the amber threshold ({amber}) must not be above the red one ({red})")
+    if any(v is not None and v < 0 for v in (amber, red)):
+        raise MaicError(f"{key}: thresholds cannot be negative")
+    before = f"shareable={metric.shareable} amber={metric.rag_amber} red={metric.rag_red}"
+    metric.shareable, metric.rag_amber, metric.rag_red = shareable, amber, red
+    audit.record(session, by, "admin.metric_update", f"metric:{key}",
+                 f"{before} -> shareable={shareable} amber={amber} red={red}")
+    return metric
+
+
+def list_federation(session: orm.Session) -> list[tuple[FederationSource, str]]:
+    return list(session.execute(sa.select(FederationSource, LRF.code).join(LRF).order_by(LRF.code)).tuples())
+
+
+def save_federation_source(session: orm.Session, by: str, lrf_code: str, base_url: str, token: str | None,
+                           active: bool = True) -> FederationSource:
+    """Add or change the neighbour instance we pull for an LRF (a blank token keeps the current one)."""
+    lrf = session.scalar(sa.select(LRF).where(LRF.code == lrf_code))
+    if lrf is None:
+        raise MaicError(f"there is no LRF '{lrf_code}'")
+    if lrf.is_home:
+        raise MaicError("the home LRF is not pulled from anywhere: it is this instance")
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise MaicError(f"'{base_url}' is not an http(s) address of a MAIC instance")
+    source = session.scalar(sa.select(FederationSource).where(FederationSource.lrf_id == lrf.id))
+    if source is None:
+        if not token:
+            raise MaicError("a new federation source needs the token the neighbour gave us")
+        source = FederationSource(lrf_id=lrf.id, base_url="", token="", last_status="never pulled")
+        session.add(source)
+    source.base_url = base_url.strip().rstrip("/")
+    if token:
+        source.token = token.strip()
+    source.active = active
+    session.flush()
+    audit.record(session, by, "admin.federation_save", f"lrf:{lrf_code}", f"{source.base_url} active={active}")
+    return source
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str = ""
+    action: str = ""
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    @classmethod
+    def from_args(cls, args) -> AuditFilter:
+        def day(name: str) -> dt.date | None:
+            raw = (args.get(name) or "").strip()
+            if not raw:
+                return None
+            try:
+                return dt.date.fromisoformat(raw[:10])
+            except ValueError:
+                raise MaicError(f"{name}: write a date as YYYY-MM-DD") from None
+
+        return cls((args.get("actor") or "").strip(), (args.get("action") or "").strip(), day("since"), day("until"))
+
+    def __str__(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in vars(self).items() if v)
+
+
+def audit_events(session: orm.Session, wanted: AuditFilter, limit: int | None = 500) -> list[AuditEvent]:
+    stmt = sa.select(AuditEvent)
+    if wanted.actor:
+        stmt = stmt.where(AuditEvent.actor.contains(wanted.actor, autoescape=True))
+    if wanted.action:
+        stmt = stmt.where(AuditEvent.action.startswith(wanted.action, autoescape=True))
+    if wanted.since:
+        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(wanted.since, dt.time()))
+    if wanted.until:
+        stmt = stmt.where(AuditEvent.at < dt.datetime.combine(wanted.until + dt.timedelta(days=1), dt.time()))
+    stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def audit_actions(session: orm.Session) -> list[str]:
+    return list(session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

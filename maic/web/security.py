@@ -1,0 +1,59 @@
+"""Security headers, the Content-Security-Policy, and the login rate limit (Flask-Limiter).
+
+The CSP allows scripts only from this origin plus the hashes of Dash's own inline scripts, which app.py
+computes from the Dash app (maic never imports dash) and puts in MAIC_CSP_SCRIPT_HASHES.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+def login_limit() -> str:
+    return current_app.config["MAIC_LOGIN_RATE_LIMIT"]
+
+
+def content_security_policy(script_hashes: list[str]) -> str:
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *script_hashes],
+        # Dash and Plotly set style attributes from JavaScript; styles cannot run code.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+def init_app(app) -> None:
+    app.config.setdefault("MAIC_CSP_SCRIPT_HASHES", [])
+    # Redis when configured (redis://...), memory otherwise; counts survive restarts and are shared by workers.
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["MAIC_RATELIMIT_STORAGE_URL"]
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    limiter.init_app(app)
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy",
+                           content_security_policy(list(app.config["MAIC_CSP_SCRIPT_HASHES"])))
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        if app.config["MAIC_SECURE_COOKIES"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        static = request.path.startswith(("/static/", "/dash/assets/", "/dash/_dash-component-suites/"))
+        if not static:
+            headers.setdefault("Cache-Control", "no-store")
+        return response
