@@ -51,7 +51,10 @@ def safe_name(name: str) -> str:
 
 def is_temporary(name: str) -> bool:
     lower = name.lower()
-    return name.startswith((".", "~$", "~")) or lower.endswith(TEMPORARY_SUFFIXES)
+    # rsync and editors write ".name.XXXX" while copying; a name starting ".." is not that but an odd name
+    # (perhaps a path-traversal attempt) and goes to quarantine instead of waiting forever.
+    dotfile = name.startswith(".") and not name.startswith("..")
+    return dotfile or name.startswith("~") or lower.endswith(TEMPORARY_SUFFIXES)
 
 
 def _stamp() -> str:
