@@ -10,3 +10,7 @@ def register(app) -> None:
     overview.register(app)
     shared.register(app)
     admin.register(app)
+    from callbacks import returns, scheduler  # issue 4
+
+    returns.register(app)
+    scheduler.register(app)

@@ -37,6 +37,18 @@ def _shared():
     return shared.render_page()
 
 
+def _returns():
+    from callbacks import returns  # issue 4
+
+    return returns.render_page()
+
+
+def _scheduler():
+    from callbacks import scheduler  # issue 4
+
+    return scheduler.render_page()
+
+
 def _admin():
     from callbacks import admin
 
@@ -45,6 +57,8 @@ def _admin():
 
 PAGES: list[Page] = [
     Page("/dash/", "Common picture", permissions.VIEW_PICTURE, _overview),
+    Page("/dash/returns", "Returns", permissions.VIEW_RETURNS, _returns),  # issue 4
+    Page("/dash/admin/scheduler", "Scheduler", permissions.ADMIN, _scheduler),  # issue 4
     Page("/dash/shared", "Shared view", permissions.VIEW_SHARED, _shared),  # issue 6
     Page("/dash/admin", "Admin", permissions.ADMIN, _admin),  # issue 6
 ]

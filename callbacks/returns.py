@@ -1,0 +1,172 @@
+"""The returns page: preview, commit or cancel an upload; templates; the agency's history and due weeks.
+
+Every body checks permissions (VIEW_RETURNS, then may_submit_for the chosen agency) on the server: the
+agency a browser sends is never trusted. The bytes of an upload stay in the browser's dcc.Upload until
+Commit sends them again; commit re-checks them from scratch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+
+import sqlalchemy as sa
+from dash import Input, Output, State, ctx, dcc, no_update
+from flask import current_app, request
+
+from callbacks import _guard
+from callbacks._common import db, setting, user
+from layouts import ids
+from layouts import returns as view
+from maic import permissions
+from maic.db import factory_for
+from maic.errors import Forbidden, MaicError, ValidationFailed
+from maic.models import Agency, ReturnSource, utcnow
+from maic.returns import history
+from maic.returns.ingest import IngestSettings, Submission, ingest_return
+from maic.returns.preview import build_preview
+from maic.returns.template import render, template_spec
+from maic.weeks import monday_of
+
+
+def _settings() -> IngestSettings:
+    return IngestSettings.from_config(current_app.config)
+
+
+def _agency_for(slug: str | None) -> Agency:
+    """The agency the signed-in user may submit for, or Forbidden (whatever the browser sent)."""
+    permissions.require(user(), permissions.VIEW_RETURNS)
+    agency = db().scalar(sa.select(Agency).where(Agency.slug == (slug or "")))
+    if agency is None or not permissions.may_submit_for(user(), agency.id):
+        raise Forbidden("you cannot send returns for this agency")
+    return agency
+
+
+def render_page():
+    permissions.require(user(), permissions.VIEW_RETURNS)
+    current = user()
+    own = None if permissions.allowed(current, permissions.UPLOAD_ANY) else current.agency_id
+    if own is None and not permissions.allowed(current, permissions.UPLOAD_ANY):
+        raise Forbidden("your account is not linked to an agency")
+    agencies = history.agencies_for(db(), own)
+    last_week = monday_of(dt.date.today()) - dt.timedelta(days=7)
+    start = _settings().incident_start
+    weeks = [last_week - dt.timedelta(days=7 * i) for i in range(12)]
+    weeks = [w for w in weeks if w >= start] or [start]
+    return view.layout(agencies, agencies[0][0] if agencies else None, weeks, _settings().max_bytes)
+
+
+def _decode(contents: str, max_bytes: int) -> bytes:
+    _header, _, payload = (contents or "").partition(",")
+    if len(payload) > (max_bytes + 2) * 4 // 3 + 4:
+        raise MaicError(f"the file is larger than the limit of {max_bytes:,} bytes")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise MaicError("the upload could not be read; choose the file again") from None
+
+
+def _submission(agency: Agency, contents: str, filename: str | None) -> Submission:
+    current = user()
+    data = _decode(contents, _settings().max_bytes)
+    return Submission(data=data, filename=(filename or "upload.csv")[:255], agency_slug=agency.slug,
+                      source=ReturnSource.UPLOAD, user_id=current.id, actor=current.username,
+                      remote_addr=request.remote_addr or "")
+
+
+def _issues(issues) -> list[tuple[str, str, str]]:
+    return [("" if i.row is None else str(i.row), i.column or "", i.message) for i in issues]
+
+
+def preview_data(agency_slug: str | None, contents: str, filename: str | None) -> dict:
+    agency = _agency_for(agency_slug)
+    try:
+        submission = _submission(agency, contents, filename)
+    except MaicError as exc:
+        return {"filename": filename or "", "message": exc.message}
+    preview = build_preview(db(), submission, _settings())
+    return {
+        "filename": preview.filename, "sha256": preview.sha256, "size": preview.size_bytes, "rows": preview.rows,
+        "weeks": [w.isoformat() for w in preview.weeks], "errors": _issues(preview.errors),
+        "warnings": _issues(preview.warnings), "duplicate_of": preview.duplicate_of,
+        "totals": [(t.week.isoformat(), t.label, "no figure" if t.current is None else f"{t.current:,}",
+                    f"{t.after:,}", "" if t.change is None else f"{t.change:+,}") for t in preview.totals],
+    }
+
+
+def commit_data(agency_slug: str | None, contents: str, filename: str | None) -> dict:
+    agency = _agency_for(agency_slug)
+    receipt = ingest_return(factory_for(current_app), _submission(agency, contents, filename), _settings())
+    return {"return_id": receipt.return_id, "sha256": receipt.sha256, "rows": receipt.rows,
+            "weeks": [w.isoformat() for w in receipt.weeks], "duplicate": receipt.duplicate,
+            "warnings": len(receipt.warnings),
+            "received": view.format_local(utcnow(), setting("MAIC_TIMEZONE"))}
+
+
+def act(contents, _commit, _cancel, filename, agency_slug):
+    """Upload -> preview; Commit -> receipt; Cancel -> nothing written. Outputs: preview, commit disabled,
+    receipt, committed store, upload contents."""
+    permissions.require(user(), permissions.VIEW_RETURNS)
+    trigger = ctx.triggered_id
+    if trigger == ids.RETURNS_CANCEL:
+        return [], True, view.receipt_children({"cancelled": True}), no_update, None
+    if not contents:
+        return [], True, no_update, no_update, no_update
+    if trigger == ids.RETURNS_COMMIT:
+        try:
+            receipt = commit_data(agency_slug, contents, filename)
+        except ValidationFailed as exc:
+            data = preview_data(agency_slug, contents, filename)
+            data["errors"] = data["errors"] or _issues(exc.issues)
+            return view.preview_children(data), True, [], no_update, no_update
+        return [], True, view.receipt_children(receipt), receipt["return_id"], None
+    data = preview_data(agency_slug, contents, filename)
+    can_commit = not data.get("message") and not data["errors"]
+    return view.preview_children(data), not can_commit, [], no_update, no_update
+
+
+def history_panel(agency_slug, _committed):
+    agency = _agency_for(agency_slug)
+    tz = setting("MAIC_TIMEZONE")
+    rows = history.agency_returns(db(), agency.id)
+    due = history.weeks_due(db(), agency.id, now=utcnow(), incident_start=_settings().incident_start,
+                            deadline_rule=setting("MAIC_RETURN_DEADLINE"), tz=tz)
+    return view.history_children(
+        agency.name,
+        [(r.id, r.week.isoformat() if r.first_week == r.week else f"{r.first_week:%Y-%m-%d} to {r.week:%Y-%m-%d}",
+          r.status, r.source.replace("_", " "), r.submitted_by, view.format_local(r.received_at, tz), r.rows,
+          r.filename) for r in rows],
+        [(d.week.isoformat(), view.format_local(d.deadline, tz), d.status, view.format_local(d.first_received_at, tz))
+         for d in due])
+
+
+def template_download(_xlsx, _csv, agency_slug, week):
+    agency = _agency_for(agency_slug)
+    if not week:
+        raise MaicError("choose the week the template is for")
+    fmt = "csv" if ctx.triggered_id == ids.RETURNS_TEMPLATE_CSV else "xlsx"
+    name, data = render(template_spec(db(), agency.slug, dt.date.fromisoformat(week)), fmt)
+    return dcc.send_bytes(data, name)
+
+
+def register(app) -> None:
+    for key in (f"{ids.RETURNS_PREVIEW}.children", f"{ids.RETURNS_COMMIT}.disabled", f"{ids.RETURNS_RECEIPT}.children",
+                f"{ids.RETURNS_COMMITTED}.data", f"{ids.RETURNS_UPLOAD}.contents", f"{ids.RETURNS_HISTORY}.children",
+                f"{ids.RETURNS_DOWNLOAD}.data"):
+        _guard.rule(key, permissions.VIEW_RETURNS)
+
+    app.callback(
+        Output(ids.RETURNS_PREVIEW, "children"), Output(ids.RETURNS_COMMIT, "disabled"),
+        Output(ids.RETURNS_RECEIPT, "children"), Output(ids.RETURNS_COMMITTED, "data"),
+        Output(ids.RETURNS_UPLOAD, "contents"),
+        Input(ids.RETURNS_UPLOAD, "contents"), Input(ids.RETURNS_COMMIT, "n_clicks"),
+        Input(ids.RETURNS_CANCEL, "n_clicks"),
+        State(ids.RETURNS_UPLOAD, "filename"), State(ids.RETURNS_AGENCY, "value"),
+        prevent_initial_call=True,
+    )(act)
+    app.callback(Output(ids.RETURNS_HISTORY, "children"), Input(ids.RETURNS_AGENCY, "value"),
+                 Input(ids.RETURNS_COMMITTED, "data"))(history_panel)
+    app.callback(Output(ids.RETURNS_DOWNLOAD, "data"), Input(ids.RETURNS_TEMPLATE_XLSX, "n_clicks"),
+                 Input(ids.RETURNS_TEMPLATE_CSV, "n_clicks"), State(ids.RETURNS_AGENCY, "value"),
+                 State(ids.RETURNS_WEEK, "value"), prevent_initial_call=True)(template_download)

@@ -1,0 +1,84 @@
+"""The agency lead's journey in Chromium: download the template, fill it in, upload, preview, commit, receipt."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+from playwright.sync_api import expect
+
+from maic.db import make_engine
+from maic.returns.template import HEADER_ROW
+from tests.browser.conftest import screenshot, sign_in
+
+
+def test_agency_lead_downloads_fills_uploads_previews_and_commits(live_server, page, tmp_path):
+    sign_in(page, live_server, "housing.lead")
+    page.get_by_role("link", name="Returns").click()
+    expect(page.get_by_role("heading", name="Weekly returns")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Returns received from Cambridge City Council housing")).to_be_visible(timeout=15_000)
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download XLSX template").click()
+    download = download_info.value
+    assert re.fullmatch(r"return-cambridge-housing-\d{4}-\d{2}-\d{2}\.xlsx", download.suggested_filename)
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet["B2"].value == "cambridge-housing"
+    week = sheet["B3"].value
+    for column in range(3, sheet.max_column + 1):
+        sheet.cell(row=HEADER_ROW + 1, column=column, value=10 + column)
+    book.save(path)
+
+    page.locator("#returns-upload input[type=file]").set_input_files(str(path))
+    expect(page.get_by_text("Ready to commit")).to_be_visible(timeout=20_000)
+    expect(page.locator("table.totals")).to_contain_text("People sleeping rough")
+    screenshot(page, "returns-preview")
+    commit = page.get_by_role("button", name="Commit")
+    expect(commit).to_be_enabled()
+    commit.click()
+    expect(page.locator("#returns-receipt-box")).to_contain_text("Committed: return", timeout=20_000)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    expect(page.locator("#receipt-sha256")).to_have_text(sha)
+    return_id = int(page.locator("#receipt-return-id").inner_text())
+    expect(page.locator("table.history")).to_contain_text(download.suggested_filename)
+    screenshot(page, "returns-receipt")
+
+    engine = make_engine(live_server.db_url)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT r.sha256, r.source, u.username, r.week FROM \"return\" r "
+                                   "JOIN user_account u ON u.id = r.submitted_by_id WHERE r.id = :id"),
+                           {"id": return_id}).one()
+    engine.dispose()
+    assert (row.sha256, row.source, row.username, str(row.week)) == (sha, "upload", "housing.lead", week)
+
+
+def test_a_bad_file_shows_every_problem_as_text_and_cannot_be_committed(live_server, page, tmp_path):
+    sign_in(page, live_server, "housing.lead")
+    page.goto(live_server.url + "/dash/returns")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("week,area_code,metric,value\n2024-09-09,E07000008,households_in_ta,<b>bold</b>\n"
+                   "2024-09-09,E07000009,households_in_ta,4\n")
+    page.locator("#returns-upload input[type=file]").set_input_files(str(bad))
+    expect(page.get_by_text("This file cannot be committed")).to_be_visible(timeout=20_000)
+    errors = page.locator("table.issues.errors")
+    expect(errors).to_contain_text("'<b>bold</b>' is not a number")  # shown as text, not rendered as HTML
+    expect(errors).to_contain_text("E07000009 is not an area this agency reports for")
+    assert page.locator("table.issues b").count() == 0
+    expect(page.get_by_role("button", name="Commit")).to_be_disabled()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Cancelled: nothing was written.")).to_be_visible()
+    screenshot(page, "returns-refused")
+
+
+def test_viewer_has_no_returns_page(live_server, page):
+    sign_in(page, live_server, "viewer")
+    expect(page.get_by_role("navigation", name="Pages")).to_be_visible(timeout=15_000)
+    assert page.get_by_role("link", name="Returns").count() == 0
+    response = page.goto(live_server.url + "/dash/returns")
+    assert response.status == 403
