@@ -1,20 +1,267 @@
-"""Headline tiles: recomputed when the week changes or when the data version moves, not on every tick."""
+"""The common picture's callbacks: filters <-> URL, the headline tiles and five panels, drill-down, export, live.
+
+Thin: read inputs, permissions.require, call maic.picture (through a per-process cache keyed by the data
+version, so a panel is computed once per change however many dashboards are open), hand plain data to
+layouts. The panels listen to the data-version store, which changes only when a return has landed.
+"""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, no_update
+import datetime as dt
+from dataclasses import replace
 
-from callbacks._common import db, parse_week, setting, user
-from layouts import ids
-from layouts.overview import headline_children
-from maic import permissions, picture
+from dash import ALL, MATCH, Input, Output, State, ctx, dcc, no_update
+from flask import current_app, request
+
+from callbacks import _guard
+from callbacks._common import db, setting, user
+from layouts import ids, panels
+from layouts import overview as view
+from maic import audit, geo, permissions, picture
+from maic.models import utcnow
+from maic.picture import Filters, PictureQuery
+
+PANEL_OUTPUTS = {ids.RELEASES_PANEL: "releases", ids.SHORTFALL_PANEL: "shortfall", ids.PRESSURE_PANEL: "pressure",
+                 ids.COMPLETENESS_PANEL: "completeness", ids.FORWARD_PANEL: "forward"}
+TILE_LABELS = {"released_week": "Released this week", "released_to_date": "Released to date",
+               "released_nfa": "Released with no fixed abode", "households_in_ta": "Households in TA",
+               "shortfall": "Accommodation shortfall", "services_red": "Services at red"}
+FORWARD_METRICS = ("releases_notified_1w", "releases_notified_2w", "releases_notified_3w", "releases_notified_4w",
+                   "ta_capacity", "households_in_ta")
 
 
-def headline_panel(week: str | None):
+# --- plumbing shared by the panels ------------------------------------------------------------------------
+
+def _tz() -> str:
+    return setting("MAIC_TIMEZONE")
+
+
+def _cache() -> picture.PanelCache:
+    return current_app.extensions.setdefault("maic.picture_cache", picture.PanelCache())
+
+
+def _computers() -> dict:
+    rule, zone = setting("MAIC_RETURN_DEADLINE"), _tz()
+    return {
+        "headlines": picture.headlines, "releases": picture.releases_by_area, "series": picture.release_series,
+        "shortfall": picture.shortfall, "pressure": picture.pressure, "forward": picture.forward_look,
+        "completeness": lambda session, query: picture.completeness(session, query, deadline_rule=rule, tz=zone),
+    }
+
+
+def result(name: str, filters: Filters):
+    """A panel's result for these filters, computed once per data version (and per minute for completeness,
+    whose 'missing' depends on the clock)."""
+    query = filters.query(_tz())
+    version = picture.data_version(db())
+    clock = utcnow().replace(second=0, microsecond=0) if name == "completeness" and query.as_at is None else None
+    key = (name, version, replace(filters, measure="count"), clock)
+    return _cache().get(key, lambda: _computers()[name](db(), query))
+
+
+def _as_at_text(filters: Filters, computed_at: dt.datetime) -> str:
+    return picture.local_time(filters.as_at(_tz()) or computed_at, _tz())
+
+
+def _area_names() -> dict[str, str]:
+    areas = picture.areas_in_scope(db(), PictureQuery(include_neighbours=True))
+    return dict(zip(areas["code"], areas["name"], strict=True))
+
+
+def _filters_text(filters: Filters) -> str:
+    return "; ".join(f"{k.lower()}: {v}" for k, v in filters.describe(_area_names()))
+
+
+# --- page and filters -------------------------------------------------------------------------------------
+
+def render_page():
     permissions.require(user(), permissions.VIEW_PICTURE)
-    result = picture.headlines(db(), picture.PictureQuery(week_to=parse_week(week)))
-    return headline_children(result, setting("MAIC_TIMEZONE"))
+    weeks = picture.weeks_with_data(db(), PictureQuery())
+    areas = picture.areas_in_scope(db(), PictureQuery(include_neighbours=True))
+    return view.layout(view.OverviewOptions(
+        weeks=weeks, areas=[(r.code, r.name, bool(r.is_home)) for r in areas.itertuples(index=False)],
+        can_export=permissions.allowed(user(), permissions.EXPORT)))
 
+
+def control_values(filters: Filters) -> tuple:
+    return (filters.week_from.isoformat() if filters.week_from else "start",
+            filters.week_to.isoformat() if filters.week_to else "latest", filters.area or "all", filters.scope,
+            filters.as_at_date.isoformat() if filters.as_at_date else None, filters.as_at_time, filters.measure)
+
+
+def sync_filters(trigger, search, week_from, week_to, area, scope, asat_date, asat_time, measure):
+    """URL -> controls on load (and back/forward); controls -> URL otherwise. Returns search, 7 controls, store."""
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    if trigger in (None, ids.PICTURE_URL):
+        filters = Filters.from_search(search)
+        return (no_update, *control_values(filters), filters.to_data())
+    if trigger == ids.ASAT_NOW:
+        asat_date = asat_time = None
+    filters = Filters.from_data({"from": "" if week_from == "start" else week_from,
+                                 "to": "" if week_to == "latest" else week_to,
+                                 "area": "" if area == "all" else area, "scope": scope, "asat": asat_date,
+                                 "time": asat_time, "measure": measure})
+    controls = [no_update] * 7
+    if trigger == ids.ASAT_NOW:
+        controls[4] = controls[5] = None
+    store = no_update if trigger == ids.MAP_MEASURE else replace(filters, measure="count").to_data()
+    return (filters.to_search(), *controls, store)
+
+
+# --- panels -----------------------------------------------------------------------------------------------
+
+def headline_panel(data):
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    filters = Filters.from_data(data)
+    headlines = result("headlines", filters)
+    past = filters.as_at(_tz()) is not None
+    header = view.picture_header(headlines.week, _as_at_text(filters, headlines.as_at), past, headlines.returns_in,
+                                 headlines.returns_due, any(t.revised for t in headlines.tiles))
+    return header, view.tiles(headlines, permissions.allowed(user(), permissions.DRILL_DOWN), past)
+
+
+def releases_panel(data, measure):
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    filters = Filters.from_data(data)
+    by_area, series = result("releases", filters), result("series", filters)
+    codes = [a.code for a in by_area.areas]
+    return panels.releases_children(
+        by_area, series, picture.releases_table(by_area), picture.series_table(series), geo.boundaries(codes),
+        geo.view_for(codes), measure or "count", permissions.allowed(user(), permissions.DRILL_DOWN),
+        filters.as_at_date is not None, geo.ATTRIBUTION)
+
+
+def shortfall_panel(data):
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    filters = Filters.from_data(data)
+    found = result("shortfall", filters)
+    return panels.shortfall_children(found, picture.shortfall_table(found),
+                                     permissions.allowed(user(), permissions.DRILL_DOWN), filters.as_at_date is not None)
+
+
+def pressure_panel(data):
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    filters = Filters.from_data(data)
+    found = result("pressure", filters)
+    return panels.pressure_children(found, picture.pressure_table(found),
+                                    permissions.allowed(user(), permissions.DRILL_DOWN), filters.as_at_date is not None)
+
+
+def completeness_panel(data):
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    found = result("completeness", Filters.from_data(data))
+    return panels.completeness_children(found, lambda moment: picture.local_time(moment, _tz()))
+
+
+def forward_panel(data):
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    filters = Filters.from_data(data)
+    found = result("forward", filters)
+    return panels.forward_children(found, picture.forward_table(found),
+                                   permissions.allowed(user(), permissions.DRILL_DOWN), filters.as_at_date is not None)
+
+
+# --- drill-down -------------------------------------------------------------------------------------------
+
+def figure_for(trigger: dict, value, query: PictureQuery) -> picture.FigureRef | None:
+    """Which figure was clicked: a tile, a red cell in the list, or a point on the map/shortfall/heatmap/forward."""
+    session = db()
+    kind = trigger.get("type")
+    if kind == ids.DRILL_TILE:
+        return picture.tile_figure(session, query, trigger["key"], TILE_LABELS.get(trigger["key"], trigger["key"]))
+    if kind == ids.DRILL_CELL:
+        return picture.cell_figure(session, query, trigger["metric"], trigger["area"])
+    point = (value or {}).get("points", [{}])[0]
+    custom = point.get("customdata") or []
+    panel = trigger.get("panel")
+    if panel == "map" and point.get("location"):
+        return picture.area_figure(session, query, ("releases_total",), point["location"],
+                                   f"People released, {custom[0] if custom else point['location']}", whole_range=True)
+    if panel == "shortfall" and custom:
+        return picture.area_figure(session, query, tuple(picture.SHORTFALL_METRICS), custom[0],
+                                   f"Accommodation shortfall, {point.get('y', custom[0])}", whole_range=False)
+    if panel == "heatmap" and len(custom) >= 2:
+        return picture.cell_figure(session, query, custom[0], custom[1], f"{point.get('y')}, {point.get('x')}")
+    if panel == "forward" and custom:
+        return picture.area_figure(session, query, FORWARD_METRICS, custom[0], f"Forward look, {point.get('x')}",
+                                   whole_range=False)
+    return None
+
+
+def figure_data(figure: picture.FigureRef) -> dict:
+    return {"label": figure.label, "metrics": list(figure.metrics), "from": figure.week_from.isoformat(),
+            "to": figure.week_to.isoformat(), "areas": list(figure.area_codes)}
+
+
+def figure_from(data: dict) -> picture.FigureRef:
+    return picture.FigureRef(data["label"], tuple(data["metrics"]), dt.date.fromisoformat(data["from"]),
+                             dt.date.fromisoformat(data["to"]), tuple(data["areas"]))
+
+
+def drill_panel(trigger, value, data):
+    """The returns behind the clicked figure, as at the filters' time. Returns (panel children, drill state)."""
+    if not value:  # components re-rendered, nothing clicked: no answer, nothing disclosed
+        return no_update, no_update
+    permissions.require(user(), permissions.DRILL_DOWN)
+    if not isinstance(trigger, dict) or trigger.get("type") == ids.DRILL_CLOSE:
+        return [], None
+    filters = Filters.from_data(data)
+    query = filters.query(_tz())
+    figure = figure_for(trigger, value, query)
+    if figure is None:
+        return [panels.message("There is no figure there to follow.")], None
+    drill = picture.returns_behind(db(), query, figure)
+    return panels.drill_children(drill, picture.drill_table(drill), _as_at_text(filters, drill.as_at),
+                                 _filters_text(filters), view.export_button("drill", permissions.allowed(
+                                     user(), permissions.EXPORT))), figure_data(figure)
+
+
+# --- export -----------------------------------------------------------------------------------------------
+
+EXPORT_TITLES = {"headlines": "Headlines", "releases-areas": "Releases by area", "releases-weeks": "Releases by week",
+                 "shortfall": "Accommodation shortfall by area", "pressure": "Service pressure (RAG) by area",
+                 "completeness": "Returns completeness by agency and week", "forward": "Forward look by area",
+                 "drill": "Returns behind a figure"}
+
+
+def export_table(panel: str, filters: Filters, drill_state: dict | None):
+    tables = {
+        "headlines": lambda: picture.headlines_table(result("headlines", filters)),
+        "releases-areas": lambda: picture.releases_table(result("releases", filters)),
+        "releases-weeks": lambda: picture.series_table(result("series", filters)),
+        "shortfall": lambda: picture.shortfall_table(result("shortfall", filters)),
+        "pressure": lambda: picture.pressure_table(result("pressure", filters)),
+        "completeness": lambda: picture.completeness_table(result("completeness", filters)),
+        "forward": lambda: picture.forward_table(result("forward", filters)),
+    }
+    if panel == "drill":
+        figure = figure_from(drill_state or {})
+        drill = picture.returns_behind(db(), filters.query(_tz()), figure, limit=100_000)
+        return picture.drill_table(drill), f"{EXPORT_TITLES['drill']}: {figure.label}"
+    return tables[panel](), EXPORT_TITLES[panel]
+
+
+def export_csv(n_clicks, panel: str, data, drill_state):
+    if not n_clicks:
+        return no_update
+    permissions.require(user(), permissions.EXPORT)
+    if panel not in EXPORT_TITLES or (panel == "drill" and not drill_state):
+        return no_update
+    filters = Filters.from_data(data)
+    table, title = export_table(panel, filters, drill_state)
+    as_at = filters.as_at(_tz())
+    text = picture.csv_text(table, title=title, marking=setting("MAIC_PROTECTIVE_MARKING"),
+                            as_at=picture.local_time(as_at or utcnow(), _tz()) + ("" if as_at else " (now)"),
+                            filters=filters.describe(_area_names()))
+    session = db()
+    audit.record(session, getattr(user(), "username", ""), "picture.export", f"panel:{panel}",
+                 f"{title}; {filters.to_search() or 'default filters'}", request.remote_addr or "")
+    session.commit()
+    stamp = (as_at or utcnow()).strftime("%Y%m%d-%H%M")
+    return dcc.send_string(text, f"maic-{panel}-{stamp}.csv", type="text/csv")
+
+
+# --- live -------------------------------------------------------------------------------------------------
 
 def check_version(_tick, known):
     permissions.require(user(), permissions.VIEW_PICTURE)
@@ -23,10 +270,65 @@ def check_version(_tick, known):
 
 
 def register(app) -> None:
+    for key, action in ((f"{ids.HEADLINE_ASAT}.children", permissions.VIEW_PICTURE),
+                        (f"{ids.HEADLINE_TILES}.children", permissions.VIEW_PICTURE),
+                        (f"{ids.PICTURE_URL}.search", permissions.VIEW_PICTURE),
+                        (f"{ids.FILTERS}.data", permissions.VIEW_PICTURE),
+                        *((f"{c}.value", permissions.VIEW_PICTURE) for c in (
+                            ids.WEEK_FROM, ids.WEEK_PICKER, ids.AREA_PICKER, ids.SCOPE_PICKER, ids.ASAT_DATE,
+                            ids.ASAT_TIME, ids.MAP_MEASURE)),
+                        *((f"{panel}.children", permissions.VIEW_PICTURE) for panel in PANEL_OUTPUTS),
+                        (f"{ids.DRILL_PANEL}.children", permissions.DRILL_DOWN),
+                        (f"{ids.DRILL_STATE}.data", permissions.DRILL_DOWN),
+                        (f"{{{ids.EXPORT_DOWNLOAD}}}.data", permissions.EXPORT)):
+        _guard.rule(key, action)
+
     app.callback(Output(ids.DATA_VERSION, "data"), Input(ids.LIVE_TIMER, "n_intervals"),
                  State(ids.DATA_VERSION, "data"))(check_version)
 
+    @app.callback(Output(ids.PICTURE_URL, "search"), Output(ids.WEEK_FROM, "value"), Output(ids.WEEK_PICKER, "value"),
+                  Output(ids.AREA_PICKER, "value"), Output(ids.SCOPE_PICKER, "value"), Output(ids.ASAT_DATE, "value"),
+                  Output(ids.ASAT_TIME, "value"), Output(ids.MAP_MEASURE, "value"), Output(ids.FILTERS, "data"),
+                  Input(ids.PICTURE_URL, "search"), Input(ids.WEEK_FROM, "value"), Input(ids.WEEK_PICKER, "value"),
+                  Input(ids.AREA_PICKER, "value"), Input(ids.SCOPE_PICKER, "value"), Input(ids.ASAT_DATE, "value"),
+                  Input(ids.ASAT_TIME, "value"), Input(ids.MAP_MEASURE, "value"), Input(ids.ASAT_NOW, "n_clicks"))
+    def filters(search, week_from, week_to, area, scope, asat_date, asat_time, measure, _now):
+        return sync_filters(ctx.triggered_id, search, week_from, week_to, area, scope, asat_date, asat_time, measure)
+
     @app.callback(Output(ids.HEADLINE_ASAT, "children"), Output(ids.HEADLINE_TILES, "children"),
-                  Input(ids.WEEK_PICKER, "value"), Input(ids.DATA_VERSION, "data"))
-    def headlines(week, _version):
-        return headline_panel(week)
+                  Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))
+    def headlines(data, _version):
+        return headline_panel(data)
+
+    @app.callback(Output(ids.RELEASES_PANEL, "children"), Input(ids.FILTERS, "data"), Input(ids.MAP_MEASURE, "value"),
+                  Input(ids.DATA_VERSION, "data"))
+    def releases(data, measure, _version):
+        return releases_panel(data, measure)
+
+    for output, body in ((ids.SHORTFALL_PANEL, shortfall_panel), (ids.PRESSURE_PANEL, pressure_panel),
+                         (ids.COMPLETENESS_PANEL, completeness_panel), (ids.FORWARD_PANEL, forward_panel)):
+        app.callback(Output(output, "children"), Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))(
+            _panel_callback(body))
+
+    @app.callback(Output(ids.DRILL_PANEL, "children"), Output(ids.DRILL_STATE, "data"),
+                  Input({"type": ids.DRILL_TILE, "key": ALL}, "n_clicks"),
+                  Input({"type": ids.DRILL_CELL, "metric": ALL, "area": ALL}, "n_clicks"),
+                  Input({"type": ids.DRILL_GRAPH, "panel": ALL}, "clickData"),
+                  Input({"type": ids.DRILL_CLOSE, "n": ALL}, "n_clicks"),
+                  State(ids.FILTERS, "data"), prevent_initial_call=True)
+    def drill(_tiles, _cells, _graphs, _close, data):
+        return drill_panel(ctx.triggered_id, ctx.triggered[0]["value"] if ctx.triggered else None, data)
+
+    @app.callback(Output({"type": ids.EXPORT_DOWNLOAD, "panel": MATCH}, "data"),
+                  Input({"type": ids.EXPORT_BUTTON, "panel": MATCH}, "n_clicks"),
+                  State(ids.FILTERS, "data"), State(ids.DRILL_STATE, "data"), prevent_initial_call=True)
+    def export(n_clicks, data, drill_state):
+        return export_csv(n_clicks, ctx.triggered_id["panel"], data, drill_state)
+
+
+def _panel_callback(body):
+    def panel(data, _version):
+        return body(data)
+
+    panel.__name__ = body.__name__
+    return panel

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from dash import Input, Output, html
 
-from callbacks._common import db, user
-from layouts import ids, overview
-from maic import permissions, picture
+from callbacks._common import user
+from layouts import ids
+from maic import permissions
 from maic.errors import Forbidden
 
 
@@ -27,8 +27,9 @@ class Page:
 
 
 def _overview():
-    weeks = picture.weeks_with_data(db(), picture.PictureQuery())
-    return overview.layout(weeks, weeks[-1] if weeks else None)
+    from callbacks import overview as overview_callbacks  # issue 5: filters, panels, drill-down, export
+
+    return overview_callbacks.render_page()
 
 
 def _shared():

@@ -56,6 +56,31 @@ ADMIN_AUDIT_SINCE = "admin-audit-since"
 ADMIN_AUDIT_TABLE = "admin-audit-table"
 ADMIN_AUDIT_EXPORT = "admin-audit-export"
 
+# --- issue 5: the common picture (overview panels) ------------------------------------------------------
+WEEK_FROM = "week-from"
+AREA_PICKER = "area-picker"
+SCOPE_PICKER = "scope-picker"
+ASAT_DATE = "asat-date"
+ASAT_TIME = "asat-time"
+ASAT_NOW = "asat-now"
+MAP_MEASURE = "map-measure"
+FILTERS = "picture-filters"
+PICTURE_URL = "picture-url"  # the page's own dcc.Location, so that every filter input lives in the page
+RELEASES_PANEL = "releases-panel"
+SHORTFALL_PANEL = "shortfall-panel"
+PRESSURE_PANEL = "pressure-panel"
+COMPLETENESS_PANEL = "completeness-panel"
+FORWARD_PANEL = "forward-panel"
+DRILL_PANEL = "drill-panel"
+# Pattern-matching id types: {"type": DRILL_TILE, "key": tile key}, {"type": DRILL_GRAPH, "panel": name},
+# {"type": DRILL_CELL, "metric": key, "area": code}, {"type": EXPORT_BUTTON / EXPORT_DOWNLOAD, "panel": name}.
+DRILL_TILE = "drill-tile"
+DRILL_GRAPH = "drill-graph"
+DRILL_CELL = "drill-cell"
+DRILL_CLOSE = "drill-close"
+EXPORT_BUTTON = "export-button"
+EXPORT_DOWNLOAD = "export-download"
+
 # --- issue 4: returns page and scheduler page -----------------------------------------------------------
 RETURNS_AGENCY = "returns-agency"
 RETURNS_WEEK = "returns-week"
@@ -71,3 +96,4 @@ RETURNS_HISTORY = "returns-history"
 RETURNS_COMMITTED = "returns-committed"
 SCHEDULER_RUNS = "scheduler-runs"
 SCHEDULER_REFRESH = "scheduler-refresh"
+DRILL_STATE = "drill-state"

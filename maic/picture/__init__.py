@@ -4,6 +4,7 @@ A package with one module per panel, all built on `core`. Reads skip the ORM mod
 or DataFrames. Import from `maic.picture`, not from the submodules.
 """
 
+from maic.picture.cache import PanelCache
 from maic.picture.completeness import STATUS_TEXT, Completeness, completeness, completeness_table
 from maic.picture.core import (
     WEEK,
@@ -33,8 +34,9 @@ from maic.picture.drilldown import (
     tile_figure,
 )
 from maic.picture.export import csv_text, neutralise
+from maic.picture.filters import Filters, local_time
 from maic.picture.forward import Forward, forward_look, forward_table
-from maic.picture.headlines import HEADLINE_METRICS, Headlines, Tile, headlines
+from maic.picture.headlines import HEADLINE_METRICS, Headlines, Tile, headlines, headlines_table
 from maic.picture.pressure import RAG_WORDS, Pressure, measure_text, pressure, pressure_table, services_at_red
 from maic.picture.releases import (
     ReleasesByArea,
@@ -44,10 +46,10 @@ from maic.picture.releases import (
     releases_table,
     series_table,
 )
-from maic.picture.shortfall import Shortfall, shortfall, shortfall_table
+from maic.picture.shortfall import SHORTFALL_METRICS, Shortfall, shortfall, shortfall_table
 
 __all__ = [
-    "HEADLINE_METRICS", "RAG_WORDS", "STATUS_TEXT", "WEEK", "Completeness", "Drill", "FigureRef", "Forward",
+    "HEADLINE_METRICS", "SHORTFALL_METRICS", "Filters", "PanelCache", "headlines_table", "local_time", "RAG_WORDS", "STATUS_TEXT", "WEEK", "Completeness", "Drill", "FigureRef", "Forward",
     "Headlines", "PictureQuery", "Pressure", "ReleaseSeries", "ReleasesByArea", "Shortfall", "Tile",
     "area_figure", "areas_in_scope", "cell_figure", "changed_since", "completeness", "completeness_table",
     "csv_text", "data_version", "drill_table", "forward_look", "forward_table", "headlines", "home_lrf",

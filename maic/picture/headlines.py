@@ -108,3 +108,16 @@ def _revised(session: orm.Session, query: PictureQuery, key: str, start: dt.date
     return bool(changed_since(session, query, metrics, week_from, week))
 
 
+
+
+def headlines_table(result: Headlines):
+    """The tiles as a table (their export)."""
+    import pandas as pd
+
+    rows = [{"Figure": t.label, "Value": t.value, "Change on last week": t.change, "Unit": t.unit, "Note": t.note,
+             "Week beginning": result.week.isoformat() if result.week else "",
+             "Revised since": "yes" if t.revised else ""} for t in result.tiles]
+    rows.append({"Figure": "Returns in", "Value": result.returns_in, "Unit": f"of {result.returns_due} due",
+                 "Week beginning": result.week.isoformat() if result.week else ""})
+    return pd.DataFrame(rows, columns=["Figure", "Value", "Change on last week", "Unit", "Note", "Week beginning",
+                                       "Revised since"])

@@ -1,0 +1,305 @@
+"""The bodies of the overview's panels, from the picture's results (plain data): a sentence that says what
+the panel shows, the chart, and the same figures as a table (every chart's text alternative).
+
+Empty and partial data get a plain message, never a blank chart. Never touches the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from dash import dcc, html
+
+from layouts import figures, ids
+
+REVISED_MARK = "✱"
+NO_FIGURE = "—"
+
+
+def message(text: str, kind: str = "info") -> html.P:
+    return html.P(text, className=f"panel-message {kind}")
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NO_FIGURE
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if not value.is_integer() else f"{int(value):,}"
+    if hasattr(value, "item"):
+        return _cell_text(value.item())
+    return str(value)
+
+
+def data_table(frame, caption: str, *, label: str, cell_class=None, row_header: str | None = None) -> html.Div:
+    """An HTML table of a DataFrame in a keyboard-scrollable region; 'Revised since' shows as a mark."""
+    columns = list(frame.columns)
+    head = html.Thead(html.Tr([html.Th(c, scope="col") for c in columns]))
+    body = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(columns, row, strict=True):
+            text = _cell_text(value)
+            if column == "Revised since":
+                text = f"{REVISED_MARK} revised" if text == "yes" else ""
+            css = cell_class(column, text) if cell_class else None
+            if column == (row_header or columns[0]):
+                cells.append(html.Th(text, scope="row", className=css))
+            else:
+                cells.append(html.Td(text, className=css))
+        body.append(html.Tr(cells))
+    return html.Div(className="table-scroll", tabIndex="0", role="region", **{"aria-label": label}, children=[
+        html.Table(className="data", children=[html.Caption(caption), head, html.Tbody(body)])])
+
+
+def details(summary: str, content) -> html.Details:
+    return html.Details(className="table-details", children=[html.Summary(summary), content])
+
+
+def graph(panel: str, figure, label: str, clickable: bool) -> html.Div:
+    component_id = {"type": ids.DRILL_GRAPH, "panel": panel} if clickable else f"graph-{panel}"
+    return html.Div(className="chart", role="figure", **{"aria-label": label}, children=[
+        dcc.Graph(id=component_id, figure=figure, config=figures.CONFIG)])
+
+
+def revised_note(as_at_past: bool, any_revised: bool) -> html.P | None:
+    if as_at_past and any_revised:
+        return html.P(f"{REVISED_MARK} marks figures that have been revised since the as-at time.",
+                      className="revised-note")
+    return None
+
+
+def _range_text(week_from: dt.date | None, week_to: dt.date | None) -> str:
+    if not week_from or not week_to:
+        return ""
+    if week_from == week_to:
+        return f"the week beginning {week_to:%d %b %Y}"
+    return f"the weeks beginning {week_from:%d %b %Y} to {week_to:%d %b %Y}"
+
+
+def releases_children(by_area, series, area_table, week_table, geojson: dict, view, measure: str,
+                      can_drill: bool, past: bool, attribution: str) -> list:
+    if by_area.week_to is None:
+        return [message("No returns have been received yet: releases appear here when the first return is in.")]
+    reported = [a for a in by_area.areas if a.count is not None]
+    total = sum(a.count for a in reported)
+    shaped = {f["properties"]["code"] for f in geojson["features"]}
+    unshaped = [a.name for a in by_area.areas if a.code not in shaped]
+    summary = (f"{total:,} people released into {len(reported)} of {len(by_area.areas)} areas over "
+               f"{_range_text(by_area.week_from, by_area.week_to)}.")
+    if not reported:
+        summary = f"No release figures for {_range_text(by_area.week_from, by_area.week_to)}."
+    top = sorted(reported, key=lambda a: -(a.rate if measure == "rate" and a.rate is not None else a.count or 0))[:3]
+    if top:
+        summary += " Highest " + ("rate per 10,000: " if measure == "rate" else "counts: ") + ", ".join(
+            f"{a.name} ({a.rate:.2f})" if measure == "rate" and a.rate is not None else f"{a.name} ({a.count:,})"
+            for a in top) + "."
+    missing_pop = [a.name for a in reported if a.rate is None]
+    notes = []
+    if missing_pop:
+        notes.append(message("No population figure for " + ", ".join(missing_pop) + ": rate per 10,000 not computed.",
+                             "warning"))
+    if unshaped:
+        notes.append(message("No boundary bundled for " + ", ".join(unshaped) + ": see the table.", "warning"))
+    map_label = (f"Map of people released by area, shaded by {'rate per 10,000 people' if measure == 'rate' else 'count'}"
+                 ". " + summary)
+    weeks_known = [w for w in series.weeks if w.total is not None]
+    series_block: list = []
+    if weeks_known:
+        missing_weeks = len(series.weeks) - len(weeks_known)
+        series_block = [
+            html.H3("Released each week, by tranche"),
+            graph("series-tranche", figures.series_by_tranche(series), "Bar chart of people released each week, "
+                  "split into tranche one, tranche two and other releases, with the tranche dates marked.", False),
+            html.H3("Released each week, by accommodation on release"),
+            graph("series-accommodation", figures.series_by_accommodation(series),
+                  "Bar chart of people released each week with no fixed abode and housed.", False),
+            message(f"No release figures for {missing_weeks} of the {len(series.weeks)} weeks: shown as gaps, "
+                    "not zero.", "warning") if missing_weeks else None,
+            details("Table: released each week", data_table(week_table, "People released each week",
+                                                              label="Released each week, table")),
+        ]
+    else:
+        series_block = [message("No weekly release figures for these weeks.")]
+    return [
+        html.P(summary, className="summary"),
+        *notes,
+        html.Div(className="two-up", children=[
+            html.Div([graph("map", figures.choropleth(geojson, by_area.areas, measure, view), map_label, can_drill),
+                      html.P(attribution, className="attribution"),
+                      html.P("Select an area on the map to see the returns behind its figure." if can_drill else "",
+                             className="muted small")]),
+            html.Div(series_block),
+        ]),
+        revised_note(past, any(a.revised for a in by_area.areas)),
+        details("Table: released by area", data_table(area_table, "People released by area",
+                                                      label="Released by area, table")),
+    ]
+
+
+def shortfall_children(result, table, can_drill: bool, past: bool) -> list:
+    if result.week is None:
+        return [message("No returns have been received yet.")]
+    if not result.rows:
+        return [message(f"No area has both a TA capacity and a households-in-TA figure for the week beginning "
+                        f"{result.week:%d %b %Y}: the shortfall cannot be worked out (a missing return is not "
+                        "a zero).", "warning")]
+    short = [r for r in result.rows if r.shortfall > 0]
+    summary = (f"Week beginning {result.week:%d %b %Y}: a shortfall of {result.total:,} places across "
+               f"{len(short)} of {len(result.rows)} areas reporting." if short else
+               f"Week beginning {result.week:%d %b %Y}: no area is short of places ({len(result.rows)} reporting).")
+    trend_known = [p for p in result.trend if p[1] is not None]
+    return [
+        html.P(summary, className="summary"),
+        message("No capacity figure for " + ", ".join(result.missing) + ": not counted.", "warning")
+        if result.missing else None,
+        html.Div(className="two-up", children=[
+            graph("shortfall", figures.shortfall_bars(result.rows), "Bar chart of demand against spare places by "
+                  "area, worst shortfall first. " + summary, can_drill),
+            html.Div([html.H3("Total shortfall each week"), graph("shortfall-trend", figures.trend_line([(w, v) for w, v, _n in result.trend], "Shortfall"),
+                  "Line chart of the total shortfall each week.", False)]) if len(trend_known) > 1 else
+            message("The trend appears once two weeks have capacity figures."),
+        ]),
+        revised_note(past, any(r.revised for r in result.rows)),
+        details("Table: shortfall by area", data_table(table, "Accommodation shortfall by area (demand = no fixed "
+                                                              "abode + awaiting placement; spare = capacity - in TA)",
+                                                       label="Shortfall by area, table")),
+    ]
+
+
+def _rag_class(column: str, text: str) -> str | None:
+    if column in ("RAG", "Last week") and text in ("red", "amber", "green"):
+        return f"rag rag-{text[0].upper()}"
+    return None
+
+
+def pressure_children(result, table, can_drill: bool, past: bool) -> list:
+    if result.week is None:
+        return [message("No returns have been received yet.")]
+    rated = [c for c in result.cells if c.rag]
+    if not rated:
+        return [message(f"No service figures for the week beginning {result.week:%d %b %Y}.", "warning")]
+    red = result.red
+    counts = {k: sum(1 for c in rated if c.rag == k) for k in "RAG"}
+    summary = (f"Week beginning {result.week:%d %b %Y}: {counts['R']} red, {counts['A']} amber, {counts['G']} green "
+               f"of {len(result.cells)} service and area pairs ({len(result.cells) - len(rated)} without a figure).")
+    by_key = {m.key: m for m in result.metrics}
+    red_items = []
+    for c in red:
+        was = {"R": "red last week too", "A": "amber last week", "G": "green last week"}.get(c.previous_rag or "",
+                                                                                        "no figure last week")
+        text = f"{c.label}, {c.area_name}: {c.value:,}"
+        red_items.append(html.Li([
+            html.Span("R", className="rag rag-R letter", **{"aria-hidden": "true"}), " ", text,
+            f" ({by_key[c.metric].threshold_text()}; {was})", " ",
+            html.Button("Returns behind this", id={"type": ids.DRILL_CELL, "metric": c.metric, "area": c.area_code},
+                        className="link small", **{"aria-label": f"Returns behind {c.label}, {c.area_name}"})
+            if can_drill else None,
+        ]))
+    return [
+        html.P(summary, className="summary"),
+        html.Div(className="legend", children=[
+            html.Span("R", className="rag rag-R letter"), " red ", html.Span("A", className="rag rag-A letter"),
+            " amber ", html.Span("G", className="rag rag-G letter"), " green ",
+            html.Span("–", className="rag rag-none letter"), " no figure"]),
+        graph("heatmap", figures.rag_heatmap(result.metrics, result.areas, result.cells),
+              "Heatmap of services by area coloured red, amber or green, with the letter in each cell. " + summary,
+              can_drill),
+        html.H3(f"At red ({len(red)})"),
+        html.Ul(red_items, className="red-list") if red_items else html.P("No service is at red this week."),
+        html.Div([html.H3("Service and area pairs at red, each week"),
+                  graph("red-trend", figures.trend_line(result.red_trend, "Pairs at red"),
+                        "Line chart of the number of service and area pairs at red each week.", False)])
+        if sum(1 for _w, v in result.red_trend if v is not None) > 1 else None,
+        revised_note(past, any(c.revised for c in result.cells)),
+        details("Table: every service and area", data_table(table, "Service pressure by area with thresholds",
+                                                             label="Service pressure, table", cell_class=_rag_class)),
+    ]
+
+
+def completeness_children(result, tz_format) -> list:
+    if not result.weeks:
+        return [message("No returns have been received yet: the grid appears when the first return is in.")]
+    if not result.agencies:
+        return [message("No agencies are configured for this LRF.", "warning")]
+    counts = result.counts()
+    summary = (f"{counts['on_time']} on time, {counts['late']} late, {counts['missing']} missing"
+               + (f", {counts['not_due']} not yet due" if counts["not_due"] else "")
+               + f"; {counts['corrected']} corrected, over {len(result.weeks)} weeks and {len(result.agencies)} agencies.")
+    head = html.Thead(html.Tr([html.Th("Agency", scope="col"), html.Th("Last received", scope="col")]
+                              + [html.Th(f"{w:%d %b}", scope="col", title=f"Week beginning {w:%d %B %Y}")
+                                 for w in reversed(result.weeks)]))
+    rows = []
+    for agency in result.agencies:
+        cells = [html.Th(agency.name, scope="row"),
+                 html.Td(tz_format(agency.last_received) if agency.last_received else "never", className="nowrap")]
+        for c in reversed(agency.cells):  # newest week first: what is due now is what matters
+            title = c.text + (f"; received {tz_format(c.first_received)}" if c.first_received else "")
+            if c.corrected and c.last_received:
+                title += f"; last {tz_format(c.last_received)}"
+            cells.append(html.Td(c.text, className=f"status status-{c.status}" + (" corrected" if c.corrected else ""),
+                                 title=title))
+        rows.append(html.Tr(cells))
+    return [
+        html.P(summary, className="summary"),
+        html.Div(className="legend", children=[
+            html.Span("On time", className="status status-on_time"), html.Span("Late", className="status status-late"),
+            html.Span("Missing", className="status status-missing"),
+            html.Span("Not yet due", className="status status-not_due"),
+            html.Span("corrected: a later return replaced figures", className="status corrected")]),
+        html.Div(className="table-scroll grid-scroll", tabIndex="0", role="region",
+                 **{"aria-label": "Returns completeness grid"}, children=[
+            html.Table(className="data grid", children=[
+                html.Caption("Returns by agency and week, newest first (a missing return is shown as missing, "
+                             "never as zero)"),
+                head, html.Tbody(rows)])]),
+    ]
+
+
+def forward_children(result, table, can_drill: bool, past: bool) -> list:
+    if result.week is None:
+        return [message("No returns have been received yet.")]
+    totals = result.totals()
+    if all(t is None for t in totals):
+        return [message(f"No release notifications in the return for the week beginning {result.week:%d %b %Y}.",
+                        "warning")]
+    parts = [f"{t:,} in the week of {w:%d %b}" if t is not None else f"no figure for the week of {w:%d %b}"
+             for w, t in zip(result.ahead, totals, strict=True)]
+    share = (f" About {result.nfa_share:.0%} of recent releases had no fixed abode; at that share "
+             f"{sum(r.expected_nfa or 0 for r in result.rows):,} may need emergency accommodation."
+             if result.nfa_share is not None else "")
+    short = [r for r in result.rows if r.short]
+    summary = "Releases notified: " + "; ".join(parts) + "." + share
+    if short:
+        summary += " Not enough spare places in " + ", ".join(f"{r.area_name} ({r.short} short)" for r in short) + "."
+    return [
+        html.P(summary, className="summary"),
+        graph("forward", figures.forward_bars(result), "Bar chart by area of releases notified for the next four "
+              "weeks, those expected with no fixed abode, and spare TA places now. " + summary, can_drill),
+        revised_note(past, any(r.revised for r in result.rows)),
+        details("Table: forward look by area", data_table(table, "Releases notified for the coming four weeks "
+                                                                 "against spare places", label="Forward look, table")),
+    ]
+
+
+def drill_children(drill, table, as_at_text: str, filters_text: str, export=None) -> list:
+    shown = len(drill.rows)
+    heading = f"Returns behind: {drill.figure.label}"
+    weeks = _range_text(drill.figure.week_from, drill.figure.week_to)
+    info = (f"{shown} of {drill.total} recorded values" if drill.total > shown else f"{shown} recorded values")
+    return [
+        html.Div(className="drill-head", children=[
+            html.H2(heading, id="drill-heading", tabIndex="-1"),
+            export,
+            html.Button("Close", id={"type": ids.DRILL_CLOSE, "n": 0}, className="button secondary small"),
+        ]),
+        html.P(f"{info} for {weeks}, as at {as_at_text}; {filters_text}. 'used' values make up the figure; "
+               "'superseded' ones had been replaced by a later return by then.", className="muted"),
+        message("No return carries a value for this figure.") if not drill.rows else
+        data_table(table, f"Values behind the figure (used total {drill.used_sum:,})", label="Returns behind the figure"),
+    ]

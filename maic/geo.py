@@ -1,0 +1,62 @@
+"""District boundaries bundled with the package (maic/data/geo/*.geojson), for maps that work offline.
+
+Owns loading the GeoJSON, picking the features for a set of areas and the map view (centre and zoom) that
+shows them. The licence and attribution travel with the data (maic/data/geo/LICENCE.md) and ATTRIBUTION is
+shown under every map. Never imports dash or plotly.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+GEO_DIR = Path(__file__).parent / "data" / "geo"
+ATTRIBUTION = ("Boundaries: Martin Chorley (github.com/martinjc/UK-GeoJSON), CC BY 4.0. Contains OS data © Crown "
+               "copyright and database right 2014; contains National Statistics data © Crown copyright and database "
+               "right 2014 (OGL v3.0).")
+
+
+@functools.cache
+def _features() -> dict[str, dict[str, Any]]:
+    """Every bundled district by its GSS code, read once per process (the files never change at run time)."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(GEO_DIR.glob("*.geojson")):
+        for feature in json.loads(path.read_text(encoding="utf-8"))["features"]:
+            out[feature["properties"]["code"]] = feature
+    return out
+
+
+def known_codes() -> set[str]:
+    return set(_features())
+
+
+def boundaries(codes: Iterable[str]) -> dict[str, Any]:
+    """A FeatureCollection of the districts among `codes` that have a bundled boundary, in the order given."""
+    features = _features()
+    return {"type": "FeatureCollection", "features": [features[c] for c in codes if c in features]}
+
+
+def _points(geometry: dict[str, Any]) -> Iterator[tuple[float, float]]:
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    for polygon in polygons:
+        for ring in polygon:
+            yield from ((lon, lat) for lon, lat in ring)
+
+
+def view_for(codes: Iterable[str], *, width_px: int = 560, height_px: int = 420) -> tuple[float, float, float]:
+    """(centre latitude, centre longitude, zoom) that fits the districts in a map of about the given size."""
+    features = _features()
+    points = [p for c in codes if c in features for p in _points(features[c]["geometry"])]
+    if not points:
+        return 52.4, 0.2, 6.0
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    lon_span = max(max(lons) - min(lons), 0.05)
+    # Web Mercator: latitude spans stretch by 1/cos(latitude).
+    mid_lat = (max(lats) + min(lats)) / 2
+    lat_span = max((max(lats) - min(lats)) / math.cos(math.radians(mid_lat)), 0.05)
+    zoom = min(math.log2(360 * width_px / 512 / lon_span), math.log2(360 * height_px / 512 / lat_span))
+    return round(mid_lat, 4), round((max(lons) + min(lons)) / 2, 4), round(max(zoom - 0.15, 1.0), 2)
