@@ -237,6 +237,13 @@ def _existing(session: orm.Session, slug: str, sha: str) -> Receipt | None:
 
 def _commit(session: orm.Session, submission: Submission, checked: CheckedReturn, sha: str,
             archive_path: Path) -> Receipt:
+    if session.get_bind().dialect.name == "sqlite":
+        # Take SQLite's write lock first (a no-op write waits on the busy timeout); reading first and writing
+        # later would fail at once with "database is locked" when another writer committed in between.
+        session.execute(sa.update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version))
+    existing = _existing(session, submission.agency_slug, sha)
+    if existing is not None:
+        return existing  # the same bytes were committed while this one was being checked
     agency = _agency(session, submission.agency_slug)
     now = submission.received_at or utcnow()
     weeks = checked.weeks
