@@ -257,7 +257,8 @@ def _commit(session: orm.Session, submission: Submission, checked: CheckedReturn
     session.flush()
 
     superseded_returns = supersede(session, checked, ret.id, now)
-    session.execute(sa.insert(Observation), [
+    # Core insert on the session's connection (same transaction): the ORM bulk path adds nothing here but time.
+    session.connection().execute(Observation.__table__.insert(), [
         {"metric_id": r.metric_id, "area_id": r.area_id, "week": r.week, "value": r.value,
          "return_id": ret.id, "recorded_at": now}
         for r in checked.rows

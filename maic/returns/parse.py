@@ -89,11 +89,11 @@ def parse_long_csv(data: bytes, *, max_rows: int) -> ParsedFile:
                                                          if h.strip().lower() in extra))
     if parsed.issues:
         return parsed
-    index = {name: names.index(name) for name in LONG_COLUMNS}
+    iw, ia, im, iv = (names.index(name) for name in LONG_COLUMNS)
     try:
         for record in reader:
             line = reader.line_num
-            if not any(cell.strip() for cell in record):
+            if not "".join(record).strip():
                 continue
             if len(parsed.rows) >= max_rows:
                 parsed.issues.append(Issue(line, None, f"more than {max_rows:,} data rows; split the return"))
@@ -101,7 +101,8 @@ def parse_long_csv(data: bytes, *, max_rows: int) -> ParsedFile:
             if len(record) != len(names):
                 parsed.issues.append(Issue(line, None, f"{len(record)} cells where the header has {len(names)}"))
                 continue
-            parsed.rows.append(RawRow(line, *(record[index[c]].strip() for c in LONG_COLUMNS)))
+            parsed.rows.append(RawRow(line, record[iw].strip(), record[ia].strip(), record[im].strip(),
+                                      record[iv].strip()))
     except csv.Error as exc:
         parsed.issues.append(Issue(reader.line_num, None, f"the CSV cannot be read here ({exc})"))
     if not parsed.rows and not parsed.issues:
