@@ -346,5 +346,126 @@ def feeds_pull(ctx: Context, feed_ids: tuple[int, ...]) -> None:
         click.echo("no feed is due")
 
 
+
+# --- issue 6: API tokens and federation ---------------------------------------------------------------
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for neighbours' systems (shown once, stored hashed)."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--lrf", "lrf_code", default=None, help="The LRF whose system holds the token.")
+@click.option("--days", default=90, type=int, show_default=True, help="Days until it expires.")
+@pass_ctx
+def tokens_create(ctx: Context, name: str, lrf_code: str | None, days: int) -> None:
+    """Create a token and print its secret once."""
+    from maic.sharing.tokens import create_token
+
+    try:
+        with transaction(ctx.factory) as session:
+            info, secret = create_token(session, name, created_by=f"cli:{getpass.getuser()}", lrf_code=lrf_code,
+                                        days=days)
+    except MaicError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"token {info.id} for '{info.name}', expires {info.expires_at:%Y-%m-%d %H:%M} UTC")
+    click.echo("secret (shown this once; only its hash is kept):")
+    click.echo(secret)
+
+
+@tokens.command("list")
+@pass_ctx
+def tokens_list(ctx: Context) -> None:
+    """List tokens with expiry, last use and state (never the secrets)."""
+    from maic.models import utcnow
+    from maic.sharing.tokens import list_tokens
+
+    now = utcnow()
+    with ctx.factory() as session:
+        rows = list_tokens(session)
+    for t in rows:
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+        expires = f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "never"
+        click.echo(f"{t.id}\t{t.state(now)}\t{t.prefix}...\t{t.name}\t{t.lrf_code or '-'}\texpires {expires}\t{used}")
+    if not rows:
+        click.echo("no tokens")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@pass_ctx
+def tokens_revoke(ctx: Context, token_id: int) -> None:
+    """Revoke a token at once."""
+    from maic.sharing.tokens import revoke_token
+
+    try:
+        with transaction(ctx.factory) as session:
+            info = revoke_token(session, token_id, by=f"cli:{getpass.getuser()}")
+    except MaicError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"token {info.id} ('{info.name}') is revoked")
+
+
+@main.group()
+def federation() -> None:
+    """Neighbour instances whose shared figures we pull."""
+
+
+@federation.command("add")
+@click.argument("lrf_code")
+@click.argument("base_url")
+@click.option("--token-env", required=True, help="Environment variable holding the token they gave us.")
+@pass_ctx
+def federation_add(ctx: Context, lrf_code: str, base_url: str, token_env: str) -> None:
+    """Configure (or change) the instance we pull for a neighbouring LRF."""
+    from maic.admin import save_federation_source
+
+    try:
+        with transaction(ctx.factory) as session:
+            save_federation_source(session, f"cli:{getpass.getuser()}", lrf_code, base_url,
+                                   os.environ.get(token_env, "") or None)
+    except MaicError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"{lrf_code}: pulling {base_url.rstrip('/')}")
+
+
+@federation.command("list")
+@pass_ctx
+def federation_list(ctx: Context) -> None:
+    """List neighbour instances and their last pull (never the tokens)."""
+    from maic.admin import list_federation
+
+    with ctx.factory() as session:
+        rows = list_federation(session)
+    for source, code in rows:
+        when = f"{source.last_pulled_at:%Y-%m-%d %H:%M}" if source.last_pulled_at else "never"
+        click.echo(f"{code}\t{source.base_url}\t{'active' if source.active else 'inactive'}\tlast: {when} "
+                   f"{source.last_status}")
+    if not rows:
+        click.echo("no neighbour instance configured")
+
+
+@federation.command("pull")
+@click.option("--lrf", "lrf_code", default=None, help="Only this LRF's instance.")
+@pass_ctx
+def federation_pull(ctx: Context, lrf_code: str | None) -> None:
+    """Pull the neighbour instances now, through the ingest pipeline."""
+    from maic.returns.ingest import IngestSettings
+    from maic.sharing.federation import pull_all
+
+    results = pull_all(ctx.factory, IngestSettings.from_config(ctx.config), lrf_code=lrf_code)
+    for r in results:
+        click.echo(f"{r.lrf_code}: {r.outcome}: {r.message}")
+    if not results:
+        click.echo("no neighbour instance configured")
+    if any(r.outcome == "failed" for r in results):
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

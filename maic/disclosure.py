@@ -9,7 +9,7 @@ relations between them ("this total is the sum of those cells"). An attacker who
 knows each relation, that a primary cell lies in [1, threshold-1] and that a secondary cell is at least the
 threshold (we never pick a zero as a complement). `intervals` propagates those bounds through the relations
 to a fixed point: a suppressed cell whose interval closes to one value would be disclosed, so `protect`
-withholds more cells until none does. Pure Python; no database, no web.
+withholds more cells until none does. numpy only; no database, no web.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+
+import numpy as np
 
 INF = math.inf
 
@@ -62,49 +64,98 @@ def is_small(value: int | None, threshold: int) -> bool:
 
 
 def intervals(published: dict[Hashable, Cell], relations: Iterable[Relation], threshold: int,
-              max_rounds: int = 200) -> dict[Hashable, tuple[float, float]]:
-    """What a reader can deduce about each suppressed cell: its [low, high] after propagating every relation."""
-    bounds: dict[Hashable, tuple[float, float]] = {}
-    for key, cell in published.items():
-        if cell.status == Status.VALUE:
-            bounds[key] = (cell.value, cell.value)
-        elif cell.status == Status.PRIMARY:
-            bounds[key] = (1, threshold - 1)
-        elif cell.status == Status.SECONDARY:
-            bounds[key] = (threshold, INF)
-    usable = []
+              max_rounds: int = 100) -> dict[Hashable, tuple[float, float]]:
+    """What a reader can deduce about each suppressed cell: its [low, high] after combining every relation.
+
+    The relations are first combined by elimination (so that, say, a to-date figure minus a week total
+    minus a visible cell is used as one equation), then bounds are propagated through the original and the
+    combined equations until nothing moves.
+    """
+    unknowns = [k for k, c in published.items() if c.status in SUPPRESSED]
+    column = {k: i for i, k in enumerate(unknowns)}
+    lo = np.array([1.0 if published[k].status == Status.PRIMARY else float(threshold) for k in unknowns])
+    hi = np.array([threshold - 1.0 if published[k].status == Status.PRIMARY else INF for k in unknowns])
+    rows, rhs = [], []
     for rel in relations:
-        terms = [(rel.total, 1)] + [(p, -1) for p in rel.parts]
-        if rel.total not in bounds:
+        if rel.total not in published or published[rel.total].status == Status.MISSING:
             continue
-        terms = [(k, c) for k, c in terms if k in bounds]  # missing cells count as nothing, openly
-        if len(terms) < 2:
-            continue
-        usable.append(terms)
+        coefs = np.zeros(len(unknowns))
+        constant = 0.0
+        for key, sign in [(rel.total, 1.0)] + [(part, -1.0) for part in rel.parts]:
+            cell = published.get(key)
+            if cell is None or cell.status == Status.MISSING:
+                continue  # no return counts as nothing, openly
+            if cell.status == Status.VALUE:
+                constant -= sign * cell.value
+            else:
+                coefs[column[key]] += sign
+        if coefs.any():
+            rows.append(coefs)
+            rhs.append(constant)
+    if not rows:
+        return {k: (lo[i], hi[i]) for i, k in enumerate(unknowns)}
+    matrix, vector = np.array(rows), np.array(rhs)
+    combined, combined_rhs = _reduced(matrix, vector)
+    a = np.vstack([matrix, combined])
+    b = np.concatenate([vector, combined_rhs])
+    pos, neg = a > EPS, a < -EPS
+    active = pos | neg
+    safe_a = np.where(active, a, 1.0)
     for _ in range(max_rounds):
-        changed = False
-        for terms in usable:
-            # Each term's contribution to "minus the others": [-c*hi, -c*lo] for c=+1, [lo, hi] for c=-1.
-            contrib = [((-ohi, -olo) if c == 1 else (olo, ohi)) for (o, c) in terms for olo, ohi in [bounds[o]]]
-            lo_sum = sum(a for a, _ in contrib if a != -INF)
-            lo_inf = sum(1 for a, _ in contrib if a == -INF)
-            hi_sum = sum(b for _, b in contrib if b != INF)
-            hi_inf = sum(1 for _, b in contrib if b == INF)
-            for (key, coef), (a, b) in zip(terms, contrib, strict=True):
-                lo, hi = bounds[key]
-                if lo == hi:
-                    continue
-                rest_lo = -INF if lo_inf - (a == -INF) else lo_sum - (0 if a == -INF else a)
-                rest_hi = INF if hi_inf - (b == INF) else hi_sum - (0 if b == INF else b)
-                # coef * key = -(sum of the others)
-                new_lo, new_hi = (rest_lo, rest_hi) if coef == 1 else (-rest_hi, -rest_lo)
-                new_lo, new_hi = max(lo, new_lo), min(hi, new_hi)
-                if (new_lo, new_hi) != (lo, hi) and new_lo <= new_hi:
-                    bounds[key] = (new_lo, new_hi)
-                    changed = True
-        if not changed:
+        # Each term's range a*x for x in [lo, hi]; zero where the row does not use the cell.
+        with np.errstate(invalid="ignore"):
+            t_lo = np.where(pos, a * lo, np.where(neg, a * hi, 0.0))
+            t_hi = np.where(pos, a * hi, np.where(neg, a * lo, 0.0))
+        rest_lo = _rest(t_lo, -INF)
+        rest_hi = _rest(t_hi, INF)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            first = (b[:, None] - rest_hi) / safe_a
+            second = (b[:, None] - rest_lo) / safe_a
+        cand_lo = np.where(active, np.fmin(first, second), -INF)
+        cand_hi = np.where(active, np.fmax(first, second), INF)
+        cand_lo = np.where(np.isnan(cand_lo), -INF, cand_lo)
+        cand_hi = np.where(np.isnan(cand_hi), INF, cand_hi)
+        new_lo = np.maximum(lo, np.ceil(cand_lo.max(axis=0) - EPS))
+        new_hi = np.minimum(hi, np.floor(cand_hi.min(axis=0) + EPS))
+        consistent = new_lo <= new_hi
+        new_lo, new_hi = np.where(consistent, new_lo, lo), np.where(consistent, new_hi, hi)
+        if np.array_equal(new_lo, lo) and np.array_equal(new_hi, hi):
             break
-    return {k: b for k, b in bounds.items() if published[k].status in SUPPRESSED}
+        lo, hi = new_lo, new_hi
+    return {k: (float(lo[i]), float(hi[i])) for i, k in enumerate(unknowns)}
+
+
+def _rest(terms: np.ndarray, infinite: float) -> np.ndarray:
+    """For each (row, cell): the sum of the row's other terms, infinite when any other term is."""
+    is_inf = terms == infinite
+    finite = np.where(is_inf, 0.0, terms)
+    row_sum = finite.sum(axis=1, keepdims=True)
+    row_inf = is_inf.sum(axis=1, keepdims=True)
+    return np.where(row_inf - is_inf > 0, infinite, row_sum - finite)
+
+
+EPS = 1e-9
+
+
+def _reduced(matrix: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reduced row echelon form of [matrix | vector]: the relations combined so each pivot stands alone."""
+    aug = np.hstack([matrix, vector[:, None]]).astype(float)
+    n_rows, n_cols = aug.shape[0], aug.shape[1] - 1
+    pivot_row = 0
+    for col in range(n_cols):
+        if pivot_row >= n_rows:
+            break
+        best = pivot_row + int(np.argmax(np.abs(aug[pivot_row:, col])))
+        if abs(aug[best, col]) < EPS:
+            continue
+        aug[[pivot_row, best]] = aug[[best, pivot_row]]
+        aug[pivot_row] /= aug[pivot_row, col]
+        others = np.abs(aug[:, col]) > EPS
+        others[pivot_row] = False
+        aug[others] -= np.outer(aug[others, col], aug[pivot_row])
+        pivot_row += 1
+    aug[np.abs(aug) < EPS] = 0.0
+    return aug[:pivot_row, :-1], aug[:pivot_row, -1]
 
 
 def protect(values: dict[Hashable, int | None], relations: list[Relation], threshold: int) -> dict[Hashable, Cell]:
@@ -136,11 +187,8 @@ def protect(values: dict[Hashable, int | None], relations: list[Relation], thres
         if not pinned:
             break
         for key in pinned:
-            if status[key] != Status.PRIMARY:
-                continue
-            rels = sorted(by_key.get(key, []), key=lambda r: _count_suppressed(r, status))
-            if not any(_withhold_one(r, values, status, threshold) for r in rels):
-                for rel in rels:
+            if not _withhold_near(key, by_key, values, status, threshold):
+                for rel in by_key.get(key, []):
                     _withhold_last_resort(rel, values, status)
     return _cells(values, status, threshold)
 
@@ -164,6 +212,23 @@ def _withhold_one(rel: Relation, values, status, threshold: int) -> bool:
     choice = min(roomy, key=lambda k: values[k]) if roomy else max(candidates, key=lambda k: values[k])
     status[choice] = Status.SECONDARY
     return True
+
+
+def _withhold_near(key: Hashable, by_key: dict[Hashable, list[Relation]], values, status, threshold: int) -> bool:
+    """Withhold a complement as close to the disclosed cell as possible: first in its own relations, then in
+    the relations reached through other suppressed cells (a disclosure may come from a chain of them)."""
+    seen_keys, seen_rels = {key}, set()
+    frontier = [key]
+    while frontier:
+        rels = [r for k in frontier for r in by_key.get(k, []) if id(r) not in seen_rels]
+        seen_rels.update(id(r) for r in rels)
+        for rel in sorted(rels, key=lambda r: _count_suppressed(r, status)):
+            if _withhold_one(rel, values, status, threshold):
+                return True
+        frontier = [k for r in rels for k in (r.total, *r.parts)
+                    if k not in seen_keys and status.get(k) in SUPPRESSED]
+        seen_keys.update(frontier)
+    return False
 
 
 def _withhold_last_resort(rel: Relation, values, status) -> None:

@@ -79,6 +79,18 @@ register_job("feeds-pull", _pull_feeds, lambda c: int(c.get("MAIC_FEED_CHECK_SEC
              "pull the feeds that are due")
 
 
+def _pull_federation(ctx: JobContext) -> str:  # issue 6
+    from maic.returns.ingest import IngestSettings
+    from maic.sharing.federation import pull_all
+
+    results = pull_all(ctx.factory, IngestSettings.from_config(ctx.config))
+    return "; ".join(f"{r.lrf_code}: {r.outcome}" for r in results) or "no neighbour instance configured"
+
+
+register_job("federation-pull", _pull_federation, lambda c: int(c["MAIC_FEDERATION_SECONDS"]),
+             "pull the configured neighbour instances' shared figures")
+
+
 def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:120]
 

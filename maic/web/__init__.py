@@ -14,8 +14,8 @@ def init_app(app) -> None:
 
     guard.init_app(app)  # first: an anonymous Dash request gets 401, not a CSRF complaint
     access.init_app(app)
-    security.init_app(app)
     auth_views.init_app(app)
+    security.init_app(app)
     api.init_app(app)
     exports.init_app(app)
     errors.init_app(app)

@@ -16,7 +16,6 @@ from maic import audit
 from maic.auth import authenticate
 from maic.db import session_for
 from maic.models import Role
-from maic.web.security import limiter, login_limit
 from maic.web.session_user import SessionUser
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -54,8 +53,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"])
-def login():
+def login():  # rate-limited per client address by maic/web/security.py
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()

@@ -6,11 +6,11 @@ computes from the Dash app (maic never imports dash) and puts in MAIC_CSP_SCRIPT
 
 from __future__ import annotations
 
+import secrets
+
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 
 def login_limit() -> str:
@@ -26,6 +26,8 @@ def content_security_policy(script_hashes: list[str]) -> str:
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
+        # The overview's maps (plotly Choroplethmap = MapLibre) draw in a web worker made from a blob: URL.
+        "worker-src": ["'self'", "blob:"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
@@ -35,11 +37,16 @@ def content_security_policy(script_hashes: list[str]) -> str:
 
 
 def init_app(app) -> None:
+    """After auth_views: wraps the login view in this app's own limiter (one per app, never shared)."""
     app.config.setdefault("MAIC_CSP_SCRIPT_HASHES", [])
-    # Redis when configured (redis://...), memory otherwise; counts survive restarts and are shared by workers.
+    # Redis when configured (redis://...), memory otherwise; with Redis, counts survive restarts and are
+    # shared by every worker. Each app gets its own key prefix so that two instances never share counts.
     app.config["RATELIMIT_STORAGE_URI"] = app.config["MAIC_RATELIMIT_STORAGE_URL"]
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "maic-" + secrets.token_hex(4))
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
-    limiter.init_app(app)
+    limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
+    app.extensions["maic.limiter"] = limiter
+    app.view_functions["auth.login"] = limiter.limit(login_limit, methods=["POST"])(app.view_functions["auth.login"])
 
     @app.after_request
     def security_headers(response):
