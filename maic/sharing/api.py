@@ -31,10 +31,18 @@ class Unauthorised(MaicError):
     title = "Unauthorised"
 
 
+QUESTION_PARAMETERS = {"week_from", "week_to", "area", "metric", "as_at"}
+PARAMETERS = {"api.shared_json": QUESTION_PARAMETERS, "api.shared_csv": QUESTION_PARAMETERS}
+
+
 @bp.before_request
 def require_token():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    unknown = sorted(set(request.args) - PARAMETERS.get(request.endpoint or "", set()))
+    if unknown:
+        raise MaicError(f"unknown parameter {', '.join(repr(u) for u in unknown)[:200]}: "
+                        f"see /api/v1/openapi.json")
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     db = session_for(current_app)

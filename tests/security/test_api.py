@@ -1,0 +1,232 @@
+"""The shared API over real HTTP: tokens, what it returns, that it matches the shared view, and its document."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import pytest
+import schemathesis
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+
+from callbacks import _guard
+from maic.db import transaction
+from maic.models import ApiToken, AuditEvent
+from maic.sharing import openapi
+from maic.sharing.tokens import create_token, hash_token, revoke_token
+from tests.fixtures import login_as
+from tests.security.conftest import HOME_AREAS, csrf_headers, make_app, new_token, seed_releases
+
+WEEKS = [dt.date(2024, 9, 2), dt.date(2024, 9, 9), dt.date(2024, 9, 16), dt.date(2024, 9, 23)]
+# Small counts on purpose: East Cambridgeshire and Fenland have 1 to 4 in most weeks.
+RELEASES = {"E07000008": [12, 30, 9, 14], "E07000009": [2, 0, 3, 1], "E07000010": [4, 7, 1, 6],
+            "E07000011": [8, 15, 11, 2], "E07000012": [6, 9, 5, 10], "E06000031": [20, 41, 18, 22]}
+
+
+@pytest.fixture
+def api_app(db_url, data_dir, factory):
+    seed_releases(factory, data_dir, WEEKS, RELEASES)
+    # A metric that is not shareable, and a neighbour's figure: neither may ever come out of the API.
+    from tests.fixtures import ingest
+    ingest(factory, data_dir, "cgl-cambs", [(w.isoformat(), "E07000008", "sm_referrals", 3) for w in WEEKS])
+    ingest(factory, data_dir, "norfolk-maic", [(WEEKS[0].isoformat(), "E07000148", "releases_total", 17)])
+    app = make_app(db_url, data_dir)
+    yield app
+    app.extensions["maic.db"]["engine"].dispose()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_token_is_shown_once_stored_hashed_and_revocable(api_app, factory):
+    token = new_token(factory)
+    client = api_app.test_client()
+    with factory() as session:
+        row = session.scalar(sa.select(ApiToken))
+        assert row.token_hash == hash_token(token) and token not in {row.token_hash, row.prefix}
+        assert row.last_used_at is None
+    assert client.get("/api/v1/version", headers=bearer(token)).status_code == 200
+    with transaction(factory) as session:
+        assert session.scalar(sa.select(ApiToken)).last_used_at is not None
+        assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.action == "token.use")) == 1
+        revoke_token(session, row.id, by="test")
+    response = client.get("/api/v1/version", headers=bearer(token))
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("header", [None, "Bearer ", "Bearer maic_not-a-real-token", "Basic dXNlcjpwYXNz"])
+def test_no_valid_token_no_figures(api_app, header):
+    client = api_app.test_client()
+    response = client.get("/api/v1/shared", headers={"Authorization": header} if header else {})
+    assert response.status_code == 401
+    assert "cells" not in response.get_data(as_text=True)
+
+
+def test_an_expired_token_is_refused(api_app, factory):
+    with transaction(factory) as session:
+        _, token = create_token(session, "old", created_by="test", days=1,
+                                now=dt.datetime(2024, 1, 1))
+    assert api_app.test_client().get("/api/v1/version", headers=bearer(token)).status_code == 401
+
+
+def test_a_signed_in_user_without_a_token_cannot_use_the_api(api_app, factory):
+    client = api_app.test_client()
+    login_as(client, factory, "admin")
+    assert client.get("/api/v1/shared").status_code == 401
+
+
+def test_only_shareable_home_figures_suppressed(api_app, factory):
+    token = new_token(factory)
+    body = api_app.test_client().get("/api/v1/shared", headers=bearer(token)).get_json()
+    assert body["marking"] == "OFFICIAL-SENSITIVE" and body["lrf"]["code"] == "cambs-peterborough"
+    metrics = {c["metric"] for c in body["cells"]}
+    with_figures = {c["metric"] for c in body["cells"] if c["status"] != "missing"}
+    areas = {c["area_code"] for c in body["cells"]}
+    assert "sm_referrals" not in metrics and with_figures == {"releases_total"}
+    assert areas == {*HOME_AREAS, "ALL"}
+    for cell in body["cells"]:
+        if cell["measure"] != "per_10k" and cell["value"] is not None:
+            assert not 1 <= cell["value"] <= 4, cell
+        if cell["status"] == "suppressed" and cell["measure"] == "week":
+            assert cell["shown"] == "<5" and cell["value"] is None
+    fenland = {(c["week"], c["measure"]): c for c in body["cells"]
+               if c["area_code"] == "E07000010" and c["metric"] == "releases_total"}
+    assert fenland[("2024-09-02", "week")]["shown"] == "<5"
+    assert fenland[("2024-09-02", "per_10k")]["value"] is None  # no rate from a suppressed count
+    assert fenland[("2024-09-09", "week")]["shown"] == "7"
+
+
+def test_every_question_is_a_slice_of_one_protected_table(api_app, factory):
+    """Two week ranges cannot be differenced: the cells they share are identical."""
+    token = new_token(factory)
+    client = api_app.test_client()
+    whole = {(c["metric"], c["area_code"], c["week"], c["measure"]): c
+             for c in client.get("/api/v1/shared", headers=bearer(token)).get_json()["cells"]}
+    for query in ("week_from=2024-09-09&week_to=2024-09-16", "week_to=2024-09-09", "area=E07000010",
+                  "area=E07000009,E07000010&week_from=2024-W38"):
+        part = client.get(f"/api/v1/shared?{query}", headers=bearer(token)).get_json()["cells"]
+        assert part, query
+        for cell in part:
+            assert whole[(cell["metric"], cell["area_code"], cell["week"], cell["measure"])] == cell
+
+
+def test_csv_carries_the_marking_and_the_same_figures(api_app, factory):
+    token = new_token(factory)
+    client = api_app.test_client()
+    as_json = client.get("/api/v1/shared?week_from=2024-09-09", headers=bearer(token)).get_json()["cells"]
+    response = client.get("/api/v1/shared.csv?week_from=2024-09-09", headers=bearer(token))
+    assert response.mimetype == "text/csv" and response.headers["X-Protective-Marking"] == "OFFICIAL-SENSITIVE"
+    text = response.get_data(as_text=True)
+    assert text.startswith("# OFFICIAL-SENSITIVE")
+    rows = list(csv.DictReader(io.StringIO(text.split("\n", 1)[1])))
+    assert [(r["metric"], r["area_code"], r["week"], r["measure"], r["shown"]) for r in rows] == [
+        (c["metric"], c["area_code"], c["week"], c["measure"], c["shown"]) for c in as_json]
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("week_from=2024-09-03", "week_from"), ("metric=sm_referrals", "not a shared metric"),
+    ("area=E07000148", "not a shared area"), ("as_at=2020-01-01T00:00:00Z", "shared history"),
+    ("as_at=yesterday", "as_at"),
+])
+def test_bad_questions_get_a_clear_400(api_app, factory, query, message):
+    token = new_token(factory)
+    response = api_app.test_client().get(f"/api/v1/shared?{query}", headers=bearer(token))
+    assert response.status_code == 400 and message in response.get_json()["message"]
+
+
+def _view_cells(client, metric: str, week_from: str, week_to: str, areas: list[str] | None) -> dict[str, str]:
+    body = {"output": "..shared-asat.children...shared-table.children...shared-export.href..",
+            "outputs": [{"id": "shared-asat", "property": "children"}, {"id": "shared-table", "property": "children"},
+                        {"id": "shared-export", "property": "href"}],
+            "inputs": [{"id": "shared-metric", "property": "value", "value": metric},
+                       {"id": "shared-week-from", "property": "value", "value": week_from},
+                       {"id": "shared-week-to", "property": "value", "value": week_to},
+                       {"id": "shared-areas", "property": "value", "value": areas},
+                       {"id": "data-version", "property": "data", "value": None}],
+            "changedPropIds": ["shared-metric.value"], "state": []}
+    response = client.post(_guard.UPDATE_PATH, json=body, headers=csrf_headers(client))
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    found: dict[str, str] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            props = node.get("props", {})
+            if "data-key" in props:
+                found[props["data-key"]] = props["children"]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(response.get_data(as_text=True)))
+    return found
+
+
+@pytest.mark.parametrize(("week_from", "week_to", "areas"), [
+    ("2024-09-02", "2024-09-23", None), ("2024-09-09", "2024-09-16", ["E07000009", "E07000010"]),
+])
+def test_the_api_returns_exactly_what_the_shared_view_shows(api_app, factory, week_from, week_to, areas):
+    token = new_token(factory)
+    neighbour = api_app.test_client()
+    login_as(neighbour, factory, "neighbour")
+    neighbour.get("/dash/shared")
+    shown = _view_cells(neighbour, "releases_total", week_from, week_to, areas)
+    assert len(shown) >= 10
+    query = f"metric=releases_total&week_from={week_from}&week_to={week_to}"
+    query += "".join(f"&area={a}" for a in areas or [])
+    cells = api_app.test_client().get(f"/api/v1/shared?{query}", headers=bearer(token)).get_json()["cells"]
+    api = {f"{c['metric']}|{c['area_code']}|{c['week']}|{c['measure']}": c["shown"] for c in cells}
+    assert shown.items() <= api.items()
+    # And everything the view shows for the weeks is in the API's answer: one question, one set of figures.
+    weekly = {k for k in api if k.endswith("|week")}
+    assert weekly <= set(shown)
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory, sqlite_template):
+    """A real HTTP server on 127.0.0.1 with figures and a token, for schemathesis to call."""
+    import shutil
+
+    from maic.db import make_engine, make_session_factory
+    from tests.browser.conftest import LiveServer
+
+    folder = tmp_path_factory.mktemp("schema")
+    shutil.copy(sqlite_template, folder / "maic.db")
+    url = f"sqlite:///{folder / 'maic.db'}"
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    seed_releases(factory, folder, WEEKS, RELEASES)
+    token = new_token(factory)
+    engine.dispose()
+    with LiveServer(make_app(url, folder)) as server:
+        server.token = token
+        yield server
+
+
+schema = schemathesis.openapi.from_dict(openapi.document("OFFICIAL-SENSITIVE"))
+
+
+def test_the_document_is_served(api_server):
+    import requests
+
+    served = requests.get(f"{api_server.url}/api/v1/openapi.json", timeout=10).json()
+    assert served == openapi.document("OFFICIAL-SENSITIVE")
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_api_does_what_its_openapi_document_says(case, api_server):
+    """Every response (status, content type, headers, body) is what the document declares, nothing is a 500.
+
+    Left out: "schema-valid data must be accepted". A week must be a Monday, an area one of ours and as_at
+    within the shared history; the document says so in words, a JSON schema cannot, and the API answers
+    those with a 400 naming the parameter (test_bad_questions_get_a_clear_400).
+    """
+    case.call_and_validate(base_url=api_server.url, headers=bearer(api_server.token),
+                           excluded_checks=[schemathesis.checks.positive_data_acceptance])
