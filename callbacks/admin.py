@@ -121,7 +121,7 @@ def audit_panel(actor: str | None, action: str | None, since: str | None):
     args = {"actor": actor or "", "action": action or "", "since": since or ""}
     wanted = admin.AuditFilter.from_args(args)
     rows = [(_fmt(e.at), e.actor, e.action, e.target, e.detail, e.remote_addr)
-            for e in admin.audit_events(db(), wanted, limit=200)]
+            for e in admin.audit_events(db(), wanted, limit=50)]
     query = urlencode({k: v for k, v in args.items() if v})
     return view.audit_table(rows), "/exports/audit.csv" + (f"?{query}" if query else "")
 

@@ -139,7 +139,7 @@ def update_metric(session: orm.Session, by: str, key: str, *, shareable: bool, a
 
 
 def list_federation(session: orm.Session) -> list[tuple[FederationSource, str]]:
-    return list(session.execute(sa.select(FederationSource, LRF.code).join(LRF).order_by(LRF.code)).tuples())
+    return [(s, code) for s, code in session.execute(sa.select(FederationSource, LRF.code).join(LRF).order_by(LRF.code))]
 
 
 def save_federation_source(session: orm.Session, by: str, lrf_code: str, base_url: str, token: str | None,

@@ -1,0 +1,65 @@
+"""The neighbour's shared view and the admin page in Chromium, under the Content-Security-Policy."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot, sign_in
+
+
+def _watch_csp(page) -> list[str]:
+    """Collect CSP violations and console errors: a page that works only with inline scripts would show here."""
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    return problems
+
+
+def test_the_neighbour_sees_only_the_shared_view_with_suppressed_figures(live_server, page):
+    problems = _watch_csp(page)
+    sign_in(page, live_server, "norfolk.neighbour")
+    expect(page).to_have_url(re.compile(r"/dash/shared$"))
+    expect(page.get_by_role("heading", name=re.compile("Shared picture"))).to_be_visible(timeout=15_000)
+    table = page.locator("table.shared")
+    expect(table).to_be_visible(timeout=15_000)
+    expect(table.locator("td.suppressed").first).to_have_text("<5")
+    expect(table).to_contain_text("All areas (Cambridgeshire & Peterborough LRF)")
+    expect(page.locator("nav.nav a")).to_have_count(1)  # the shared view is all a neighbour has
+    expect(page.get_by_text("OFFICIAL-SENSITIVE").first).to_be_visible()
+    # Switch to a stock metric, pick two areas: the table follows.
+    page.locator("#shared-metric").click()
+    page.get_by_text("Households in emergency or temporary accommodation", exact=True).click()
+    expect(table.locator("caption")).to_contain_text("Households in emergency or temporary accommodation")
+    screenshot(page, "shared-neighbour")
+    assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
+
+    page.goto(live_server.url + "/dash/")
+    expect(page.get_by_text("Not allowed").or_(page.get_by_text("Forbidden"))).to_be_visible()
+
+
+def test_the_dashboard_works_under_the_csp(live_server, page):
+    problems = _watch_csp(page)
+    sign_in(page, live_server, "viewer")
+    expect(page.locator("#tile-released_week .value")).to_have_text(re.compile(r"^\d[\d,]*$"), timeout=15_000)
+    page.goto(live_server.url + "/dash/shared")
+    expect(page.locator("table.shared")).to_be_visible(timeout=15_000)
+    assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
+
+
+def test_admin_creates_a_token_shown_once(live_server, page):
+    problems = _watch_csp(page)
+    sign_in(page, live_server, "admin")
+    page.goto(live_server.url + "/dash/admin")
+    expect(page.get_by_role("heading", name="Administration")).to_be_visible(timeout=15_000)
+    page.locator("#admin-token-name").fill("Norfolk LRF federation")
+    page.get_by_role("button", name="Create token (shown once)").click()
+    secret = page.locator("#admin-message code.secret")
+    expect(secret).to_have_text(re.compile(r"^maic_"), timeout=15_000)
+    expect(page.locator("#admin-body")).to_contain_text("Norfolk LRF federation")
+    expect(page.locator("#admin-audit-table")).to_contain_text("login.success")
+    screenshot(page, "admin")
+    page.set_viewport_size({"width": 1366, "height": 1400})
+    page.screenshot(path=str(screenshot(page, "admin").with_name("admin-top.png")), full_page=False)
+    assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
