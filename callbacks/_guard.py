@@ -41,6 +41,7 @@ def output_keys(output: str) -> list[str]:
     keys = []
     for part in parts:
         ident, _, prop = part.rpartition(".")
+        prop = prop.split("@", 1)[0]  # allow_duplicate outputs carry "@<hash>"
         if ident.startswith("{"):
             try:
                 ident = "{" + str(json.loads(ident).get("type", "")) + "}"

@@ -112,6 +112,7 @@ def _callback_body(output: str, spec: dict) -> dict:
     outputs = []
     for key in (output[2:-2].split("...") if output.startswith("..") else [output]):
         ident, _, prop = key.rpartition(".")
+        prop = prop.split("@", 1)[0]
         outputs.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop})
     inputs = [{"id": i["id"], "property": i["property"], "value": None} for i in spec.get("inputs", [])]
     state = [{"id": s["id"], "property": s["property"], "value": None} for s in spec.get("state", [])]
