@@ -89,23 +89,26 @@ def control_values(filters: Filters) -> tuple:
             filters.as_at_date.isoformat() if filters.as_at_date else None, filters.as_at_time, filters.measure)
 
 
-def sync_filters(trigger, search, week_from, week_to, area, scope, asat_date, asat_time, measure):
-    """URL -> controls on load (and back/forward); controls -> URL otherwise. Returns search, 7 controls, store."""
+def filters_from_url(search):
+    """When the page opens: the controls take the URL's filters, so that a link reproduces the view."""
     permissions.require(user(), permissions.VIEW_PICTURE)
-    if trigger in (None, ids.PICTURE_URL):
-        filters = Filters.from_search(search)
-        return (no_update, *control_values(filters), filters.to_data())
-    if trigger == ids.ASAT_NOW:
-        asat_date = asat_time = None
+    return control_values(Filters.from_search(search))
+
+
+def filters_to_url(trigger, week_from, week_to, area, scope, asat_date, asat_time, measure):
+    """After any change: the URL and the filters store follow the controls. Returns (search, store)."""
+    permissions.require(user(), permissions.VIEW_PICTURE)
     filters = Filters.from_data({"from": "" if week_from == "start" else week_from,
                                  "to": "" if week_to == "latest" else week_to,
                                  "area": "" if area == "all" else area, "scope": scope, "asat": asat_date,
                                  "time": asat_time, "measure": measure})
-    controls = [no_update] * 7
-    if trigger == ids.ASAT_NOW:
-        controls[4] = controls[5] = None
     store = no_update if trigger == ids.MAP_MEASURE else replace(filters, measure="count").to_data()
-    return (filters.to_search(), *controls, store)
+    return filters.to_search(), store
+
+
+def as_at_now(n_clicks):
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    return (None, None) if n_clicks else (no_update, no_update)
 
 
 # --- panels -----------------------------------------------------------------------------------------------
@@ -286,14 +289,21 @@ def register(app) -> None:
     app.callback(Output(ids.DATA_VERSION, "data"), Input(ids.LIVE_TIMER, "n_intervals"),
                  State(ids.DATA_VERSION, "data"))(check_version)
 
-    @app.callback(Output(ids.PICTURE_URL, "search"), Output(ids.WEEK_FROM, "value"), Output(ids.WEEK_PICKER, "value"),
-                  Output(ids.AREA_PICKER, "value"), Output(ids.SCOPE_PICKER, "value"), Output(ids.ASAT_DATE, "value"),
-                  Output(ids.ASAT_TIME, "value"), Output(ids.MAP_MEASURE, "value"), Output(ids.FILTERS, "data"),
-                  Input(ids.PICTURE_URL, "search"), Input(ids.WEEK_FROM, "value"), Input(ids.WEEK_PICKER, "value"),
-                  Input(ids.AREA_PICKER, "value"), Input(ids.SCOPE_PICKER, "value"), Input(ids.ASAT_DATE, "value"),
-                  Input(ids.ASAT_TIME, "value"), Input(ids.MAP_MEASURE, "value"), Input(ids.ASAT_NOW, "n_clicks"))
-    def filters(search, week_from, week_to, area, scope, asat_date, asat_time, measure, _now):
-        return sync_filters(ctx.triggered_id, search, week_from, week_to, area, scope, asat_date, asat_time, measure)
+    controls = (ids.WEEK_FROM, ids.WEEK_PICKER, ids.AREA_PICKER, ids.SCOPE_PICKER, ids.ASAT_DATE, ids.ASAT_TIME,
+                ids.MAP_MEASURE)
+    # URL -> controls once, when the page opens (pathname is set then and never changes on this page);
+    # controls -> URL and store on every change. No cycle: the second only writes what the first reads as State.
+    app.callback(*(Output(c, "value") for c in controls), Input(ids.PICTURE_URL, "pathname"),
+                 State(ids.PICTURE_URL, "search"))(lambda _path, search: filters_from_url(search))
+
+    @app.callback(Output(ids.PICTURE_URL, "search"), Output(ids.FILTERS, "data"),
+                  *(Input(c, "value") for c in controls))
+    def filters(week_from, week_to, area, scope, asat_date, asat_time, measure):
+        return filters_to_url(ctx.triggered_id, week_from, week_to, area, scope, asat_date, asat_time, measure)
+
+    app.callback(Output(ids.ASAT_DATE, "value", allow_duplicate=True),
+                 Output(ids.ASAT_TIME, "value", allow_duplicate=True),
+                 Input(ids.ASAT_NOW, "n_clicks"), prevent_initial_call=True)(as_at_now)
 
     @app.callback(Output(ids.HEADLINE_ASAT, "children"), Output(ids.HEADLINE_TILES, "children"),
                   Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))

@@ -51,12 +51,13 @@ def shell(data: HeaderData, live_poll_ms: int) -> html.Div:
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Store(id=ids.DATA_VERSION),
         dcc.Interval(id=ids.LIVE_TIMER, interval=live_poll_ms),
-        marking_bar(data.marking),
+        # Every piece of the page sits in a landmark (axe "region"); Dash's own page already has a <footer>.
+        html.Div(marking_bar(data.marking), role="region", **{"aria-label": "Protective marking"}),
         header(data),
         nav(data.nav),
         html.Div(id=ids.ALERT, role="alert"),
         html.Main(id=ids.PAGE, className="page"),
-        marking_bar(data.marking),
+        html.Div(marking_bar(data.marking), role="region", **{"aria-label": "Protective marking, end of page"}),
     ])
 
 

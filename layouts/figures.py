@@ -49,8 +49,7 @@ def choropleth(geojson: dict, areas: list, measure: str, view: tuple[float, floa
         values = [a.rate if use_rate else a.count for a in with_value]
         fig.add_trace(go.Choroplethmap(
             geojson=geojson, featureidkey="properties.code", locations=[a.code for a in with_value], z=values,
-            colorscale="Blues", zmin=0, zmax=max(values) or 1, marker=dict(line=dict(width=[1.6 if a.is_home else 0.6 for a in with_value],
-                                                               color="#0b0c0c")),
+            colorscale="Blues", zmin=0, zmax=max(values) or 1, marker=dict(line=dict(width=0.8, color="#0b0c0c")),
             colorbar=dict(title=dict(text="per 10,000" if use_rate else "people"), thickness=12),
             name="released",
             customdata=[[a.name, f"{a.count:,}", "no population" if a.rate is None else f"{a.rate:.2f}",

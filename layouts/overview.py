@@ -74,8 +74,7 @@ def layout(options: OverviewOptions) -> html.Div:
                     *[export_button(e, options.can_export) for e in exports],
                 ]),
             ]),
-            dcc.Loading(html.Div(id=body_id, className="panel-body", **{"aria-live": "polite"}), type="dot",
-                        delay_show=400),
+            html.Div(id=body_id, className="panel-body", **{"aria-live": "polite"}),
         ]))
     return html.Div([
         dcc.Location(id=ids.PICTURE_URL, refresh=False),
@@ -142,8 +141,8 @@ def tiles(headlines, can_drill: bool, past: bool) -> list:
     out = []
     for t in headlines.tiles:
         text, css = fmt_change(t.change)
-        out.append(html.Section(className="tile" + (" missing" if t.value is None else ""), id=f"tile-{t.key}",
-                                **{"aria-label": t.label}, children=[
+        out.append(html.Div(className="tile" + (" missing" if t.value is None else ""), id=f"tile-{t.key}",
+                            role="group", **{"aria-label": t.label}, children=[
             html.Div(t.label, className="label"),
             html.Div([fmt_int(t.value), html.Span(" ✱", className="revised-mark", title="revised since")
                       if past and t.revised else None], className="value"),

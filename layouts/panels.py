@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from html import escape
 from typing import Any
 
 from dash import dcc, html
@@ -36,25 +37,48 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def data_table(frame, caption: str, *, label: str, cell_class=None, row_header: str | None = None) -> html.Div:
-    """An HTML table of a DataFrame in a keyboard-scrollable region; 'Revised since' shows as a mark."""
-    columns = list(frame.columns)
-    head = html.Thead(html.Tr([html.Th(c, scope="col") for c in columns]))
-    body = []
+def html_table(caption: str, header: list[str], rows: list[list[tuple]], *,
+               header_titles: list[str] | None = None, css: str = "data") -> str:
+    """A table as one escaped HTML string: thousands of cells as one component, not thousands (Dash renders
+    every html.* element as its own React component, which made large tables take seconds to draw).
+    rows: cells of (text, css class[, title]); the first cell of each row is its header."""
+    def attr(name: str, value: str | None) -> str:
+        return f' {name}="{escape(value)}"' if value else ""
+
+    titles = header_titles or [""] * len(header)
+    parts = [f'<table class="{css}"><caption>{escape(caption)}</caption><thead><tr>']
+    parts += [f'<th scope="col"{attr("title", t)}>{escape(h)}</th>' for h, t in zip(header, titles, strict=True)]
+    parts.append("</tr></thead><tbody>")
+    for row in rows:
+        parts.append("<tr>")
+        for i, (text, cls, *title) in enumerate(row):
+            tag = "th" if i == 0 else "td"
+            parts.append(f'<{tag}{attr("scope", "row" if i == 0 else None)}{attr("class", cls)}'
+                         f'{attr("title", title[0] if title else None)}>{escape(text)}</{tag}>')
+        parts.append("</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def scroll_region(label: str, table_html: str, extra_css: str = "") -> html.Div:
+    return html.Div(className=("table-scroll " + extra_css).strip(), tabIndex="0", role="region",
+                    **{"aria-label": label}, children=[
+        dcc.Markdown(table_html, dangerously_allow_html=True, className="table-html")])
+
+
+def data_table(frame, caption: str, *, label: str, cell_class=None) -> html.Div:
+    """A DataFrame as a table in a keyboard-scrollable region; 'Revised since' shows as a mark."""
+    columns = [str(c) for c in frame.columns]
+    rows = []
     for row in frame.itertuples(index=False):
         cells = []
         for column, value in zip(columns, row, strict=True):
             text = _cell_text(value)
             if column == "Revised since":
                 text = f"{REVISED_MARK} revised" if text == "yes" else ""
-            css = cell_class(column, text) if cell_class else None
-            if column == (row_header or columns[0]):
-                cells.append(html.Th(text, scope="row", className=css))
-            else:
-                cells.append(html.Td(text, className=css))
-        body.append(html.Tr(cells))
-    return html.Div(className="table-scroll", tabIndex="0", role="region", **{"aria-label": label}, children=[
-        html.Table(className="data", children=[html.Caption(caption), head, html.Tbody(body)])])
+            cells.append((text, cell_class(column, text) if cell_class else None))
+        rows.append(cells)
+    return scroll_region(label, html_table(caption, columns, rows))
 
 
 def details(summary: str, content) -> html.Details:
@@ -231,20 +255,22 @@ def completeness_children(result, tz_format) -> list:
     summary = (f"{counts['on_time']} on time, {counts['late']} late, {counts['missing']} missing"
                + (f", {counts['not_due']} not yet due" if counts["not_due"] else "")
                + f"; {counts['corrected']} corrected, over {len(result.weeks)} weeks and {len(result.agencies)} agencies.")
-    head = html.Thead(html.Tr([html.Th("Agency", scope="col"), html.Th("Last received", scope="col")]
-                              + [html.Th(f"{w:%d %b}", scope="col", title=f"Week beginning {w:%d %B %Y}")
-                                 for w in reversed(result.weeks)]))
+    weeks = list(reversed(result.weeks))  # newest week first: what is due now is what matters
     rows = []
     for agency in result.agencies:
-        cells = [html.Th(agency.name, scope="row"),
-                 html.Td(tz_format(agency.last_received) if agency.last_received else "never", className="nowrap")]
-        for c in reversed(agency.cells):  # newest week first: what is due now is what matters
+        cells = [(agency.name, None),
+                 (tz_format(agency.last_received) if agency.last_received else "never", "nowrap")]
+        by_week = {c.week: c for c in agency.cells}
+        for week in weeks:
+            c = by_week[week]
             title = c.text + (f"; received {tz_format(c.first_received)}" if c.first_received else "")
             if c.corrected and c.last_received:
                 title += f"; last {tz_format(c.last_received)}"
-            cells.append(html.Td(c.text, className=f"status status-{c.status}" + (" corrected" if c.corrected else ""),
-                                 title=title))
-        rows.append(html.Tr(cells))
+            cells.append((c.text, f"status status-{c.status}" + (" corrected" if c.corrected else ""), title))
+        rows.append(cells)
+    grid = html_table("Returns by agency and week, newest first (a missing return is shown as missing, never as "
+                      "zero)", ["Agency", "Last received"] + [f"{w:%d %b}" for w in weeks], rows,
+                      header_titles=["", ""] + [f"Week beginning {w:%d %B %Y}" for w in weeks], css="data grid")
     return [
         html.P(summary, className="summary"),
         html.Div(className="legend", children=[
@@ -252,12 +278,7 @@ def completeness_children(result, tz_format) -> list:
             html.Span("Missing", className="status status-missing"),
             html.Span("Not yet due", className="status status-not_due"),
             html.Span("corrected: a later return replaced figures", className="status corrected")]),
-        html.Div(className="table-scroll grid-scroll", tabIndex="0", role="region",
-                 **{"aria-label": "Returns completeness grid"}, children=[
-            html.Table(className="data grid", children=[
-                html.Caption("Returns by agency and week, newest first (a missing return is shown as missing, "
-                             "never as zero)"),
-                head, html.Tbody(rows)])]),
+        scroll_region("Returns completeness grid", grid, "grid-scroll"),
     ]
 
 
