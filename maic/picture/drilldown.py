@@ -94,7 +94,11 @@ def cell_figure(session: orm.Session, query: PictureQuery, metric: str, area_cod
         return None
     basis = next((m.basis for m in rag_metrics(session) if m.key == metric), None)
     metrics = (metric,) if basis in (None, PER_10K) else (metric, basis)
-    return FigureRef(label or metric, metrics, span[1], span[1], (area_code,))
+    if not label:
+        metric_label = session.scalar(sa.select(Metric.label).where(Metric.key == metric)) or metric
+        area_name = session.scalar(sa.select(Area.name).where(Area.code == area_code)) or area_code
+        label = f"{metric_label}, {area_name}"
+    return FigureRef(label, metrics, span[1], span[1], (area_code,))
 
 
 def area_figure(session: orm.Session, query: PictureQuery, metrics: tuple[str, ...], area_code: str,

@@ -99,7 +99,9 @@ def test_drill_down_from_a_tile_and_from_a_red_cell(live_server, page):
     expect(drill).to_contain_text("probation-cambs-2024-11-18.csv")
     expect(drill).to_contain_text("Probation Service Cambridgeshire & Peterborough")
     page.locator("#pressure-panel .red-list button").first.click()
-    expect(drill).to_contain_text("ta_capacity", timeout=15_000)
+    expect(drill).to_contain_text("Returns behind: Households in emergency or temporary accommodation, Cambridge",
+                                  timeout=15_000)
+    expect(drill).to_contain_text("ta_capacity")
     screenshot(page, "picture-drill")
     assert_no_axe_violations(page)
     drill.get_by_role("button", name="Close").click()

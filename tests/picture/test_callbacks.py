@@ -1,0 +1,96 @@
+"""The overview's callbacks through the real Dash endpoint: panels, drill-down permission, CSV export."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from maic.models import AuditEvent
+from tests.fixtures import login_as
+from tests.picture.world import seed
+
+FILTERS = {"from": "2024-09-02", "to": "2024-09-09"}
+TILE = {"key": "released_week", "type": "drill-tile"}
+
+
+def post(client, body):
+    token = client.get_cookie("_csrf_token").value
+    return client.post("/dash/_dash-update-component", json=body, headers={"X-CSRFToken": token})
+
+
+def panel_body(output: str, filters=FILTERS, extra_inputs=()):
+    return {"output": f"{output}.children", "outputs": {"id": output, "property": "children"},
+            "inputs": [{"id": "picture-filters", "property": "data", "value": filters}, *extra_inputs,
+                       {"id": "data-version", "property": "data", "value": 1}],
+            "changedPropIds": ["picture-filters.data"], "state": []}
+
+
+def drill_body():
+    return {"output": "..drill-panel.children...drill-state.data..",
+            "outputs": [{"id": "drill-panel", "property": "children"}, {"id": "drill-state", "property": "data"}],
+            "inputs": [[{"id": TILE, "property": "n_clicks", "value": 1}], [], [], []],
+            "changedPropIds": [json.dumps(TILE, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
+            "state": [{"id": "picture-filters", "property": "data", "value": FILTERS}]}
+
+
+def export_body(panel: str, drill_state=None):
+    button = {"panel": panel, "type": "export-button"}
+    download = {"panel": panel, "type": "export-download"}
+    return {"output": '{"panel":["MATCH"],"type":"export-download"}.data',
+            "outputs": {"id": download, "property": "data"},
+            "inputs": [{"id": button, "property": "n_clicks", "value": 1}],
+            "changedPropIds": [json.dumps(button, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
+            "state": [{"id": "picture-filters", "property": "data", "value": FILTERS},
+                      {"id": "drill-state", "property": "data", "value": drill_state}]}
+
+
+def test_panels_answer_through_the_dash_endpoint(client, factory, data_dir):
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    releases = post(client, panel_body("releases-panel", extra_inputs=[
+        {"id": "map-measure", "property": "value", "value": "rate"}]))
+    assert releases.status_code == 200
+    assert "59 people released into 2 of 6 areas" in releases.get_data(as_text=True)
+    for output, text in (("shortfall-panel", "a shortfall of 3 places across 1 of 2 areas"),
+                         ("pressure-panel", "2 red, 2 amber"), ("completeness-panel", "21 missing"),
+                         ("forward-panel", "Not enough spare places in Cambridge (3 short)")):
+        response = post(client, panel_body(output))
+        assert response.status_code == 200 and text in response.get_data(as_text=True), output
+
+
+def test_drill_down_is_for_the_roles_allowed(app, client, factory, data_dir):
+    seed(factory, data_dir)
+    lead = app.test_client()
+    login_as(lead, factory, "agency_lead")
+    lead.get("/dash/")
+    assert post(lead, drill_body()).status_code == 403
+    login_as(client, factory, "analyst")
+    client.get("/dash/")
+    response = post(client, drill_body())
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Returns behind: Released this week" in text and "probation-w2.csv" in text
+
+
+def test_export_is_safe_and_audited(app, client, factory, data_dir):
+    seed(factory, data_dir)
+    username = login_as(client, factory, "viewer")
+    client.get("/dash/")
+    state = {"label": "Released this week", "metrics": ["releases_total"], "from": "2024-09-09",
+             "to": "2024-09-09", "areas": []}
+    response = post(client, export_body("drill", state))
+    assert response.status_code == 200
+    content = next(iter(response.get_json()["response"].values()))["data"]["content"]
+    lines = content.splitlines()
+    assert lines[0] == "OFFICIAL-SENSITIVE" and lines[-1] == "OFFICIAL-SENSITIVE"
+    assert "'=probation-w2-corrected.csv" in content and ",=probation" not in content
+    assert "Weeks from,2024-09-02" in content
+    with factory() as session:
+        events = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "picture.export")).all()
+    assert [(e.actor, e.target) for e in events] == [(username, "panel:drill")]
+    lead = app.test_client()
+    login_as(lead, factory, "agency_lead")
+    lead.get("/dash/")
+    assert post(lead, export_body("shortfall")).status_code == 403
