@@ -8,8 +8,9 @@ How it works: a table is a set of cells (base figures and the totals published w
 relations between them ("this total is the sum of those cells"). An attacker who sees every published number
 knows each relation, that a primary cell lies in [1, threshold-1] and that a secondary cell is at least the
 threshold (we never pick a zero as a complement). `intervals` propagates those bounds through the relations
-to a fixed point: a suppressed cell whose interval closes to one value would be disclosed, so `protect`
-withholds more cells until none does. numpy only; no database, no web.
+to a fixed point: a small count whose interval closes to one value would be disclosed, so `protect`
+withholds more cells until none does. "[c]" promises nothing about a cell's size (it may hide any count,
+a small one included, when every cell around a small count is itself small). numpy only; no database, no web.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def intervals(published: dict[Hashable, Cell], relations: Iterable[Relation], th
     """
     unknowns = [k for k, c in published.items() if c.status in SUPPRESSED]
     column = {k: i for i, k in enumerate(unknowns)}
-    lo = np.array([1.0 if published[k].status == Status.PRIMARY else float(threshold) for k in unknowns])
+    # "<5" tells a reader 1..threshold-1; "[c]" tells nothing but that the cell is a count (0 or more).
+    lo = np.array([1.0 if published[k].status == Status.PRIMARY else 0.0 for k in unknowns])
     hi = np.array([threshold - 1.0 if published[k].status == Status.PRIMARY else INF for k in unknowns])
     rows, rhs = [], []
     for rel in relations:
@@ -183,13 +185,17 @@ def protect(values: dict[Hashable, int | None], relations: list[Relation], thres
                 _withhold_last_resort(lone, values, status)
             continue
         deduced = intervals(_cells(values, status, threshold), related, threshold)
-        pinned = [k for k, (lo, hi) in deduced.items() if status[k] == Status.PRIMARY and lo == hi]
+        pinned = [k for k, (lo, hi) in deduced.items() if is_small(values[k], threshold) and lo == hi]
         if not pinned:
             break
         for key in pinned:
-            if not _withhold_near(key, by_key, values, status, threshold):
+            if _withhold_near(key, by_key, values, status, threshold):
+                continue
+            if not any(_withhold_last_resort(rel, values, status) for rel in by_key.get(key, [])):
+                # Nothing published is left to withhold (say every cell is a small count, so "<5" on a total
+                # and its parts pins them all): stop saying "<5" in these relations and say "[c]" instead.
                 for rel in by_key.get(key, []):
-                    _withhold_last_resort(rel, values, status)
+                    _blur_small(rel, status)
     return _cells(values, status, threshold)
 
 
@@ -231,10 +237,20 @@ def _withhold_near(key: Hashable, by_key: dict[Hashable, list[Relation]], values
     return False
 
 
-def _withhold_last_resort(rel: Relation, values, status) -> None:
-    """Nothing non-zero is left to withhold: withhold every published cell of the relation."""
+def _withhold_last_resort(rel: Relation, values, status) -> bool:
+    """Nothing non-zero is left to withhold: withhold every published cell of the relation. True if any was."""
+    changed = False
     for key in (rel.total, *rel.parts):
         if status.get(key) == Status.VALUE:
+            status[key] = Status.SECONDARY
+            changed = True
+    return changed
+
+
+def _blur_small(rel: Relation, status) -> None:
+    """Show the relation's "<threshold" cells as "[c]", which says nothing about their size."""
+    for key in (rel.total, *rel.parts):
+        if status.get(key) == Status.PRIMARY:
             status[key] = Status.SECONDARY
 
 
