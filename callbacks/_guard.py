@@ -22,9 +22,8 @@ UPDATE_PATH = "/dash/_dash-update-component"
 # id.property -> the action a user needs to receive it. Pattern-matching ids are written {type}.property.
 CALLBACK_RULES: dict[str, str] = {
     f"{ids.PAGE}.children": p.SIGNED_IN,  # the router refuses each page the role may not see
-    # callbacks/overview.py's check_version requires VIEW_PICTURE; when it asks for p.DATA_VERSION instead,
-    # switch this rule too, and neighbours' shared view will refresh live as well.
-    f"{ids.DATA_VERSION}.data": p.VIEW_PICTURE,
+    # Every signed-in role polls the version (neighbours for the shared view): it carries no figure.
+    f"{ids.DATA_VERSION}.data": p.DATA_VERSION,
     f"{ids.HEADLINE_ASAT}.children": p.VIEW_PICTURE,
     f"{ids.HEADLINE_TILES}.children": p.VIEW_PICTURE,
 }

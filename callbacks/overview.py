@@ -267,7 +267,8 @@ def export_csv(n_clicks, panel: str, data, drill_state):
 # --- live -------------------------------------------------------------------------------------------------
 
 def check_version(_tick, known):
-    permissions.require(user(), permissions.VIEW_PICTURE)
+    # Neighbours poll it too, for the shared view: it reveals only that something changed.
+    permissions.require(user(), permissions.DATA_VERSION)
     version = picture.data_version(db())
     return no_update if version == known else version
 
