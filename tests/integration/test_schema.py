@@ -65,3 +65,12 @@ def test_a_changed_population_is_updated_in_place(factory):
     assert summary.updated == {"area": 1}
     with factory() as session:
         assert session.scalar(sa.select(Area.population).where(Area.code == "E07000008")) == 150000
+
+
+def test_the_migrations_have_one_head():
+    from alembic.script import ScriptDirectory
+
+    from maic.migrate import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"merge the Alembic branches: heads are {heads}"
