@@ -12,9 +12,9 @@ from tests.fixtures import PASSWORD, csrf_from, login, login_as, make_user
 HEADLINE_CALLBACK = {
     "output": "..headline-asat.children...headline-tiles.children..",
     "outputs": [{"id": "headline-asat", "property": "children"}, {"id": "headline-tiles", "property": "children"}],
-    "inputs": [{"id": "week-picker", "property": "value", "value": None},
+    "inputs": [{"id": "picture-filters", "property": "data", "value": None},
                {"id": "data-version", "property": "data", "value": None}],
-    "changedPropIds": ["week-picker.value"],
+    "changedPropIds": ["picture-filters.data"],
     "state": [],
 }
 
