@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -32,6 +33,12 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def fail(exc: MaicError) -> NoReturn:
+    """A domain error ends the command with its message and exit status 1; never a traceback."""
+    click.echo(f"error: {exc.message}", err=True)
+    sys.exit(1)
 
 
 @click.group()
@@ -90,8 +97,7 @@ def ingest(ctx: Context, file: str, agency_slug: str) -> None:
         click.echo(exc.report(), err=True)
         sys.exit(1)
     except MaicError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+        fail(exc)
     if receipt.duplicate:
         click.echo(f"already received as return {receipt.return_id} (sha256 {receipt.sha256}); nothing changed")
         return
@@ -166,8 +172,7 @@ def users_create(ctx: Context, username: str, role: str, agency_slug: str | None
             create_user(session, username, password, role, display_name=display_name,
                         agency_slug=agency_slug, lrf_code=lrf_code)
     except MaicError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+        fail(exc)
     click.echo(f"created {role} '{username.strip().lower()}'")
 
 
@@ -204,8 +209,7 @@ def template(ctx: Context, agency_slug: str, week: str, fmt: str, output: str | 
         click.echo(f"error: '{week}' is not a date (YYYY-MM-DD)", err=True)
         sys.exit(1)
     except MaicError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+        fail(exc)
     target = Path(output or name)
     target.write_bytes(data)
     click.echo(f"wrote {target} ({len(data):,} bytes)")
@@ -228,8 +232,7 @@ def returns_void(ctx: Context, return_id: int, reason: str) -> None:
         with transaction(ctx.factory) as session:
             restored = void_return(session, return_id, reason=reason, actor=f"cli:{getpass.getuser()}")
     except MaicError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+        fail(exc)
     click.echo(f"voided return {return_id}; {restored} earlier value(s) are current again")
 
 
@@ -305,8 +308,7 @@ def feeds_add(ctx: Context, url: str, agency_slug: str, interval: int, token_env
             feed = add_feed(session, url, agency_slug, token=token, interval_seconds=interval)
             feed_id = feed.id
     except MaicError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+        fail(exc)
     click.echo(f"added feed {feed_id} for {agency_slug}: {url} every {interval}s")
 
 
@@ -338,8 +340,7 @@ def feeds_pull(ctx: Context, feed_ids: tuple[int, ...]) -> None:
         results = ([pull_feed(ctx.factory, fid, settings) for fid in feed_ids] if feed_ids
                    else pull_due_feeds(ctx.factory, settings))
     except MaicError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+        fail(exc)
     for result in results:
         click.echo(f"feed {result.feed_id}: {result.outcome}: {result.message}")
     if not results:
@@ -369,8 +370,7 @@ def tokens_create(ctx: Context, name: str, lrf_code: str | None, days: int) -> N
             info, secret = create_token(session, name, created_by=f"cli:{getpass.getuser()}", lrf_code=lrf_code,
                                         days=days)
     except MaicError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+        fail(exc)
     click.echo(f"token {info.id} for '{info.name}', expires {info.expires_at:%Y-%m-%d %H:%M} UTC")
     click.echo("secret (shown this once; only its hash is kept):")
     click.echo(secret)
@@ -405,8 +405,7 @@ def tokens_revoke(ctx: Context, token_id: int) -> None:
         with transaction(ctx.factory) as session:
             info = revoke_token(session, token_id, by=f"cli:{getpass.getuser()}")
     except MaicError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+        fail(exc)
     click.echo(f"token {info.id} ('{info.name}') is revoked")
 
 
@@ -429,8 +428,7 @@ def federation_add(ctx: Context, lrf_code: str, base_url: str, token_env: str) -
             save_federation_source(session, f"cli:{getpass.getuser()}", lrf_code, base_url,
                                    os.environ.get(token_env, "") or None)
     except MaicError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+        fail(exc)
     click.echo(f"{lrf_code}: pulling {base_url.rstrip('/')}")
 
 
