@@ -1,1 +1,1 @@
-"""Component trees built from plain data; never touches the database or the session."""
+"""Component trees built from plain data; never touches the database or the signed-in user."""
