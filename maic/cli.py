@@ -35,6 +35,15 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
 
+def secret_from_env(name: str) -> str:
+    """A token read from the environment (never from the command line, where `ps` would show it)."""
+    value = os.environ.get(name, "")
+    if not value:
+        click.echo(f"error: the environment variable {name} is empty", err=True)
+        sys.exit(1)
+    return value
+
+
 def fail(exc: MaicError) -> NoReturn:
     """A domain error ends the command with its message and exit status 1; never a traceback."""
     click.echo(f"error: {exc.message}", err=True)
@@ -299,10 +308,7 @@ def feeds_add(ctx: Context, url: str, agency_slug: str, interval: int, token_env
     """Add a feed, pulled by the scheduler every --every seconds."""
     from maic.feeds import add_feed
 
-    token = os.environ.get(token_env, "") if token_env else None
-    if token_env and not token:
-        click.echo(f"error: the environment variable {token_env} is empty", err=True)
-        sys.exit(1)
+    token = secret_from_env(token_env) if token_env else None
     try:
         with transaction(ctx.factory) as session:
             feed = add_feed(session, url, agency_slug, token=token, interval_seconds=interval)
@@ -426,7 +432,7 @@ def federation_add(ctx: Context, lrf_code: str, base_url: str, token_env: str) -
     try:
         with transaction(ctx.factory) as session:
             save_federation_source(session, f"cli:{getpass.getuser()}", lrf_code, base_url,
-                                   os.environ.get(token_env, "") or None)
+                                   secret_from_env(token_env))
     except MaicError as exc:
         fail(exc)
     click.echo(f"{lrf_code}: pulling {base_url.rstrip('/')}")

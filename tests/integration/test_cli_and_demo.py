@@ -88,3 +88,14 @@ def test_demo_seed_runs_once_through_the_pipeline(runner, db_url, data_dir):
         assert session.scalar(sa.select(sa.func.count()).select_from(Observation)) > 8_000
     engine.dispose()
     assert (data_dir / "demo-returns" / "probation-cambs" / "probation-cambs-2024-09-09-corrected.csv").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["feeds", "add", "http://127.0.0.1:9/feed.csv", "--agency", "probation-cambs", "--token-env", "MAIC_NO_SUCH_VAR"],
+    ["federation", "add", "norfolk", "http://127.0.0.1:9/", "--token-env", "MAIC_NO_SUCH_VAR"],
+])
+def test_an_empty_token_variable_is_refused_before_anything_is_saved(runner, args, monkeypatch):
+    monkeypatch.delenv("MAIC_NO_SUCH_VAR", raising=False)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1
+    assert "the environment variable MAIC_NO_SUCH_VAR is empty" in result.output
