@@ -1,29 +1,17 @@
 """CSV export of a panel's table: what the reader sees, headed by the marking, the as-at time and the filters.
 
-Safe against formula injection: a cell starting with = + - @ (or a tab or carriage return) is prefixed with
-an apostrophe so that a spreadsheet shows it as text and never runs it.
+Safe against formula injection: every cell goes through maic.csvsafe.neutralise.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Iterable
 
 import pandas as pd
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    text = str(value)
-    # Negative numbers would be caught too; they are figures, not formulas, so they stay as they are.
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return text
-    return "'" + text if text.startswith(_FORMULA_START) else text
+from maic.csvsafe import neutralise
 
 
 def csv_text(table: pd.DataFrame, *, title: str, marking: str, as_at: str,

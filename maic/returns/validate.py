@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from maic.csvsafe import FORMULA_STARTS
 from maic.errors import Issue
 from maic.models import Agency, Area, Metric, Observation
 from maic.reference import NEIGHBOUR_KIND
@@ -55,12 +56,11 @@ class Rules:
     change_factor: float = 3.0
 
 
-_FORMULA_START = ("=", "@", "+", "-", "\t", "\r")
 
 
 def formula_like(text: str) -> bool:
     """A cell a spreadsheet would run (=HYPERLINK(...), =cmd|..., @SUM, +A1, -2+3): never a count here."""
-    if not text or text[0] not in _FORMULA_START:
+    if not text or text[0] not in FORMULA_STARTS:
         return False
     rest = text[1:].strip()
     return not (text[0] in "+-" and re.fullmatch(r"\d+(\.\d+)?", rest))

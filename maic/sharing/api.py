@@ -13,6 +13,7 @@ import io
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from maic import permissions
+from maic.csvsafe import neutralise
 from maic.db import session_for
 from maic.errors import MaicError
 from maic.models import utcnow
@@ -121,13 +122,14 @@ def picture_json(picture: shared.SharedPicture, marking: str) -> dict:
 def picture_csv(picture: shared.SharedPicture, marking: str) -> str:
     names = {a.code: a.name for a in picture.areas} | {shared.ALL_AREAS: f"All areas ({picture.lrf_name})"}
     out = io.StringIO()
-    out.write(f"# {marking}; {picture.lrf_name}; as at {iso(picture.as_at)}; counts 1 to "
+    out.write(f"# {neutralise(marking)}; {picture.lrf_name}; as at {iso(picture.as_at)}; counts 1 to "
               f"{picture.threshold - 1} shown as <{picture.threshold}, [c] withheld to protect them\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for c in picture.cells:
-        writer.writerow([c.metric, c.area_code, names.get(c.area_code, c.area_code), c.week.isoformat(), c.measure,
-                         "" if c.value is None else c.value, c.shown, c.status])
+        writer.writerow([neutralise(cell) for cell in (
+            c.metric, c.area_code, names.get(c.area_code, c.area_code), c.week.isoformat(), c.measure,
+            c.value, c.shown, c.status)])
     return out.getvalue()
 
 

@@ -14,19 +14,11 @@ from flask_login import current_user
 
 from maic import audit, permissions
 from maic.admin import AuditFilter, audit_events
+from maic.csvsafe import neutralise
 from maic.db import session_for
 from maic.sharing import api
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> str:
-    """A cell starting like a formula gets a leading apostrophe, so spreadsheets show it as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
 
 def _csv_response(body: str, filename: str) -> Response:
     return Response(body, mimetype="text/csv", headers={

@@ -128,6 +128,19 @@ def test_csv_carries_the_marking_and_the_same_figures(api_app, factory):
         (c["metric"], c["area_code"], c["week"], c["measure"], c["shown"]) for c in as_json]
 
 
+def test_csv_neutralises_text_that_a_spreadsheet_would_run(api_app, factory):
+    from maic.models import Area
+
+    with factory() as session, session.begin():
+        session.execute(sa.update(Area).where(Area.code == "E07000008").values(name="=HYPERLINK(\"x\")"))
+    token = new_token(factory)
+    text = api_app.test_client().get("/api/v1/shared.csv?week_from=2024-09-09", headers=bearer(token)).get_data(
+        as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text.split("\n", 1)[1])))
+    names = {r["area_name"] for r in rows if r["area_code"] == "E07000008"}
+    assert names == {"'=HYPERLINK(\"x\")"}
+
+
 @pytest.mark.parametrize(("query", "message"), [
     ("week_from=2024-09-03", "week_from"), ("metric=sm_referrals", "not a shared metric"),
     ("area=E07000148", "not a shared area"), ("as_at=2020-01-01T00:00:00Z", "shared history"),
