@@ -11,12 +11,13 @@ import datetime as dt
 from dataclasses import replace
 
 from dash import ALL, MATCH, Input, Output, State, ctx, dcc, no_update
-from flask import current_app, request
+from flask import current_app, g, request
 
 from callbacks import _guard
 from callbacks._common import db, setting, user
 from layouts import ids, panels
 from layouts import overview as view
+from layouts.plain import plain
 from maic import audit, geo, permissions, picture
 from maic.models import utcnow
 from maic.picture import Filters, PictureQuery
@@ -49,14 +50,32 @@ def _computers() -> dict:
     }
 
 
+def _version() -> int:
+    """The data version, read once per request: every key below is taken from the same reading."""
+    if "maic_data_version" not in g:
+        g.maic_data_version = picture.data_version(db())
+    return g.maic_data_version
+
+
+def _clock(name: str, filters: Filters):
+    """Completeness's 'missing' depends on the clock as well as the data: its live view is kept a minute."""
+    if name == "completeness" and filters.as_at_date is None:
+        return utcnow().replace(second=0, microsecond=0)
+    return None
+
+
 def result(name: str, filters: Filters):
-    """A panel's result for these filters, computed once per data version (and per minute for completeness,
-    whose 'missing' depends on the clock)."""
-    query = filters.query(_tz())
-    version = picture.data_version(db())
-    clock = utcnow().replace(second=0, microsecond=0) if name == "completeness" and query.as_at is None else None
-    key = (name, version, replace(filters, measure="count"), clock)
-    return _cache().get(key, lambda: _computers()[name](db(), query))
+    """A panel's result for these filters, computed once per data version (the version is read before the
+    query, so a result can only be newer than its key, never older)."""
+    key = (name, _version(), replace(filters, measure="count"), _clock(name, filters))
+    return _cache().get(key, lambda: _computers()[name](db(), filters.query(_tz())))
+
+
+def rendered(name: str, filters: Filters, build, *allowed: bool):
+    """A panel's output as plain JSON data, built once per data version, filters and what the reader may do
+    (drill, export): every dashboard asking the same question before the next return gets it ready-made."""
+    key = ("rendered", name, _version(), filters, _clock(name, filters), allowed)
+    return _cache().get(key, lambda: plain(build()))
 
 
 def _as_at_text(filters: Filters, computed_at: dt.datetime) -> str:
@@ -113,55 +132,88 @@ def as_at_now(n_clicks):
 
 # --- panels -----------------------------------------------------------------------------------------------
 
+def _can_drill() -> bool:
+    return permissions.allowed(user(), permissions.DRILL_DOWN)
+
+
 def headline_panel(data):
     permissions.require(user(), permissions.VIEW_PICTURE)
     filters = Filters.from_data(data)
-    headlines = result("headlines", filters)
-    past = filters.as_at(_tz()) is not None
-    header = view.picture_header(headlines.week, _as_at_text(filters, headlines.as_at), past, headlines.returns_in,
-                                 headlines.returns_due, any(t.revised for t in headlines.tiles))
-    return header, view.tiles(headlines, permissions.allowed(user(), permissions.DRILL_DOWN), past)
+    can_drill = _can_drill()
+
+    def build():
+        headlines = result("headlines", filters)
+        past = filters.as_at_date is not None
+        header = view.picture_header(headlines.week, _as_at_text(filters, headlines.as_at), past, headlines.returns_in,
+                                     headlines.returns_due, any(t.revised for t in headlines.tiles))
+        return header, view.tiles(headlines, can_drill, past)
+
+    return tuple(rendered("headlines", filters, build, can_drill))
 
 
 def releases_panel(data, measure):
     permissions.require(user(), permissions.VIEW_PICTURE)
-    filters = Filters.from_data(data)
-    by_area, series = result("releases", filters), result("series", filters)
-    codes = [a.code for a in by_area.areas]
-    return panels.releases_children(
-        by_area, series, picture.releases_table(by_area), picture.series_table(series), geo.boundaries(codes),
-        geo.view_for(codes), measure or "count", permissions.allowed(user(), permissions.DRILL_DOWN),
-        filters.as_at_date is not None, geo.ATTRIBUTION)
+    filters = replace(Filters.from_data(data), measure=measure or "count")
+    can_drill = _can_drill()
+
+    def build():
+        by_area, series = result("releases", filters), result("series", filters)
+        codes = [a.code for a in by_area.areas]
+        return panels.releases_children(
+            by_area, series, picture.releases_table(by_area), picture.series_table(series), geo.boundaries(codes),
+            geo.view_for(codes), filters.measure, can_drill, filters.as_at_date is not None, geo.ATTRIBUTION)
+
+    return rendered("releases", filters, build, can_drill)
 
 
 def shortfall_panel(data):
     permissions.require(user(), permissions.VIEW_PICTURE)
     filters = Filters.from_data(data)
-    found = result("shortfall", filters)
-    return panels.shortfall_children(found, picture.shortfall_table(found),
-                                     permissions.allowed(user(), permissions.DRILL_DOWN), filters.as_at_date is not None)
+    can_drill = _can_drill()
+
+    def build():
+        found = result("shortfall", filters)
+        return panels.shortfall_children(found, picture.shortfall_table(found), can_drill,
+                                         filters.as_at_date is not None)
+
+    return rendered("shortfall", filters, build, can_drill)
 
 
 def pressure_panel(data):
     permissions.require(user(), permissions.VIEW_PICTURE)
     filters = Filters.from_data(data)
-    found = result("pressure", filters)
-    return panels.pressure_children(found, picture.pressure_table(found),
-                                    permissions.allowed(user(), permissions.DRILL_DOWN), filters.as_at_date is not None)
+    can_drill = _can_drill()
+
+    def build():
+        found = result("pressure", filters)
+        return panels.pressure_children(found, picture.pressure_table(found), can_drill,
+                                        filters.as_at_date is not None)
+
+    return rendered("pressure", filters, build, can_drill)
 
 
 def completeness_panel(data):
     permissions.require(user(), permissions.VIEW_PICTURE)
-    found = result("completeness", Filters.from_data(data))
-    return panels.completeness_children(found, lambda moment: picture.local_time(moment, _tz()))
+    filters = Filters.from_data(data)
+
+    def build():
+        found = result("completeness", filters)
+        return panels.completeness_children(found, lambda moment: picture.local_time(moment, _tz()))
+
+    return rendered("completeness", filters, build)
 
 
 def forward_panel(data):
     permissions.require(user(), permissions.VIEW_PICTURE)
     filters = Filters.from_data(data)
-    found = result("forward", filters)
-    return panels.forward_children(found, picture.forward_table(found),
-                                   permissions.allowed(user(), permissions.DRILL_DOWN), filters.as_at_date is not None)
+    can_drill = _can_drill()
+
+    def build():
+        found = result("forward", filters)
+        return panels.forward_children(found, picture.forward_table(found), can_drill,
+                                       filters.as_at_date is not None)
+
+    return rendered("forward", filters, build, can_drill)
 
 
 # --- drill-down -------------------------------------------------------------------------------------------
