@@ -57,9 +57,15 @@ def choropleth(geojson: dict, areas: list, measure: str, view: tuple[float, floa
     with_value = [a for a in areas if a.code in shaped and (a.rate if use_rate else a.count) is not None]
     without = [a for a in areas if a.code in shaped and (a.rate if use_rate else a.count) is None]
     traces = []
+
+    def shapes(codes: set[str]) -> dict:
+        """Only the trace's own districts: each boundary travels to the browser once, not once per trace."""
+        return {"type": "FeatureCollection",
+                "features": [f for f in geojson["features"] if f["properties"]["code"] in codes]}
+
     if without:
         traces.append({
-            "type": "choroplethmap", "geojson": geojson, "featureidkey": "properties.code",
+            "type": "choroplethmap", "geojson": shapes({a.code for a in without}), "featureidkey": "properties.code",
             "locations": [a.code for a in without], "z": [0] * len(without),
             "colorscale": [[0, NO_DATA], [1, NO_DATA]], "showscale": False,
             "marker": {"line": {"width": 0.8, "color": "#ffffff"}}, "name": "no figures",
@@ -68,8 +74,8 @@ def choropleth(geojson: dict, areas: list, measure: str, view: tuple[float, floa
     if with_value:
         values = [a.rate if use_rate else a.count for a in with_value]
         traces.append({
-            "type": "choroplethmap", "geojson": geojson, "featureidkey": "properties.code",
-            "locations": [a.code for a in with_value], "z": values, "colorscale": BLUES,
+            "type": "choroplethmap", "geojson": shapes({a.code for a in with_value}),
+            "featureidkey": "properties.code", "locations": [a.code for a in with_value], "z": values, "colorscale": BLUES,
             "zmin": 0, "zmax": max(values) or 1, "marker": {"line": {"width": 0.8, "color": "#0b0c0c"}},
             "colorbar": {"title": {"text": "per 10,000" if use_rate else "people"}, "thickness": 12},
             "name": "released",
