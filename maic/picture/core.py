@@ -7,6 +7,7 @@ superseded), so a past picture is exact.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -58,6 +59,13 @@ def visible_at(as_at: dt.datetime):
                    sa.or_(Observation.superseded_at.is_(None), Observation.superseded_at > as_at))
 
 
+def visible(query: PictureQuery):
+    """The rows in the picture the query asks for. Now, that is exactly the rows not superseded (nothing is
+    recorded in the future), which the partial index on current rows answers; a past time takes the
+    bitemporal condition."""
+    return Observation.superseded_at.is_(None) if query.as_at is None else visible_at(query.as_at)
+
+
 def areas_in_scope(session: orm.Session, query: PictureQuery) -> pd.DataFrame:
     stmt = sa.select(Area.id, Area.code, Area.name, Area.population, LRF.code.label("lrf"), LRF.is_home).join(LRF)
     if not query.include_neighbours:
@@ -73,8 +81,9 @@ def latest_week(session: orm.Session, query: PictureQuery) -> dt.date | None:
     area_ids = areas_in_scope(session, replace(query, area_codes=(), include_neighbours=False))["id"].tolist()
     if not area_ids:
         return None
-    return session.scalar(sa.select(sa.func.max(Observation.week))
-                          .where(visible_at(query.at()), Observation.area_id.in_(area_ids)))
+    # Newest first and stop at the first visible row: the week index read backwards, not a scan of every row.
+    return session.scalar(sa.select(Observation.week).where(visible(query), Observation.area_id.in_(area_ids))
+                          .order_by(Observation.week.desc()).limit(1))
 
 
 def values(session: orm.Session, query: PictureQuery, metric_keys: list[str],
@@ -86,9 +95,48 @@ def values(session: orm.Session, query: PictureQuery, metric_keys: list[str],
         return pd.DataFrame(columns=columns)
     stmt = (sa.select(Metric.key.label("metric"), Area.code.label("area_code"), Observation.week, Observation.value)
             .join(Metric, Metric.id == Observation.metric_id).join(Area, Area.id == Observation.area_id)
-            .where(visible_at(query.at()), Metric.key.in_(metric_keys),
+            .where(visible(query), Metric.key.in_(metric_keys),
                    Observation.week.between(week_from, week_to), Observation.area_id.in_(areas["id"].tolist())))
     return pd.DataFrame(session.execute(stmt).all(), columns=columns)
+
+
+def metric_ids(session: orm.Session, metric_keys: list[str]) -> dict[str, int]:
+    rows = session.execute(sa.select(Metric.key, Metric.id).where(Metric.key.in_(metric_keys))).all()
+    return {key: metric_id for key, metric_id in rows}
+
+
+BY_AREA, BY_WEEK = "area_code", "week"
+
+
+def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
+              week_to: dt.date, by: tuple[str, ...] = (BY_AREA, BY_WEEK)) -> pd.DataFrame:
+    """Each metric summed over the areas in scope and the weeks asked for, grouped by area and/or week, in SQL.
+
+    Columns: the `by` columns, then per metric `<key>` (the sum; NaN where no figure, which is not zero) and
+    `<key>_n` (how many figures the sum has). Grouped by both, it is one row per (area, week) with any figure:
+    the metrics side by side; by=() is one row. Only the groups travel from the database, never the rows behind them.
+    """
+    areas = areas_in_scope(session, query)
+    ids = metric_ids(session, metric_keys)
+    keys = [k for k in metric_keys if k in ids]
+    columns = [*by, *keys, *(f"{k}_n" for k in keys)]
+    if areas.empty or not keys:
+        # Summed over everything (by=()), the answer is one row even when nothing is there: no figures.
+        return pd.DataFrame([[math.nan] * len(keys) + [0] * len(keys)] if by == () else [], columns=columns)
+    group = {BY_AREA: Observation.area_id, BY_WEEK: Observation.week}
+    sums = [sa.func.sum(sa.case((Observation.metric_id == ids[k], Observation.value))).label(k) for k in keys]
+    counts = [sa.func.count(sa.case((Observation.metric_id == ids[k], 1))).label(f"{k}_n") for k in keys]
+    stmt = (sa.select(*(group[g] for g in by), *sums, *counts)
+            .where(visible(query), Observation.metric_id.in_(list(ids[k] for k in keys)),
+                   Observation.week.between(week_from, week_to), Observation.area_id.in_(areas["id"].tolist())))
+    if by:
+        stmt = stmt.group_by(*(group[g] for g in by))
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
+    if BY_AREA in by and not frame.empty:
+        frame[BY_AREA] = frame[BY_AREA].map(dict(zip(areas["id"], areas["code"], strict=True)))
+    for k in keys:
+        frame[k] = pd.to_numeric(frame[k], errors="coerce").astype(float)
+    return frame
 
 
 def total_for(frame: pd.DataFrame, metric: str, week: dt.date) -> int | None:
@@ -125,7 +173,7 @@ def returns_completeness(session: orm.Session, query: PictureQuery, week: dt.dat
     received = session.scalar(
         sa.select(sa.func.count(sa.distinct(Return.agency_id)))
         .join(Observation, Observation.return_id == Return.id)
-        .where(Return.agency_id.in_(agencies), Observation.week == week, visible_at(query.at())))
+        .where(Return.agency_id.in_(agencies), Observation.week == week, visible(query)))
     return int(received or 0), len(agencies)
 
 
@@ -139,7 +187,7 @@ def weeks_with_data(session: orm.Session, query: PictureQuery) -> list[dt.date]:
     if not area_ids:
         return []
     stmt = (sa.select(Observation.week).distinct()
-            .where(visible_at(query.at()), Observation.area_id.in_(area_ids)).order_by(Observation.week))
+            .where(visible(query), Observation.area_id.in_(area_ids)).order_by(Observation.week))
     return list(session.scalars(stmt))
 
 

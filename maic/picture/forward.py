@@ -9,12 +9,21 @@ short = max(0, expected NFA - spare). An area with no notification figure shows 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import orm
 
-from maic.picture.core import WEEK, PictureQuery, areas_in_scope, changed_since, resolve_range, values
+from maic.picture.core import (
+    BY_AREA,
+    WEEK,
+    PictureQuery,
+    aggregate,
+    areas_in_scope,
+    changed_since,
+    resolve_range,
+)
 
 HORIZON = 4
 NOTIFIED = [f"releases_notified_{k}w" for k in range(1, HORIZON + 1)]
@@ -61,17 +70,18 @@ def forward_look(session: orm.Session, query: PictureQuery) -> Forward:
     week = span[1]
     result.ahead = [week + WEEK * k for k in range(1, HORIZON + 1)]
     areas = areas_in_scope(session, query)
-    frame = values(session, query, NOTIFIED + CAPACITY + ["releases_total", "releases_nfa"], week - 3 * WEEK, week)
+    recent = aggregate(session, query, ["releases_total", "releases_nfa"], week - 3 * WEEK, week, by=()).iloc[0]
+    if recent.get("releases_total_n", 0) and recent["releases_total"] > 0:
+        nfa = recent["releases_nfa"] if recent["releases_nfa_n"] else 0
+        result.nfa_share = float(nfa) / float(recent["releases_total"])
+    now = {r[BY_AREA]: r for r in aggregate(session, query, NOTIFIED + CAPACITY, week, week, by=(BY_AREA,))
+           .to_dict("records")}
     revised = {a for _m, a, _w in changed_since(session, query, NOTIFIED + CAPACITY, week, week)}
-    recent = frame[frame["metric"].isin(["releases_total", "releases_nfa"])].groupby("metric")["value"].sum()
-    if recent.get("releases_total", 0) > 0:
-        result.nfa_share = float(recent.get("releases_nfa", 0)) / float(recent["releases_total"])
-    now = frame[frame["week"] == week].pivot_table(index="area_code", columns="metric", values="value", aggfunc="sum")
     for code, name in zip(areas["code"], areas["name"], strict=True):
-        row = now.loc[code] if code in now.index else pd.Series(dtype=float)
-        notified = tuple(None if pd.isna(row.get(m)) else int(row.get(m)) for m in NOTIFIED)
+        row = now.get(code, {})
+        notified = tuple(None if pd.isna(row.get(m, math.nan)) else int(row[m]) for m in NOTIFIED)
         spare = None
-        if not pd.isna(row.get("ta_capacity")) and not pd.isna(row.get("households_in_ta")):
+        if not pd.isna(row.get("ta_capacity", math.nan)) and not pd.isna(row.get("households_in_ta", math.nan)):
             spare = max(0, int(row["ta_capacity"]) - int(row["households_in_ta"]))
         known = [n for n in notified if n is not None]
         expected = round(sum(known) * result.nfa_share) if known and result.nfa_share is not None else None

@@ -12,14 +12,13 @@ from maic.models import Incident
 from maic.picture.core import (
     WEEK,
     PictureQuery,
+    aggregate,
     changed_since,
     latest_week,
     returns_completeness,
-    shortfall_by_area,
-    total_for,
-    values,
 )
 from maic.picture.pressure import services_at_red
+from maic.picture.shortfall import shortfall_frame
 
 
 @dataclass(frozen=True)
@@ -54,21 +53,25 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
         return result
     incident = session.scalar(sa.select(Incident).order_by(Incident.start))
     start = incident.start if incident else week
-    frame = values(session, query, HEADLINE_METRICS, min(start, week - WEEK), week)
     prev = week - WEEK
+    wide = aggregate(session, query, HEADLINE_METRICS, prev, week)
+
+    def total(metric: str, when: dt.date) -> int | None:
+        """The week's sum over the areas in scope; None when no area has a figure (not zero)."""
+        known = wide.loc[wide["week"] == when, metric].dropna() if metric in wide else []
+        return int(known.sum()) if len(known) else None
 
     def change(now: int | None, before: int | None) -> int | None:
         return None if now is None or before is None else now - before
 
-    released = total_for(frame, "releases_total", week)
-    released_prev = total_for(frame, "releases_total", prev)
-    to_date_rows = frame[(frame["metric"] == "releases_total") & (frame["week"] <= week)]
-    to_date = int(to_date_rows["value"].sum()) if not to_date_rows.empty else None
-    nfa = total_for(frame, "releases_nfa", week)
+    released, released_prev = total("releases_total", week), total("releases_total", prev)
+    to_date_row = aggregate(session, query, ["releases_total"], min(start, week), week, by=()).iloc[0]
+    to_date = int(to_date_row["releases_total"]) if to_date_row["releases_total_n"] else None
+    nfa = total("releases_nfa", week)
     nfa_note = f"{round(100 * nfa / released)}% of those released" if nfa is not None and released else ""
-    in_ta = total_for(frame, "households_in_ta", week)
-    short_now = shortfall_by_area(frame, week)
-    short_prev = shortfall_by_area(frame, prev)
+    in_ta = total("households_in_ta", week)
+    table = shortfall_frame(wide)
+    short_now, short_prev = table[table["week"] == week], table[table["week"] == prev]
     shortfall = int(short_now["shortfall"].sum()) if not short_now.empty else None
     shortfall_prev = int(short_prev["shortfall"].sum()) if not short_prev.empty else None
     short_note = (f"across {int((short_now['shortfall'] > 0).sum())} of {len(short_now)} areas"
@@ -78,10 +81,10 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
         Tile("released_week", "Released this week", released, change(released, released_prev), "people"),
         Tile("released_to_date", "Released to date", to_date, released, "people",
              f"since {start:%d %b %Y}"),
-        Tile("released_nfa", "Of whom no fixed abode", nfa, change(nfa, total_for(frame, "releases_nfa", prev)),
+        Tile("released_nfa", "Of whom no fixed abode", nfa, change(nfa, total("releases_nfa", prev)),
              "people", nfa_note),
         Tile("households_in_ta", "Households in temporary accommodation", in_ta,
-             change(in_ta, total_for(frame, "households_in_ta", prev)), "households", "emergency or temporary, end of week"),
+             change(in_ta, total("households_in_ta", prev)), "households", "emergency or temporary, end of week"),
         Tile("shortfall", "Accommodation shortfall", shortfall, change(shortfall, shortfall_prev), "places",
              short_note),
     ]

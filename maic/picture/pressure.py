@@ -4,6 +4,9 @@ The measure compared with a metric's thresholds is its value; or per 10,000 popu
 or its value divided by another metric's value for the same area and week (rag_basis a metric key, e.g.
 referrals / capacity). At or above rag_red is red (R), at or above rag_amber amber (A), otherwise green (G).
 A cell with no figure, or whose basis is missing, has no RAG and says why; it never counts as green.
+
+The trend of red cells covers the chosen weeks up to the last TREND_WEEKS of them: RAG is about now, and
+rating every service in every area for years of weeks made the panel slow for nothing anyone reads.
 """
 
 from __future__ import annotations
@@ -18,15 +21,16 @@ from sqlalchemy import orm
 from maic.picture.core import (
     WEEK,
     PictureQuery,
+    aggregate,
     areas_in_scope,
     changed_since,
     metric_catalogue,
     resolve_range,
-    values,
 )
 from maic.weeks import weeks_between
 
 PER_10K = "per_10k"
+TREND_WEEKS = 26
 RAG_WORDS = {"R": "red", "A": "amber", "G": "green"}
 
 
@@ -91,28 +95,21 @@ def rag_metrics(session: orm.Session) -> list[RagMetric]:
                       None if pd.isna(r.rag_red) else float(r.rag_red)) for r in rated.itertuples(index=False)]
 
 
-def rag_of(measure: float | None, amber: float | None, red: float | None) -> str | None:
-    if measure is None:
-        return None
-    if red is not None and measure >= red:
-        return "R"
-    if amber is not None and measure >= amber:
-        return "A"
-    return "G"
+def rag_frame(wide: pd.DataFrame, metrics: list[RagMetric], population: dict[str, int | None]) -> pd.DataFrame:
+    """One row per (metric, area, week) with a figure: value, measure, rag and a note when no RAG is possible.
 
-
-def rag_frame(frame: pd.DataFrame, metrics: list[RagMetric], population: dict[str, int | None]) -> pd.DataFrame:
-    """One row per (metric, area, week) with a figure: value, measure, rag and a note when no RAG is possible."""
+    `wide` is core.aggregate by area and week: the metrics side by side, so a basis is in the same row.
+    """
     columns = ["metric", "area_code", "week", "value", "measure", "rag", "note"]
-    if frame.empty:
+    if wide.empty:
         return pd.DataFrame(columns=columns)
-    wide = frame.pivot_table(index=["area_code", "week"], columns="metric", values="value", aggfunc="sum")
+    wide = wide.set_index(["area_code", "week"])
     parts = []
     for m in metrics:
         if m.key not in wide.columns:
             continue
         value = wide[m.key].dropna()
-        part = pd.DataFrame({"value": value})
+        part = pd.DataFrame({"value": value.astype(int)})
         note = pd.Series("", index=value.index, dtype=object)
         if m.basis is None:
             measure = value.astype(float)
@@ -131,7 +128,13 @@ def rag_frame(frame: pd.DataFrame, metrics: list[RagMetric], population: dict[st
         part["measure"] = measure
         part["note"] = note
         part["metric"] = m.key
-        part["rag"] = [rag_of(None if pd.isna(x) else float(x), m.amber, m.red) for x in measure]
+        rag = pd.Series(None, index=value.index, dtype=object)
+        if m.amber is not None:
+            rag[measure >= m.amber] = "A"
+        if m.red is not None:
+            rag[measure >= m.red] = "R"
+        rag[measure.notna() & rag.isna()] = "G"
+        part["rag"] = rag
         parts.append(part.reset_index())
     if not parts:
         return pd.DataFrame(columns=columns)
@@ -148,8 +151,8 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
     result.areas = list(zip(areas["code"], areas["name"], strict=True))
     population = {c: (None if pd.isna(p) else int(p)) for c, p in zip(areas["code"], areas["population"], strict=True)}
     keys = sorted({m.key for m in result.metrics} | {m.basis for m in result.metrics if m.basis not in (None, PER_10K)})
-    frame = values(session, query, keys, min(week_from, week - WEEK), week)
-    rated = rag_frame(frame, result.metrics, population)
+    week_from = max(week_from, week - (TREND_WEEKS - 1) * WEEK)
+    rated = rag_frame(aggregate(session, query, keys, min(week_from, week - WEEK), week), result.metrics, population)
     revised = {(m, a) for m, a, _w in changed_since(session, query, keys, week, week)}
     by_metric = {m.key: m for m in result.metrics}
     now = {(r.metric, r.area_code): r for r in rated[rated["week"] == week].itertuples(index=False)}

@@ -14,13 +14,14 @@ import pandas as pd
 from sqlalchemy import orm
 
 from maic.picture.core import (
+    BY_AREA,
+    BY_WEEK,
     PictureQuery,
+    aggregate,
     areas_in_scope,
     changed_since,
     resolve_range,
     tranche_markers,
-    values,
-    week_sums,
 )
 from maic.weeks import weeks_between
 
@@ -87,16 +88,14 @@ def releases_by_area(session: orm.Session, query: PictureQuery) -> ReleasesByAre
     if span is None:
         return result
     areas = areas_in_scope(session, query)
-    frame = values(session, query, ["releases_total"], *span)
+    sums = {r.area_code: (int(r.releases_total), int(r.releases_total_n)) for r in
+            aggregate(session, query, ["releases_total"], *span, by=(BY_AREA,)).itertuples(index=False)
+            if r.releases_total_n}
     revised = {a for _m, a, _w in changed_since(session, query, ["releases_total"], *span)}
-    sums = frame.groupby("area_code")["value"].agg(["sum", "count"]) if not frame.empty else pd.DataFrame()
     n_weeks = len(weeks_between(*span))
     for area in areas.itertuples(index=False):
         population = None if pd.isna(area.population) else int(area.population)
-        if area.code in sums.index:
-            count, reported = int(sums.loc[area.code, "sum"]), int(sums.loc[area.code, "count"])
-        else:
-            count, reported = None, 0
+        count, reported = sums.get(area.code, (None, 0))
         notes = []
         if count is None:
             notes.append("no release figures for these weeks")
@@ -117,10 +116,13 @@ def release_series(session: orm.Session, query: PictureQuery) -> ReleaseSeries:
     if span is None:
         return result
     result.areas_in_scope = len(areas_in_scope(session, query))
-    frame = values(session, query, RELEASE_METRICS, *span)
+    weekly = aggregate(session, query, RELEASE_METRICS, *span, by=(BY_WEEK,))
     revised_weeks = {w for _m, _a, w in changed_since(session, query, RELEASE_METRICS, *span)}
-    totals = {metric: week_sums(frame, metric) for metric in RELEASE_METRICS}
-    reported = frame[frame["metric"] == "releases_total"].groupby("week")["area_code"].nunique().to_dict()
+    # A week with no figure for a metric is absent from its totals, not zero.
+    totals = {metric: {r[BY_WEEK]: int(r[metric]) for r in weekly.to_dict("records") if r[f"{metric}_n"]}
+              for metric in RELEASE_METRICS if metric in weekly}
+    totals.update({m: {} for m in RELEASE_METRICS if m not in totals})
+    reported = {r[BY_WEEK]: r["releases_total_n"] for r in weekly.to_dict("records")} if "releases_total_n" in weekly else {}
     for week in weeks_between(*span):
         total = totals["releases_total"].get(week)
         t1 = totals["releases_tranche1"].get(week, 0)

@@ -2,7 +2,8 @@
 
 demand = released with no fixed abode in the week + referrals awaiting placement at the end of the week;
 spare = max(0, TA capacity - households in TA); shortfall = max(0, demand - spare). An area with no capacity
-or TA figure for the week is listed as missing, never counted as zero (the same rule as core.shortfall_by_area).
+or TA figure for the week is listed as missing, never counted as zero. shortfall_frame is the one place the
+rule is written; the headline tile uses it too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import orm
 
-from maic.picture.core import WEEK, PictureQuery, areas_in_scope, changed_since, resolve_range, values
+from maic.picture.core import WEEK, PictureQuery, aggregate, areas_in_scope, changed_since, resolve_range
 from maic.weeks import weeks_between
 
 SHORTFALL_METRICS = ["releases_nfa", "referrals_awaiting_placement", "ta_capacity", "households_in_ta"]
@@ -47,24 +48,29 @@ class Shortfall:
         return sum(r.shortfall for r in self.rows) if self.rows else None
 
 
-def shortfall_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every (area, week) with both a capacity and a TA figure: nfa, awaiting, demand, capacity, in_ta, spare, shortfall."""
+def shortfall_frame(wide: pd.DataFrame) -> pd.DataFrame:
+    """Every (area, week) with both a capacity and a TA figure: nfa, awaiting, demand, capacity, in_ta, spare, shortfall.
+
+    `wide` is core.aggregate of SHORTFALL_METRICS by area and week (the metrics side by side).
+    """
     columns = ["area_code", "week", "nfa", "awaiting", "demand", "capacity", "in_ta", "spare", "shortfall"]
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    wide = frame.pivot_table(index=["area_code", "week"], columns="metric", values="value", aggfunc="sum")
-    if any(col not in wide.columns for col in ("ta_capacity", "households_in_ta")):
+    if wide.empty or any(col not in wide.columns for col in ("ta_capacity", "households_in_ta")):
         return pd.DataFrame(columns=columns)
     wide = wide.dropna(subset=["ta_capacity", "households_in_ta"])
-    out = pd.DataFrame(index=wide.index)
+    out = pd.DataFrame({"area_code": wide["area_code"], "week": wide["week"]})
     out["nfa"] = wide["releases_nfa"].fillna(0) if "releases_nfa" in wide else 0
-    out["awaiting"] = wide["referrals_awaiting_placement"].fillna(0) if "referrals_awaiting_placement" in wide else 0
+    out["awaiting"] = (wide["referrals_awaiting_placement"].fillna(0) if "referrals_awaiting_placement" in wide
+                       else 0)
     out["demand"] = out["nfa"] + out["awaiting"]
     out["capacity"] = wide["ta_capacity"]
     out["in_ta"] = wide["households_in_ta"]
     out["spare"] = (out["capacity"] - out["in_ta"]).clip(lower=0)
     out["shortfall"] = (out["demand"] - out["spare"]).clip(lower=0)
-    return out.reset_index().astype({c: int for c in columns[2:]})[columns]
+    return out.astype({c: int for c in columns[2:]})[columns].reset_index(drop=True)
+
+
+def shortfall_weeks(session: orm.Session, query: PictureQuery, week_from: dt.date, week_to: dt.date) -> pd.DataFrame:
+    return shortfall_frame(aggregate(session, query, SHORTFALL_METRICS, week_from, week_to))
 
 
 def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
@@ -74,29 +80,23 @@ def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
         return result
     week_from, week = span
     areas = areas_in_scope(session, query)
-    frame = values(session, query, SHORTFALL_METRICS, min(week_from, week - WEEK), week)
-    table = shortfall_frame(frame)
+    table = shortfall_weeks(session, query, min(week_from, week - WEEK), week)
     revised = {a for _m, a, w in changed_since(session, query, SHORTFALL_METRICS, week, week)}
-    now = table[table["week"] == week].set_index("area_code")
-    before = table[table["week"] == week - WEEK].set_index("area_code")
-    names = dict(zip(areas["code"], areas["name"], strict=True))
-    for code, name in names.items():
-        if code not in now.index:
+    now = {r.area_code: r for r in table[table["week"] == week].itertuples(index=False)}
+    before = {r.area_code: r.shortfall for r in table[table["week"] == week - WEEK].itertuples(index=False)}
+    for code, name in zip(areas["code"], areas["name"], strict=True):
+        row = now.get(code)
+        if row is None:
             result.missing.append(name)
             continue
-        row = now.loc[code]
-        change = int(row["shortfall"] - before.loc[code, "shortfall"]) if code in before.index else None
-        result.rows.append(ShortfallRow(code, name, *(int(row[c]) for c in
-                                        ("nfa", "awaiting", "demand", "capacity", "in_ta", "spare", "shortfall")),
-                                        change, code in revised))
+        change = row.shortfall - before[code] if code in before else None
+        result.rows.append(ShortfallRow(code, name, row.nfa, row.awaiting, row.demand, row.capacity, row.in_ta,
+                                        row.spare, row.shortfall, change, code in revised))
     result.rows.sort(key=lambda r: (-r.shortfall, -r.demand, r.area_name))
     in_range = table[table["week"] >= week_from]
-    by_week = in_range.groupby("week")["shortfall"].agg(["sum", "count"])
-    for w in weeks_between(week_from, week):
-        if w in by_week.index:
-            result.trend.append((w, int(by_week.loc[w, "sum"]), int(by_week.loc[w, "count"])))
-        else:
-            result.trend.append((w, None, 0))
+    by_week = {w: (int(total), int(n)) for w, total, n in
+               in_range.groupby("week")["shortfall"].agg(["sum", "count"]).itertuples()}
+    result.trend = [(w, *by_week.get(w, (None, 0))) for w in weeks_between(week_from, week)]
     return result
 
 
