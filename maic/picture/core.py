@@ -100,6 +100,14 @@ def values(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return pd.DataFrame(session.execute(stmt).all(), columns=columns)
 
 
+def columns_frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    """A frame from result rows, column by column: pandas inspects every row object it is given, which cost
+    more than the query on large results."""
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True)))
+
+
 def metric_ids(session: orm.Session, metric_keys: list[str]) -> dict[str, int]:
     rows = session.execute(sa.select(Metric.key, Metric.id).where(Metric.key.in_(metric_keys))).all()
     return {key: metric_id for key, metric_id in rows}
@@ -131,7 +139,7 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
                    Observation.week.between(week_from, week_to), Observation.area_id.in_(areas["id"].tolist())))
     if by:
         stmt = stmt.group_by(*(group[g] for g in by))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
+    frame = columns_frame(session.execute(stmt).tuples().all(), columns)
     if BY_AREA in by and not frame.empty:
         frame[BY_AREA] = frame[BY_AREA].map(dict(zip(areas["id"], areas["code"], strict=True)))
     for k in keys:
