@@ -66,22 +66,32 @@ class Completeness:
 
 
 def _received_by_agency_week(session: orm.Session, agency_ids: list[int], week_from: dt.date, week_to: dt.date,
-                             at: dt.datetime) -> pd.DataFrame:
-    """(agency_id, week, received_at) for every return received by `at`, not voided by then, covering the week.
+                             at: dt.datetime) -> dict[tuple[int, dt.date], list[dt.datetime]]:
+    """(agency_id, week) -> received times of every return received by `at`, not voided by then, covering the week.
 
     A one-week return is read from the return table alone; only backfills (several weeks) look at their
-    observations to find exactly which weeks they carry.
+    observations, by return id, to find exactly which weeks they carry.
     """
     alive = sa.and_(Return.agency_id.in_(agency_ids), Return.received_at <= at,
                     sa.or_(Return.voided_at.is_(None), Return.voided_at > at),
                     Return.week >= week_from, Return.first_week <= week_to)
-    single = session.execute(sa.select(Return.agency_id, Return.week, Return.received_at)
-                             .where(alive, Return.first_week == Return.week)).all()
-    multi = session.execute(sa.select(Return.agency_id, Observation.week, Return.received_at).distinct()
-                            .join(Observation, Observation.return_id == Return.id)
-                            .where(alive, Return.first_week < Return.week,
-                                   Observation.week.between(week_from, week_to))).all()
-    return pd.DataFrame(list(single) + list(multi), columns=["agency_id", "week", "received_at"])
+    rows = session.execute(sa.select(Return.id, Return.agency_id, Return.week, Return.first_week,
+                                     Return.received_at).where(alive)).all()
+    out: dict[tuple[int, dt.date], list[dt.datetime]] = {}
+    backfills = {}
+    for return_id, agency_id, week, first_week, received_at in rows:
+        if first_week == week:
+            out.setdefault((agency_id, week), []).append(received_at)
+        else:
+            backfills[return_id] = (agency_id, received_at)
+    if backfills:
+        carried = session.execute(sa.select(Observation.return_id, Observation.week).distinct()
+                                  .where(Observation.return_id.in_(list(backfills)),
+                                         Observation.week.between(week_from, week_to))).all()
+        for return_id, week in carried:
+            agency_id, received_at = backfills[return_id]
+            out.setdefault((agency_id, week), []).append(received_at)
+    return out
 
 
 def completeness(session: orm.Session, query: PictureQuery, *, deadline_rule: str = "TUE 12:00",
@@ -100,25 +110,22 @@ def completeness(session: orm.Session, query: PictureQuery, *, deadline_rule: st
     result.weeks = weeks_between(*span)
     if not agencies:
         return result
-    received = _received_by_agency_week(session, [a.id for a in agencies], span[0], span[1], at)
-    grouped = (received.groupby(["agency_id", "week"])["received_at"].agg(["min", "max", "count"])
-               if not received.empty else pd.DataFrame(columns=["min", "max", "count"]))
-    last_overall = session.execute(
+    agency_ids = [a.id for a in agencies]
+    received = _received_by_agency_week(session, agency_ids, span[0], span[1], at)
+    last_by_agency = dict(session.execute(
         sa.select(Return.agency_id, sa.func.max(Return.received_at))
-        .where(Return.agency_id.in_([a.id for a in agencies]), Return.received_at <= at,
+        .where(Return.agency_id.in_(agency_ids), Return.received_at <= at,
                sa.or_(Return.voided_at.is_(None), Return.voided_at > at))
-        .group_by(Return.agency_id)).all()
-    last_by_agency = dict(last_overall)
+        .group_by(Return.agency_id)).all())
     deadlines = {w: deadline_for(w, deadline_rule, tz) for w in result.weeks}
     for agency in agencies:
         cells = []
         for week in result.weeks:
-            key = (agency.id, week)
-            if key in grouped.index:
-                first, last, count = grouped.loc[key, "min"], grouped.loc[key, "max"], int(grouped.loc[key, "count"])
-                first, last = first.to_pydatetime(), last.to_pydatetime()
+            times = received.get((agency.id, week))
+            if times:
+                first, last = min(times), max(times)
                 status = ON_TIME if first <= deadlines[week] else LATE
-                cells.append(Cell(agency.slug, week, status, count > 1, first, last, count))
+                cells.append(Cell(agency.slug, week, status, len(times) > 1, first, last, len(times)))
             else:
                 status = MISSING if deadlines[week] <= at else NOT_DUE
                 cells.append(Cell(agency.slug, week, status, False, None, None, 0))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -100,7 +101,7 @@ def values(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return pd.DataFrame(session.execute(stmt).all(), columns=columns)
 
 
-def columns_frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+def columns_frame(rows: Sequence, columns: list[str]) -> pd.DataFrame:
     """A frame from result rows, column by column: pandas inspects every row object it is given, which cost
     more than the query on large results."""
     if not rows:
@@ -139,7 +140,7 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
                    Observation.week.between(week_from, week_to), Observation.area_id.in_(areas["id"].tolist())))
     if by:
         stmt = stmt.group_by(*(group[g] for g in by))
-    frame = columns_frame(session.execute(stmt).tuples().all(), columns)
+    frame = columns_frame(session.execute(stmt).all(), columns)
     if BY_AREA in by and not frame.empty:
         frame[BY_AREA] = frame[BY_AREA].map(dict(zip(areas["id"], areas["code"], strict=True)))
     for k in keys:
