@@ -15,6 +15,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import orm
 
@@ -99,46 +100,49 @@ def rag_frame(wide: pd.DataFrame, metrics: list[RagMetric], population: dict[str
     """One row per (metric, area, week) with a figure: value, measure, rag and a note when no RAG is possible.
 
     `wide` is core.aggregate by area and week: the metrics side by side, so a basis is in the same row.
+    Every metric is rated in one pass over a long frame (pandas costs per operation, not per row).
     """
     columns = ["metric", "area_code", "week", "value", "measure", "rag", "note"]
-    if wide.empty:
+    rated = [m for m in metrics if m.key in wide.columns]
+    if wide.empty or not rated:
         return pd.DataFrame(columns=columns)
-    wide = wide.set_index(["area_code", "week"])
-    parts = []
-    for m in metrics:
-        if m.key not in wide.columns:
-            continue
-        value = wide[m.key].dropna()
-        part = pd.DataFrame({"value": value.astype(int)})
-        note = pd.Series("", index=value.index, dtype=object)
-        if m.basis is None:
-            measure = value.astype(float)
-        elif m.basis == PER_10K:
-            pop = pd.Series([population.get(code) or math.nan for code, _ in value.index], index=value.index,
-                            dtype=float)
-            measure = value / pop * 10_000
-            note[pop.isna()] = "no population figure"
-        else:
-            basis = wide[m.basis].reindex(value.index) if m.basis in wide.columns else pd.Series(math.nan, index=value.index)
-            measure = value / basis.where(basis > 0)
-            # Demand with no capacity at all is as red as it gets; nothing asked of nothing is green.
-            measure[(basis == 0) & (value > 0)] = math.inf
-            measure[(basis == 0) & (value == 0)] = 0.0
-            note[basis.isna()] = f"no {m.basis.replace('_', ' ')} figure"
-        part["measure"] = measure
-        part["note"] = note
-        part["metric"] = m.key
-        rag = pd.Series(None, index=value.index, dtype=object)
-        if m.amber is not None:
-            rag[measure >= m.amber] = "A"
-        if m.red is not None:
-            rag[measure >= m.red] = "R"
-        rag[measure.notna() & rag.isna()] = "G"
-        part["rag"] = rag
-        parts.append(part.reset_index())
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True)[columns]
+    long = (wide.melt(id_vars=["area_code", "week"], value_vars=[m.key for m in rated], var_name="metric")
+            .dropna(subset=["value"]).reset_index(drop=True))
+    info = pd.DataFrame([(m.key, m.basis or "", m.amber, m.red) for m in rated],
+                        columns=["metric", "basis", "amber", "red"])
+    long = long.merge(info, on="metric", how="left")
+    ratio_bases = sorted({m.basis for m in rated if m.basis not in (None, PER_10K)})
+    present = [b for b in ratio_bases if b in wide.columns]
+    if present:
+        bases = wide.melt(id_vars=["area_code", "week"], value_vars=present, var_name="basis",
+                          value_name="basis_value")
+        long = long.merge(bases, on=["area_code", "week", "basis"], how="left")
+    else:
+        long["basis_value"] = math.nan
+    value = long["value"].astype(float)
+    per_10k = long["basis"] == PER_10K
+    ratio = (long["basis"] != "") & ~per_10k
+    pop = long["area_code"].map(lambda code: population.get(code) or math.nan).astype(float)
+    basis = long["basis_value"].astype(float)
+    measure = value.copy()
+    measure[per_10k] = (value / pop * 10_000)[per_10k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = value / basis.where(basis > 0)
+    # Demand with no capacity at all is as red as it gets; nothing asked of nothing is green.
+    share[(basis == 0) & (value > 0)] = math.inf
+    share[(basis == 0) & (value == 0)] = 0.0
+    measure[ratio] = share[ratio]
+    note = pd.Series("", index=long.index, dtype=object)
+    note[per_10k & pop.isna()] = "no population figure"
+    missing_basis = ratio & basis.isna()
+    note[missing_basis] = "no " + long.loc[missing_basis, "basis"].str.replace("_", " ") + " figure"
+    rag = pd.Series(None, index=long.index, dtype=object)
+    rag[measure >= long["amber"].astype(float)] = "A"
+    rag[measure >= long["red"].astype(float)] = "R"
+    rag[measure.notna() & rag.isna()] = "G"
+    long["value"] = long["value"].astype(int)
+    long["measure"], long["rag"], long["note"] = measure, rag, note
+    return long[columns]
 
 
 def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
