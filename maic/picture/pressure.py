@@ -122,7 +122,7 @@ def rag_frame(wide: pd.DataFrame, metrics: list[RagMetric], population: dict[str
     value = long["value"].astype(float)
     per_10k = long["basis"] == PER_10K
     ratio = (long["basis"] != "") & ~per_10k
-    pop = long["area_code"].map(lambda code: population.get(code) or math.nan).astype(float)
+    pop = long["area_code"].map({code: p or math.nan for code, p in population.items()}).astype(float)
     basis = long["basis_value"].astype(float)
     measure = value.copy()
     measure[per_10k] = (value / pop * 10_000)[per_10k]
