@@ -241,5 +241,8 @@ def test_the_api_does_what_its_openapi_document_says(case, api_server):
     within the shared history; the document says so in words, a JSON schema cannot, and the API answers
     those with a 400 naming the parameter (test_bad_questions_get_a_clear_400).
     """
-    case.call_and_validate(base_url=api_server.url, headers=bearer(api_server.token),
+    # A case without the Authorization header is schemathesis leaving it out on purpose (negative data): adding
+    # our token to it turned a test of "refused" into an accepted request, and failed at random.
+    headers = bearer(api_server.token) if "Authorization" in (case.headers or {}) else {}
+    case.call_and_validate(base_url=api_server.url, headers=headers,
                            excluded_checks=[schemathesis.checks.positive_data_acceptance])
