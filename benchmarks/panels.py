@@ -1,28 +1,38 @@
 """Each overview panel's callback through the real Dash endpoint, against a no-op callback on the same server.
 
 Builds a national-scale database (benchmarks/national.py) on SQLite and on PostgreSQL
-(MAIC_TEST_DATABASE_URL; a database of our own, dropped afterwards), signs in a viewer, and POSTs
-/dash/_dash-update-component with the session cookie and the X-CSRFToken header, as the browser does.
-Each panel is timed cold (the panel cache emptied before every request: the cost when a return has just
-landed) and warm (every other dashboard asking for the same view before the next return); p50 and p95 in
-milliseconds, and the ratio of p95 to the no-op's p95.
+(MAIC_TEST_DATABASE_URL; a database of our own, dropped afterwards), starts the app as a real HTTP server in
+its own process (benchmarks/panel_server.py), signs in a viewer and POSTs /dash/_dash-update-component with
+the session cookie and the X-CSRFToken header, as the browser does.
+
+Each panel is timed two ways:
+- "new data": just after a return lands. Before every request the data version is bumped in the database,
+  exactly as an ingest does, so the panel's queries and rendering run from scratch.
+- "same data": every other dashboard asking for the same view before the next return (what the live
+  dashboards do between returns): the panel is served from the per-version cache.
+p50 and p95 in milliseconds, and the ratio of p95 to the no-op's p95, all in one run against one server.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+import requests
 import sqlalchemy as sa
-from dash import Input, Output
 
 from benchmarks.national import Size, generate
+from benchmarks.panel_server import NOOP_INPUT, NOOP_OUTPUT
 
 PG_URL = os.environ.get("MAIC_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+USERNAME, PASSWORD = "bench-viewer", "bench viewer pass phrase"
 PANELS = {
     "headlines": ("..headline-asat.children...headline-tiles.children..",
                   [{"id": "headline-asat", "property": "children"}, {"id": "headline-tiles", "property": "children"}]),
@@ -32,7 +42,7 @@ PANELS = {
     "completeness": ("completeness-panel.children", {"id": "completeness-panel", "property": "children"}),
     "forward": ("forward-panel.children", {"id": "forward-panel", "property": "children"}),
 }
-VIEWS = {"home, all weeks": {}, "home + neighbours, all weeks": {"scope": "neighbours"}}
+VIEWS = {"home": {}, "home+neighbours": {"scope": "neighbours"}}
 
 
 def _body(panel: str, filters: dict) -> dict:
@@ -45,41 +55,40 @@ def _body(panel: str, filters: dict) -> dict:
             "state": []}
 
 
-NOOP = {"output": "bench-noop.children", "outputs": {"id": "bench-noop", "property": "children"},
-        "inputs": [{"id": "bench-noop-in", "property": "value", "value": "x"}], "changedPropIds": ["bench-noop-in.value"],
+NOOP = {"output": f"{NOOP_OUTPUT}.children", "outputs": {"id": NOOP_OUTPUT, "property": "children"},
+        "inputs": [{"id": NOOP_INPUT, "property": "value", "value": "x"}], "changedPropIds": [f"{NOOP_INPUT}.value"],
         "state": []}
 
 
-def _client(url: str, data_dir: Path):
-    from app import create_app
-    from callbacks import _guard
-    from maic import permissions
-    from maic.auth import create_user
-    from maic.db import make_session_factory, transaction
-    from tests.fixtures import PASSWORD, login
+class Server:
+    """benchmarks/panel_server.py in a process of its own, and a signed-in HTTP session against it."""
 
-    app = create_app({"MAIC_DATABASE_URL": url, "MAIC_DATA_DIR": str(data_dir), "MAIC_SECRET_KEY": "bench-" * 6})
-    dash_app = app.extensions["maic.dash"]
-    _guard.rule("bench-noop.children", permissions.VIEW_PICTURE)
-    dash_app.callback(Output("bench-noop", "children"), Input("bench-noop-in", "value"))(lambda value: value)
-    with transaction(make_session_factory(app.extensions["maic.db"]["engine"])) as session:
-        create_user(session, "bench-viewer", PASSWORD, "viewer")
-    client = app.test_client()
-    assert login(client, "bench-viewer").status_code == 302
-    client.get("/dash/")
-    return app, client, client.get_cookie("_csrf_token").value
+    def __init__(self, url: str, data_dir: Path):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.panel_server", url, str(data_dir), USERNAME, PASSWORD],
+            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+        self.base = f"http://127.0.0.1:{int(self.process.stdout.readline())}"
+        self.http = requests.Session()
+        page = self.http.get(f"{self.base}/login").text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        signed_in = self.http.post(f"{self.base}/login", allow_redirects=False,
+                                   data={"csrf_token": token, "username": USERNAME, "password": PASSWORD})
+        assert signed_in.status_code == 302, signed_in.text[:300]
+        self.http.get(f"{self.base}/dash/")
+        self.csrf = self.http.cookies["_csrf_token"]
 
-
-def _time(client, token: str, body: dict, n: int, before=None) -> list[float]:
-    out = []
-    for _ in range(n):
-        if before:
-            before()
+    def post(self, body: dict) -> float:
         start = time.perf_counter()
-        response = client.post("/dash/_dash-update-component", json=body, headers={"X-CSRFToken": token})
-        out.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200, (body["output"], response.status_code, response.get_data(as_text=True)[:300])
-    return out
+        response = self.http.post(f"{self.base}/dash/_dash-update-component", json=body,
+                                  headers={"X-CSRFToken": self.csrf})
+        elapsed = (time.perf_counter() - start) * 1000
+        assert response.status_code == 200, (body["output"], response.status_code, response.text[:300])
+        assert "Something went wrong" not in response.text, response.text[:300]
+        return elapsed
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 def _p(values: list[float], q: float) -> float:
@@ -87,32 +96,53 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _row(label: str, what: str, kind: str, values: list[float], baseline: float) -> str:
+    p95 = _p(values, 0.95)
+    return f"{label:<9} {what:<30} {kind:<9} {statistics.median(values):>8.1f} {p95:>8.1f} {p95 / baseline:>7.2f}"
+
+
 def measure(url: str, label: str, n: int, data_dir: Path) -> list[str]:
-    app, client, token = _client(url, data_dir)
-    cache = lambda: app.extensions.get("maic.picture_cache")  # noqa: E731  (created on the first panel request)
-    noop = _time(client, token, NOOP, n * 3)
-    noop_p95 = _p(noop, 0.95)
-    lines = [f"{label:<10} {'no-op':<34} {'':<5} {statistics.median(noop):>8.1f} {noop_p95:>8.1f} {1.0:>7.2f}"]
-    for view, filters in VIEWS.items():
-        for panel in PANELS:
-            body = _body(panel, filters)
-            _time(client, token, body, 1)  # first use: imports, plotly templates
-            cold = _time(client, token, body, n, before=lambda: cache() and cache().clear())
-            warm = _time(client, token, body, n * 2)
-            for kind, values in (("cold", cold), ("warm", warm)):
-                p95 = _p(values, 0.95)
-                lines.append(f"{label:<10} {panel + ' (' + view + ')':<34} {kind:<5} {statistics.median(values):>8.1f} "
-                             f"{p95:>8.1f} {p95 / noop_p95:>7.2f}")
-    app.extensions["maic.db"]["engine"].dispose()
+    engine = sa.create_engine(url)
+
+    def new_data() -> None:  # what every ingest does in its transaction
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE data_version SET version = version + 1 WHERE id = 1")
+
+    server = Server(url, data_dir)
+    try:
+        for _ in range(20):
+            server.post(NOOP)  # first use: imports, connection pool
+        noop = [server.post(NOOP) for _ in range(n * 10)]
+        timings = {}
+        for view, filters in VIEWS.items():
+            for panel in PANELS:
+                body = _body(panel, filters)
+                server.post(body)
+                cold = []
+                for _ in range(n):
+                    new_data()
+                    cold.append(server.post(body))
+                warm = [server.post(body) for _ in range(n * 4)]
+                timings[(view, panel)] = (cold, warm)
+        noop += [server.post(NOOP) for _ in range(n * 10)]  # the baseline before and after, in the same run
+    finally:
+        server.close()
+        engine.dispose()
+    baseline = _p(noop, 0.95)
+    lines = [_row(label, "no-op callback", "", noop, baseline)]
+    for (view, panel), (cold, warm) in timings.items():
+        lines.append(_row(label, f"{panel} ({view})", "new data", cold, baseline))
+        lines.append(_row(label, f"{panel} ({view})", "same data", warm, baseline))
     return lines
 
 
 def run(args) -> str:
     size = Size.quick() if getattr(args, "quick", False) else Size()
-    n = 5 if getattr(args, "quick", False) else 7
-    header = [f"Panel callbacks via POST /dash/_dash-update-component: {size.areas} areas x {size.metrics} metrics x "
-              f"{size.weeks} weeks (+{size.superseded_share:.0%} superseded history); ms; ratio = p95 / no-op p95",
-              f"{'database':<10} {'callback (view)':<34} {'cache':<5} {'p50':>8} {'p95':>8} {'ratio':>7}"]
+    n = 5 if getattr(args, "quick", False) else 15
+    header = [f"Panel callbacks via POST /dash/_dash-update-component over HTTP: {size.areas} areas x {size.metrics} "
+              f"metrics x {size.weeks} weeks (+{size.superseded_share:.0%} superseded history); ms; "
+              "ratio = p95 / no-op p95",
+              f"{'database':<9} {'callback (view)':<30} {'data':<9} {'p50':>8} {'p95':>8} {'ratio':>7}"]
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="maic-bench-") as tmp:
         tmp_path = Path(tmp)
@@ -133,7 +163,7 @@ def _postgres(size: Size, n: int, tmp_path: Path, header: list[str]) -> list[str
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except Exception as exc:  # noqa: BLE001  (no PostgreSQL here: say so in the table, measure SQLite only)
-        return [f"postgres   not measured: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"]
+        return [f"postgres  not measured: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"]
     url = admin_url.set(database=name).render_as_string(hide_password=False)
     try:
         started = time.perf_counter()

@@ -17,7 +17,7 @@ from callbacks import _guard
 from callbacks._common import db, setting, user
 from layouts import ids, panels
 from layouts import overview as view
-from layouts.plain import plain
+from layouts.plain import serialised
 from maic import audit, geo, permissions, picture
 from maic.models import utcnow
 from maic.picture import Filters, PictureQuery
@@ -72,10 +72,16 @@ def result(name: str, filters: Filters):
 
 
 def rendered(name: str, filters: Filters, build, *allowed: bool):
-    """A panel's output as plain JSON data, built once per data version, filters and what the reader may do
-    (drill, export): every dashboard asking the same question before the next return gets it ready-made."""
+    """A panel's output as JSON, built once per data version, filters and what the reader may do (drill):
+    every dashboard asking the same question before the next return gets it ready-made.
+    `build` returns one output, or a tuple of outputs for a callback with several."""
+
+    def render():
+        built = build()
+        return tuple(serialised(part) for part in built) if isinstance(built, tuple) else serialised(built)
+
     key = ("rendered", name, _version(), filters, _clock(name, filters), allowed)
-    return _cache().get(key, lambda: plain(build()))
+    return _cache().get(key, render)
 
 
 def _as_at_text(filters: Filters, computed_at: dt.datetime) -> str:
@@ -148,7 +154,7 @@ def headline_panel(data):
                                      headlines.returns_due, any(t.revised for t in headlines.tiles))
         return header, view.tiles(headlines, can_drill, past)
 
-    return tuple(rendered("headlines", filters, build, can_drill))
+    return rendered("headlines", filters, build, can_drill)
 
 
 def releases_panel(data, measure):
@@ -160,8 +166,9 @@ def releases_panel(data, measure):
         by_area, series = result("releases", filters), result("series", filters)
         codes = [a.code for a in by_area.areas]
         return panels.releases_children(
-            by_area, series, picture.releases_table(by_area), picture.series_table(series), geo.boundaries(codes),
-            geo.view_for(codes), filters.measure, can_drill, filters.as_at_date is not None, geo.ATTRIBUTION)
+            by_area, series, picture.releases_table(by_area), picture.series_table(series), geo.boundaries_url(),
+            geo.known_codes(), geo.view_for(codes), filters.measure, can_drill, filters.as_at_date is not None,
+            geo.ATTRIBUTION)
 
     return rendered("releases", filters, build, can_drill)
 

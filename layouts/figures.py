@@ -49,23 +49,20 @@ def _axis_title(text: str) -> dict[str, Any]:
     return {"text": text}
 
 
-def choropleth(geojson: dict, areas: list, measure: str, view: tuple[float, float, float],
-               height: int = 440) -> Figure:
-    """Areas with a figure shaded by count or rate; areas without one in grey with 'no figures' on hover."""
-    shaped = {f["properties"]["code"] for f in geojson["features"]}
+def choropleth(boundaries_url: str, shaped: set[str], areas: list, measure: str,
+               view: tuple[float, float, float], height: int = 440) -> Figure:
+    """Areas with a figure shaded by count or rate; areas without one in grey with 'no figures' on hover.
+
+    The boundaries are a URL that plotly.js fetches from our own server (once; the browser keeps it), so the
+    figure carries only codes and values. `shaped` is the codes that have a boundary in that file.
+    """
     use_rate = measure == "rate"
     with_value = [a for a in areas if a.code in shaped and (a.rate if use_rate else a.count) is not None]
     without = [a for a in areas if a.code in shaped and (a.rate if use_rate else a.count) is None]
     traces = []
-
-    def shapes(codes: set[str]) -> dict:
-        """Only the trace's own districts: each boundary travels to the browser once, not once per trace."""
-        return {"type": "FeatureCollection",
-                "features": [f for f in geojson["features"] if f["properties"]["code"] in codes]}
-
     if without:
         traces.append({
-            "type": "choroplethmap", "geojson": shapes({a.code for a in without}), "featureidkey": "properties.code",
+            "type": "choroplethmap", "geojson": boundaries_url, "featureidkey": "properties.code",
             "locations": [a.code for a in without], "z": [0] * len(without),
             "colorscale": [[0, NO_DATA], [1, NO_DATA]], "showscale": False,
             "marker": {"line": {"width": 0.8, "color": "#ffffff"}}, "name": "no figures",
@@ -74,8 +71,8 @@ def choropleth(geojson: dict, areas: list, measure: str, view: tuple[float, floa
     if with_value:
         values = [a.rate if use_rate else a.count for a in with_value]
         traces.append({
-            "type": "choroplethmap", "geojson": shapes({a.code for a in with_value}),
-            "featureidkey": "properties.code", "locations": [a.code for a in with_value], "z": values, "colorscale": BLUES,
+            "type": "choroplethmap", "geojson": boundaries_url, "featureidkey": "properties.code",
+            "locations": [a.code for a in with_value], "z": values, "colorscale": BLUES,
             "zmin": 0, "zmax": max(values) or 1, "marker": {"line": {"width": 0.8, "color": "#0b0c0c"}},
             "colorbar": {"title": {"text": "per 10,000" if use_rate else "people"}, "thickness": 12},
             "name": "released",

@@ -106,13 +106,12 @@ def _range_text(week_from: dt.date | None, week_to: dt.date | None) -> str:
     return f"the weeks beginning {week_from:%d %b %Y} to {week_to:%d %b %Y}"
 
 
-def releases_children(by_area, series, area_table, week_table, geojson: dict, view, measure: str,
-                      can_drill: bool, past: bool, attribution: str) -> list:
+def releases_children(by_area, series, area_table, week_table, boundaries_url: str, shaped: set[str], view,
+                      measure: str, can_drill: bool, past: bool, attribution: str) -> list:
     if by_area.week_to is None:
         return [message("No returns have been received yet: releases appear here when the first return is in.")]
     reported = [a for a in by_area.areas if a.count is not None]
     total = sum(a.count for a in reported)
-    shaped = {f["properties"]["code"] for f in geojson["features"]}
     unshaped = [a.name for a in by_area.areas if a.code not in shaped]
     summary = (f"{total:,} people released into {len(reported)} of {len(by_area.areas)} areas over "
                f"{_range_text(by_area.week_from, by_area.week_to)}.")
@@ -154,7 +153,7 @@ def releases_children(by_area, series, area_table, week_table, geojson: dict, vi
         html.P(summary, className="summary"),
         *notes,
         html.Div(className="two-up", children=[
-            html.Div([graph("map", figures.choropleth(geojson, by_area.areas, measure, view), map_label, can_drill),
+            html.Div([graph("map", figures.choropleth(boundaries_url, shaped, by_area.areas, measure, view), map_label, can_drill),
                       html.P(attribution, className="attribution"),
                       html.P("Select an area on the map to see the returns behind its figure." if can_drill else "",
                              className="muted small")]),

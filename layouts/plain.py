@@ -1,13 +1,16 @@
-"""Component trees as plain JSON data (dicts, lists, strings, numbers), the form Dash sends to the browser.
+"""Component trees as JSON, the form Dash sends to the browser, made once and kept.
 
-A panel's tree is built once per data version and kept in this form: converting it is the cost Dash would
-otherwise pay on every request, and orjson serialises plain data in one pass with no fallback walk.
+`plain` turns a tree into plain data (dicts, lists, strings, numbers); `serialised` goes on to the JSON text,
+wrapped as an orjson Fragment. Dash (through plotly's JSON encoder, which uses orjson) copies a Fragment into
+its response as it is, so a panel kept this way costs a copy of bytes per request rather than a walk of
+thousands of components. plotly still applies its escaping of '<', '>' and '/' to the whole response.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from dash.development.base_component import Component
 
 
@@ -23,3 +26,7 @@ def plain(node: Any) -> Any:
     if hasattr(node, "item") and not isinstance(node, str | bytes):  # a numpy or pandas scalar
         return node.item()
     return node
+
+
+def serialised(node: Any) -> orjson.Fragment:
+    return orjson.Fragment(orjson.dumps(plain(node), option=orjson.OPT_NON_STR_KEYS))

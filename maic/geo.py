@@ -8,6 +8,7 @@ shown under every map. Never imports dash or plotly.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -30,14 +31,20 @@ def _features() -> dict[str, dict[str, Any]]:
     return out
 
 
+BOUNDARIES_FILE = GEO_DIR / "districts.geojson"
+BOUNDARIES_PATH = "/geo/districts.geojson"
+
+
 def known_codes() -> set[str]:
     return set(_features())
 
 
-def boundaries(codes: Iterable[str]) -> dict[str, Any]:
-    """A FeatureCollection of the districts among `codes` that have a bundled boundary, in the order given."""
-    features = _features()
-    return {"type": "FeatureCollection", "features": [features[c] for c in codes if c in features]}
+@functools.cache
+def boundaries_url() -> str:
+    """Where browsers fetch the boundaries (maic/web/boundaries.py), with the file's hash so that a new file is
+    a new URL: the browser keeps one copy and maps never carry their shapes in every panel response."""
+    digest = hashlib.sha256(BOUNDARIES_FILE.read_bytes()).hexdigest()[:12]
+    return f"{BOUNDARIES_PATH}?v={digest}"
 
 
 def _points(geometry: dict[str, Any]) -> Iterator[tuple[float, float]]:

@@ -10,7 +10,7 @@ from maic.web.session_user import SessionUser  # noqa: F401  (re-exported for ca
 
 def init_app(app) -> None:
     from maic.sharing import api
-    from maic.web import access, auth_views, errors, exports, guard, security
+    from maic.web import access, auth_views, boundaries, errors, exports, guard, security
 
     guard.init_app(app)  # first: an anonymous Dash request gets 401, not a CSRF complaint
     access.init_app(app)
@@ -18,4 +18,5 @@ def init_app(app) -> None:
     security.init_app(app)
     api.init_app(app)
     exports.init_app(app)
+    boundaries.init_app(app)
     errors.init_app(app)

@@ -36,6 +36,7 @@ ROUTE_RULES: dict[str, str] = {
     "api.openapi_document": p.PUBLIC,
     "exports.shared_csv": p.VIEW_SHARED,
     "exports.audit_csv": p.ADMIN,
+    "boundaries.districts": p.SIGNED_IN,
 }
 
 

@@ -94,3 +94,66 @@ def test_export_is_safe_and_audited(app, client, factory, data_dir):
     login_as(lead, factory, "agency_lead")
     lead.get("/dash/")
     assert post(lead, export_body("shortfall")).status_code == 403
+
+
+def _traces(response, panel: str) -> list[dict]:
+    """Every plotly trace in a panel's response."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("figure"), dict):
+                found.extend(node["figure"].get("data", []))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(response.get_json()["response"][panel])
+    return found
+
+
+def test_the_map_fetches_its_boundaries_from_us_once(app, client, factory, data_dir):
+    from maic import geo
+
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    response = post(client, panel_body("releases-panel", extra_inputs=[
+        {"id": "map-measure", "property": "value", "value": "count"}]))
+    maps = [t for t in _traces(response, "releases-panel") if t["type"] == "choroplethmap"]
+    assert maps and all(t["geojson"] == geo.boundaries_url() for t in maps)
+    assert '"features"' not in response.get_data(as_text=True)  # no shapes in the panel's answer
+    with client.get(geo.boundaries_url()) as served:
+        assert served.status_code == 200 and "max-age=31536000" in served.headers["Cache-Control"]
+        codes = {f["properties"]["code"] for f in served.get_json()["features"]}
+    assert {code for t in maps for code in t["locations"]} <= codes
+    assert app.test_client().get(geo.boundaries_url()).status_code in (302, 401)  # not for anonymous callers
+
+
+def test_a_panel_kept_for_a_data_version_changes_when_a_return_lands(client, factory, data_dir):
+    from tests.fixtures import ingest
+
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    body = panel_body("releases-panel", extra_inputs=[{"id": "map-measure", "property": "value", "value": "count"}])
+    assert "59 people released into 2 of 6 areas" in post(client, body).get_data(as_text=True)
+    assert "59 people released into 2 of 6 areas" in post(client, body).get_data(as_text=True)  # kept
+    ingest(factory, data_dir, "probation-cambs", [("2024-09-09", "E07000010", "releases_total", 4)],
+           filename="probation-fenland.csv")
+    assert "63 people released into 3 of 6 areas" in post(client, body).get_data(as_text=True)
+
+
+def test_a_kept_panel_is_kept_apart_for_readers_who_may_not_drill(app, client, factory, data_dir):
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    lead = app.test_client()
+    login_as(lead, factory, "agency_lead")
+    lead.get("/dash/")
+    body = panel_body("pressure-panel")
+    assert "Returns behind this" in post(client, body).get_data(as_text=True)
+    assert "Returns behind this" not in post(lead, body).get_data(as_text=True)
+    assert "Returns behind this" in post(client, body).get_data(as_text=True)

@@ -1,0 +1,46 @@
+"""The app as the panel benchmark serves it: a real threaded HTTP server on 127.0.0.1, in its own process,
+with one extra callback that does nothing (the baseline) and a viewer to sign in as.
+
+python -m benchmarks.panel_server DATABASE_URL DATA_DIR USERNAME PASSWORD: prints the port, then serves.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from dash import Input, Output
+from werkzeug.serving import make_server
+
+NOOP_OUTPUT = "bench-noop"
+NOOP_INPUT = "bench-noop-in"
+
+
+def build(url: str, data_dir: str, username: str, password: str):
+    from app import create_app
+    from callbacks import _guard
+    from maic import permissions
+    from maic.auth import create_user
+    from maic.db import make_session_factory, transaction
+    from maic.models import User
+
+    app = create_app({"MAIC_DATABASE_URL": url, "MAIC_DATA_DIR": data_dir, "MAIC_SECRET_KEY": "bench-" * 6})
+    dash_app = app.extensions["maic.dash"]
+    _guard.rule(f"{NOOP_OUTPUT}.children", permissions.VIEW_PICTURE)
+    dash_app.callback(Output(NOOP_OUTPUT, "children"), Input(NOOP_INPUT, "value"))(lambda value: value)
+    with transaction(make_session_factory(app.extensions["maic.db"]["engine"])) as session:
+        if session.query(User).filter_by(username=username).first() is None:
+            create_user(session, username, password, "viewer")
+    return app
+
+
+def main(argv: list[str]) -> None:
+    url, data_dir, username, password = argv
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the benchmark's output
+    server = make_server("127.0.0.1", 0, build(url, data_dir, username, password), threaded=True)
+    print(server.server_port, flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
