@@ -193,7 +193,7 @@ def pressure_panel(data):
 
     def build():
         found = result("pressure", filters)
-        return panels.pressure_children(found, picture.pressure_table(found), can_drill,
+        return panels.pressure_children(found, can_drill,
                                         filters.as_at_date is not None)
 
     return rendered("pressure", filters, build, can_drill)

@@ -66,7 +66,7 @@ def scroll_region(label: str, table_html: str, extra_css: str = "") -> html.Div:
         dcc.Markdown(table_html, dangerously_allow_html=True, className="table-html")])
 
 
-def data_table(frame, caption: str, *, label: str, cell_class=None) -> html.Div:
+def data_table(frame, caption: str, *, label: str) -> html.Div:
     """A DataFrame as a table in a keyboard-scrollable region; 'Revised since' shows as a mark."""
     columns = [str(c) for c in frame.columns]
     rows = []
@@ -76,7 +76,7 @@ def data_table(frame, caption: str, *, label: str, cell_class=None) -> html.Div:
             text = _cell_text(value)
             if column == "Revised since":
                 text = f"{REVISED_MARK} revised" if text == "yes" else ""
-            cells.append((text, cell_class(column, text) if cell_class else None))
+            cells.append((text, None))
         rows.append(cells)
     return scroll_region(label, html_table(caption, columns, rows))
 
@@ -195,13 +195,32 @@ def shortfall_children(result, table, can_drill: bool, past: bool) -> list:
     ]
 
 
-def _rag_class(column: str, text: str) -> str | None:
-    if column in ("RAG", "Last week") and text in ("red", "amber", "green"):
-        return f"rag rag-{text[0].upper()}"
-    return None
+def pressure_matrix(result) -> str:
+    """The heatmap's text alternative: services as rows (with their thresholds), areas as columns, each cell
+    the RAG letter and the value. The long table with measures and notes is the panel's CSV export."""
+    by_key = {(c.metric, c.area_code): c for c in result.cells}
+    rows = []
+    for m in result.metrics:
+        cells = [(f"{m.label} ({m.threshold_text()})", None)]
+        for code, name in result.areas:
+            c = by_key.get((m.key, code))
+            if c is None or c.value is None:
+                cells.append(("–", "rag rag-none", f"{name}: no return"))
+                continue
+            letter = c.rag or "–"
+            detail = "; ".join(part for part in (RAG_TEXT.get(c.rag or "", "no RAG"), c.note,
+                                                 f"{REVISED_MARK} revised" if c.revised else "") if part)
+            cells.append((f"{letter} {c.value:,}" + (f" {REVISED_MARK}" if c.revised else ""),
+                          f"rag rag-{c.rag or 'none'}", f"{name}: {detail}"))
+        rows.append(cells)
+    return html_table("Service pressure by area: R red, A amber, G green, – no figure, then the value",
+                      ["Service (thresholds)"] + [name for _code, name in result.areas], rows, css="data grid")
 
 
-def pressure_children(result, table, can_drill: bool, past: bool) -> list:
+RAG_TEXT = {"R": "red", "A": "amber", "G": "green"}
+
+
+def pressure_children(result, can_drill: bool, past: bool) -> list:
     if result.week is None:
         return [message("No returns have been received yet.")]
     rated = [c for c in result.cells if c.rag]
@@ -240,9 +259,11 @@ def pressure_children(result, table, can_drill: bool, past: bool) -> list:
                         "Line chart of the number of service and area pairs at red each week.", False)])
         if sum(1 for _w, v in result.red_trend if v is not None) > 1 else None,
         revised_note(past, any(c.revised for c in result.cells)),
-        details("Table: every service and area", data_table(table, "Service pressure by area with thresholds",
-                                                             label="Service pressure, table", cell_class=_rag_class)),
+        details("Table: every service and area", scroll_region("Service pressure, table", pressure_matrix(result))),
     ]
+
+
+GRID_WEEKS = 26
 
 
 def completeness_children(result, tz_format) -> list:
@@ -254,7 +275,8 @@ def completeness_children(result, tz_format) -> list:
     summary = (f"{counts['on_time']} on time, {counts['late']} late, {counts['missing']} missing"
                + (f", {counts['not_due']} not yet due" if counts["not_due"] else "")
                + f"; {counts['corrected']} corrected, over {len(result.weeks)} weeks and {len(result.agencies)} agencies.")
-    weeks = list(reversed(result.weeks))  # newest week first: what is due now is what matters
+    # Newest week first, and no more than GRID_WEEKS of them: what is due now is what matters.
+    weeks = list(reversed(result.weeks))[:GRID_WEEKS]
     rows = []
     for agency in result.agencies:
         cells = [(agency.name, None),
@@ -277,6 +299,8 @@ def completeness_children(result, tz_format) -> list:
             html.Span("Missing", className="status status-missing"),
             html.Span("Not yet due", className="status status-not_due"),
             html.Span("corrected: a later return replaced figures", className="status corrected")]),
+        message(f"The grid shows the latest {GRID_WEEKS} of the {len(result.weeks)} weeks chosen; the counts above "
+                "and the CSV export cover them all.") if len(result.weeks) > GRID_WEEKS else None,
         scroll_region("Returns completeness grid", grid, "grid-scroll"),
     ]
 
