@@ -233,6 +233,10 @@ def figure_for(trigger: dict, value, query: PictureQuery) -> picture.FigureRef |
         return picture.tile_figure(session, query, trigger["key"], TILE_LABELS.get(trigger["key"], trigger["key"]))
     if kind == ids.DRILL_CELL:
         return picture.cell_figure(session, query, trigger["metric"], trigger["area"])
+    if kind == ids.DRILL_AREA_BUTTON:
+        area = trigger["area"]
+        return picture.area_figure(session, query, ("releases_total",), area,
+                                   f"People released, {_area_names().get(area, area)}", whole_range=True)
     point = (value or {}).get("points", [{}])[0]
     custom = point.get("customdata") or []
     panel = trigger.get("panel")
@@ -242,8 +246,11 @@ def figure_for(trigger: dict, value, query: PictureQuery) -> picture.FigureRef |
     if panel == "shortfall" and custom:
         return picture.area_figure(session, query, tuple(picture.SHORTFALL_METRICS), custom[0],
                                    f"Accommodation shortfall, {point.get('y', custom[0])}", whole_range=False)
-    if panel == "heatmap" and len(custom) >= 2:
-        return picture.cell_figure(session, query, custom[0], custom[1], f"{point.get('y')}, {point.get('x')}")
+    if panel == "heatmap" and point.get("x") and point.get("y"):
+        metric = picture.metric_key_for(session, point["y"])
+        area = {name: code for code, name in _area_names().items()}.get(point["x"])
+        if metric and area:
+            return picture.cell_figure(session, query, metric, area, f"{point['y']}, {point['x']}")
     if panel == "forward" and custom:
         return picture.area_figure(session, query, FORWARD_METRICS, custom[0], f"Forward look, {point.get('x')}",
                                    whole_range=False)
@@ -385,8 +392,9 @@ def register(app) -> None:
                   Input({"type": ids.DRILL_CELL, "metric": ALL, "area": ALL}, "n_clicks"),
                   Input({"type": ids.DRILL_GRAPH, "panel": ALL}, "clickData"),
                   Input({"type": ids.DRILL_CLOSE, "n": ALL}, "n_clicks"),
+                  Input({"type": ids.DRILL_AREA_BUTTON, "area": ALL}, "n_clicks"),
                   State(ids.FILTERS, "data"), prevent_initial_call=True)
-    def drill(_tiles, _cells, _graphs, _close, data):
+    def drill(_tiles, _cells, _graphs, _close, _areas, data):
         return drill_panel(ctx.triggered_id, ctx.triggered[0]["value"] if ctx.triggered else None, data)
 
     @app.callback(Output({"type": ids.EXPORT_DOWNLOAD, "panel": MATCH}, "data"),

@@ -156,27 +156,31 @@ RAG_NAMES = {"R": "red", "A": "amber", "G": "green"}
 
 
 def rag_heatmap(metrics: list, areas: list[tuple[str, str]], cells: list, height: int | None = None) -> Figure:
-    """Service (rows) x area (columns); colour and letter from the RAG; no figure: blank grey with a dash."""
+    """Service (rows) x area (columns); colour and letter from the RAG; no figure: blank grey with a dash.
+
+    A clicked cell is known by its row and column labels (service label, area name), so the figure carries
+    no per-cell keys: with hundreds of areas the panel's answer stays small.
+    """
     by_key = {(c.metric, c.area_code): c for c in cells}
-    z, text, custom = [], [], []
+    z, text, hover = [], [], []
     for m in metrics:
-        row_z, row_t, row_c = [], [], []
+        row_z, row_t, row_h = [], [], []
         for code, _name in areas:
             c = by_key.get((m.key, code))
             rag = c.rag if c else None
             row_z.append(RAG_Z[rag] if rag else None)
             row_t.append(rag or "–")
             value = "no return" if c is None or c.value is None else f"{c.value:,}"
-            row_c.append([m.key, code, value, RAG_NAMES.get(rag or "", c.note if c else "")])
+            row_h.append(f"{value} ({RAG_NAMES.get(rag or '', c.note if c else '')})")
         z.append(row_z)
         text.append(row_t)
-        custom.append(row_c)
+        hover.append(row_h)
     colourscale = [[0, GREEN], [0.333, GREEN], [0.333, YELLOW], [0.666, YELLOW], [0.666, VERMILLION], [1, VERMILLION]]
     trace = {"type": "heatmap", "z": z, "x": [name for _c, name in areas], "y": [m.label for m in metrics],
              "text": text, "texttemplate": "%{text}", "textfont": {"size": 14, "color": "#0b0c0c"},
-             "customdata": custom, "zmin": 0, "zmax": 2, "colorscale": colourscale, "showscale": False,
+             "hovertext": hover, "zmin": 0, "zmax": 2, "colorscale": colourscale, "showscale": False,
              "xgap": 2, "ygap": 2, "hoverongaps": True,
-             "hovertemplate": "<b>%{y}</b><br>%{x}: %{customdata[2]} (%{customdata[3]})<extra></extra>"}
+             "hovertemplate": "<b>%{y}</b><br>%{x}: %{hovertext}<extra></extra>"}
     return _figure([trace], height or max(260, 80 + 34 * len(metrics)), plot_bgcolor=NO_DATA,
                    xaxis=_axis(side="top", tickangle=-30, showgrid=False),
                    yaxis=_axis(autorange="reversed", showgrid=False), margin={"l": 10, "r": 10, "t": 10, "b": 10})

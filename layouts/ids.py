@@ -78,6 +78,8 @@ DRILL_TILE = "drill-tile"
 DRILL_GRAPH = "drill-graph"
 DRILL_CELL = "drill-cell"
 DRILL_CLOSE = "drill-close"
+# The map's keyboard route to its drill-down: {"type": DRILL_AREA_BUTTON, "area": code}.
+DRILL_AREA_BUTTON = "drill-area-button"
 EXPORT_BUTTON = "export-button"
 EXPORT_DOWNLOAD = "export-download"
 
@@ -97,3 +99,4 @@ RETURNS_COMMITTED = "returns-committed"
 SCHEDULER_RUNS = "scheduler-runs"
 SCHEDULER_REFRESH = "scheduler-refresh"
 DRILL_STATE = "drill-state"
+

@@ -155,14 +155,25 @@ def releases_children(by_area, series, area_table, week_table, boundaries_url: s
         html.Div(className="two-up", children=[
             html.Div([graph("map", figures.choropleth(boundaries_url, shaped, by_area.areas, measure, view), map_label, can_drill),
                       html.P(attribution, className="attribution"),
-                      html.P("Select an area on the map to see the returns behind its figure." if can_drill else "",
-                             className="muted small")]),
+                      area_drill(by_area.areas) if can_drill else None]),
             html.Div(series_block),
         ]),
         revised_note(past, any(a.revised for a in by_area.areas)),
         details("Table: released by area", data_table(area_table, "People released by area",
                                                       label="Released by area, table")),
     ]
+
+
+def area_drill(areas) -> html.Details:
+    """The map's drill-down without a mouse: a button per area for the returns behind its figure."""
+    return html.Details(className="table-details area-drill", children=[
+        html.Summary("Returns behind an area's figure"),
+        html.P("Select an area on the map, or choose it here.", className="muted small"),
+        html.Ul(className="area-buttons", children=[
+            html.Li(html.Button(a.name, id={"type": ids.DRILL_AREA_BUTTON, "area": a.code}, className="link small",
+                                **{"aria-label": f"Returns behind the figure for {a.name}"}))
+            for a in areas]),
+    ])
 
 
 def shortfall_children(result, table, can_drill: bool, past: bool) -> list:
@@ -202,22 +213,18 @@ def pressure_matrix(result) -> str:
     rows = []
     for m in result.metrics:
         cells = [(f"{m.label} ({m.threshold_text()})", None)]
-        for code, name in result.areas:
+        for code, _name in result.areas:
             c = by_key.get((m.key, code))
+            # No title per cell: the row and column headers name it, and hundreds of areas made it heavy.
             if c is None or c.value is None:
-                cells.append(("–", "rag rag-none", f"{name}: no return"))
+                cells.append(("–", "rag-none"))
                 continue
-            letter = c.rag or "–"
-            detail = "; ".join(part for part in (RAG_TEXT.get(c.rag or "", "no RAG"), c.note,
-                                                 f"{REVISED_MARK} revised" if c.revised else "") if part)
-            cells.append((f"{letter} {c.value:,}" + (f" {REVISED_MARK}" if c.revised else ""),
-                          f"rag rag-{c.rag or 'none'}", f"{name}: {detail}"))
+            cells.append((f"{c.rag or '–'} {c.value:,}" + (f" {REVISED_MARK}" if c.revised else ""),
+                          f"rag-{c.rag or 'none'}"))
         rows.append(cells)
-    return html_table("Service pressure by area: R red, A amber, G green, – no figure, then the value",
+    return html_table("Service pressure by area: R red, A amber, G green, – no figure, then the value "
+                      f"({REVISED_MARK} revised since the as-at time)",
                       ["Service (thresholds)"] + [name for _code, name in result.areas], rows, css="data grid")
-
-
-RAG_TEXT = {"R": "red", "A": "amber", "G": "green"}
 
 
 def pressure_children(result, can_drill: bool, past: bool) -> list:

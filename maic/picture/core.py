@@ -227,6 +227,12 @@ def metric_catalogue(session: orm.Session) -> pd.DataFrame:
                                  "rag_red", "shareable"])
 
 
+def metric_key_for(session: orm.Session, label: str) -> str | None:
+    """The metric a chart's row label names; None when no metric, or more than one, has that label."""
+    keys = session.scalars(sa.select(Metric.key).where(Metric.label == label).limit(2)).all()
+    return keys[0] if len(keys) == 1 else None
+
+
 def changed_since(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
                   week_to: dt.date) -> set[tuple[str, str, dt.date]]:
     """(metric, area, week) whose value now differs from the value as at the query time (added, changed or gone).

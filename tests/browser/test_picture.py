@@ -108,6 +108,21 @@ def test_drill_down_from_a_tile_and_from_a_red_cell(live_server, page):
     expect(drill).to_be_empty()
 
 
+def test_a_map_area_can_be_followed_to_its_returns_with_the_keyboard(live_server, page):
+    open_picture(page, live_server)
+    summary = page.locator("#releases-panel .area-drill summary")
+    summary.focus()
+    page.keyboard.press("Enter")  # opens the list of areas
+    fenland = page.get_by_role("button", name="Returns behind the figure for Fenland")
+    fenland.focus()
+    expect(fenland).to_be_focused()
+    page.keyboard.press("Enter")
+    drill = page.locator("#drill-panel")
+    expect(drill).to_contain_text("Returns behind: People released, Fenland", timeout=15_000)
+    expect(drill).to_contain_text("probation-cambs-2024-11-18.csv")
+    assert_no_axe_violations(page)
+
+
 def test_as_at_shows_the_picture_of_that_time_and_marks_revisions(live_server, page):
     open_picture(page, live_server)
     page.locator("#asat-date").fill("2024-09-17")

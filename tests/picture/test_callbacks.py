@@ -29,7 +29,7 @@ def panel_body(output: str, filters=FILTERS, extra_inputs=()):
 def drill_body():
     return {"output": "..drill-panel.children...drill-state.data..",
             "outputs": [{"id": "drill-panel", "property": "children"}, {"id": "drill-state", "property": "data"}],
-            "inputs": [[{"id": TILE, "property": "n_clicks", "value": 1}], [], [], []],
+            "inputs": [[{"id": TILE, "property": "n_clicks", "value": 1}], [], [], [], []],
             "changedPropIds": [json.dumps(TILE, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
             "state": [{"id": "picture-filters", "property": "data", "value": FILTERS}]}
 
@@ -157,3 +157,19 @@ def test_a_kept_panel_is_kept_apart_for_readers_who_may_not_drill(app, client, f
     assert "Returns behind this" in post(client, body).get_data(as_text=True)
     assert "Returns behind this" not in post(lead, body).get_data(as_text=True)
     assert "Returns behind this" in post(client, body).get_data(as_text=True)
+
+
+def test_a_heatmap_cell_is_followed_by_its_labels(client, factory, data_dir):
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    graph = {"panel": "heatmap", "type": "drill-graph"}
+    point = {"points": [{"x": "Peterborough", "y": "Mental health referrals of people released", "z": 2}]}
+    body = drill_body()
+    body["inputs"] = [[], [], [{"id": graph, "property": "clickData", "value": point}], [], []]
+    body["changedPropIds"] = [json.dumps(graph, separators=(",", ":"), sort_keys=True) + ".clickData"]
+    response = post(client, body)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Returns behind: Mental health referrals of people released, Peterborough" in text
+    assert "cpft-w2.csv" in text and "mh_capacity" in text
