@@ -114,21 +114,26 @@ def control_values(filters: Filters) -> tuple:
             filters.as_at_date.isoformat() if filters.as_at_date else None, filters.as_at_time, filters.measure)
 
 
-def filters_from_url(search):
-    """When the page opens: the controls take the URL's filters, so that a link reproduces the view."""
-    permissions.require(user(), permissions.VIEW_PICTURE)
-    return control_values(Filters.from_search(search))
+def _from_controls(week_from, week_to, area, scope, asat_date, asat_time, measure) -> Filters:
+    return Filters.from_data({"from": "" if week_from == "start" else week_from,
+                              "to": "" if week_to == "latest" else week_to,
+                              "area": "" if area == "all" else area, "scope": scope, "asat": asat_date,
+                              "time": asat_time, "measure": measure})
 
 
-def filters_to_url(trigger, week_from, week_to, area, scope, asat_date, asat_time, measure):
-    """After any change: the URL and the filters store follow the controls. Returns (search, store)."""
+def sync_filters(trigger, search, *values) -> tuple:
+    """The URL, the filters store and the controls kept in step, in one callback (Dash allows a callback to
+    write what it reads). The page opening, or the browser's back and forward buttons, change the URL: the
+    controls and the store follow it. A control changing: the URL and the store follow the controls.
+    Returns (search, store, *control values)."""
     permissions.require(user(), permissions.VIEW_PICTURE)
-    filters = Filters.from_data({"from": "" if week_from == "start" else week_from,
-                                 "to": "" if week_to == "latest" else week_to,
-                                 "area": "" if area == "all" else area, "scope": scope, "asat": asat_date,
-                                 "time": asat_time, "measure": measure})
+    unchanged = (no_update,) * len(values)
+    if trigger is None or trigger == ids.PICTURE_URL:
+        filters = Filters.from_search(search)
+        return no_update, replace(filters, measure="count").to_data(), *control_values(filters)
+    filters = _from_controls(*values)
     store = no_update if trigger == ids.MAP_MEASURE else replace(filters, measure="count").to_data()
-    return filters.to_search(), store
+    return filters.to_search(), store, *unchanged
 
 
 def as_at_now(n_clicks):
@@ -358,15 +363,11 @@ def register(app) -> None:
 
     controls = (ids.WEEK_FROM, ids.WEEK_PICKER, ids.AREA_PICKER, ids.SCOPE_PICKER, ids.ASAT_DATE, ids.ASAT_TIME,
                 ids.MAP_MEASURE)
-    # URL -> controls once, when the page opens (pathname is set then and never changes on this page);
-    # controls -> URL and store on every change. No cycle: the second only writes what the first reads as State.
-    app.callback(*(Output(c, "value") for c in controls), Input(ids.PICTURE_URL, "pathname"),
-                 State(ids.PICTURE_URL, "search"))(lambda _path, search: filters_from_url(search))
-
     @app.callback(Output(ids.PICTURE_URL, "search"), Output(ids.FILTERS, "data"),
+                  *(Output(c, "value") for c in controls), Input(ids.PICTURE_URL, "search"),
                   *(Input(c, "value") for c in controls))
-    def filters(week_from, week_to, area, scope, asat_date, asat_time, measure):
-        return filters_to_url(ctx.triggered_id, week_from, week_to, area, scope, asat_date, asat_time, measure)
+    def filters(search, *values):
+        return sync_filters(ctx.triggered_id, search, *values)
 
     app.callback(Output(ids.ASAT_DATE, "value", allow_duplicate=True),
                  Output(ids.ASAT_TIME, "value", allow_duplicate=True),

@@ -91,6 +91,21 @@ def test_filters_are_kept_in_the_url_and_a_link_reproduces_the_view(live_server,
     other.close()
 
 
+def test_the_back_button_returns_the_controls_and_panels_to_the_previous_view(live_server, page):
+    open_picture(page, live_server)
+    page.locator("#area-picker").click()
+    page.get_by_role("option", name="Peterborough", exact=True).click()
+    expect(page).to_have_url(re.compile(r"area=E06000031"), timeout=20_000)
+    expect(page.locator("#releases-panel .summary")).to_contain_text("into 1 of 1 areas", timeout=20_000)
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"area="), timeout=20_000)
+    expect(page.locator("#area-picker")).to_contain_text("All areas", timeout=20_000)
+    expect(page.locator("#releases-panel .summary")).to_contain_text("into 6 of 6 areas", timeout=20_000)
+    page.go_forward()
+    expect(page.locator("#area-picker")).to_contain_text("Peterborough", timeout=20_000)
+    expect(page.locator("#releases-panel .summary")).to_contain_text("into 1 of 1 areas", timeout=20_000)
+
+
 def test_drill_down_from_a_tile_and_from_a_red_cell(live_server, page):
     open_picture(page, live_server)
     page.get_by_role("button", name="Returns behind Released this week").click()
