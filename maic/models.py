@@ -175,6 +175,13 @@ class Observation(Base):
             postgresql_where=sa.text("superseded_at IS NULL"),
         ),
         sa.Index("ix_observation_week_metric", "week", "metric_id", "area_id"),
+        # The picture as at a past time, which the current-row index above cannot answer.
+        sa.Index("ix_observation_metric_area_week", "metric_id", "area_id", "week"),
+        # "Revised since T" looks only at what was recorded or superseded after T: usually a few recent rows.
+        sa.Index("ix_observation_recorded_at", "recorded_at"),
+        # Partial: an index over every current row's NULL misled planners when asking for current rows.
+        sa.Index("ix_observation_superseded_at", "superseded_at", sqlite_where=sa.text("superseded_at IS NOT NULL"),
+                 postgresql_where=sa.text("superseded_at IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     metric_id: Mapped[int] = mapped_column(sa.ForeignKey("metric.id"))

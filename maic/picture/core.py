@@ -117,6 +117,12 @@ def metric_ids(session: orm.Session, metric_keys: list[str]) -> dict[str, int]:
 BY_AREA, BY_WEEK = "area_code", "week"
 
 
+def metric_sum(metric_id: int):
+    """One metric's sum within a group of rows of several metrics; NULL when the group has none of it. Cast
+    because PostgreSQL's sum of bigints is a numeric, which arrives in Python as a slow Decimal."""
+    return sa.cast(sa.func.sum(sa.case((Observation.metric_id == metric_id, Observation.value))), sa.BigInteger)
+
+
 def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
               week_to: dt.date, by: tuple[str, ...] = (BY_AREA, BY_WEEK)) -> pd.DataFrame:
     """Each metric summed over the areas in scope and the weeks asked for, grouped by area and/or week, in SQL.
@@ -133,7 +139,7 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
         # Summed over everything (by=()), the answer is one row even when nothing is there: no figures.
         return pd.DataFrame([[math.nan] * len(keys) + [0] * len(keys)] if by == () else [], columns=columns)
     group = {BY_AREA: Observation.area_id, BY_WEEK: Observation.week}
-    sums = [sa.func.sum(sa.case((Observation.metric_id == ids[k], Observation.value))).label(k) for k in keys]
+    sums = [metric_sum(ids[k]).label(k) for k in keys]
     counts = [sa.func.count(sa.case((Observation.metric_id == ids[k], 1))).label(f"{k}_n") for k in keys]
     stmt = (sa.select(*(group[g] for g in by), *sums, *counts)
             .where(visible(query), Observation.metric_id.in_(list(ids[k] for k in keys)),
@@ -237,16 +243,36 @@ def changed_since(session: orm.Session, query: PictureQuery, metric_keys: list[s
                   week_to: dt.date) -> set[tuple[str, str, dt.date]]:
     """(metric, area, week) whose value now differs from the value as at the query time (added, changed or gone).
 
-    Empty when the query is for now. This is what marks a figure "revised since".
+    Empty when the query is for now. This is what marks a figure "revised since". Only keys with a row
+    recorded or superseded after the as-at time can differ, and the two timestamp indexes find those; their
+    values then and now are compared exactly (a correction to the same value is not a revision).
     """
     if query.as_at is None:
         return set()
-    then = values(session, query, metric_keys, week_from, week_to)
-    now = values(session, replace(query, as_at=None), metric_keys, week_from, week_to)
-    keys = ["metric", "area_code", "week"]
-    merged = then.merge(now, on=keys, how="outer", suffixes=("_then", "_now"))
-    differs = merged["value_then"].ne(merged["value_now"]) | merged["value_then"].isna() | merged["value_now"].isna()
-    return {(m, a, w) for m, a, w in merged.loc[differs, keys].itertuples(index=False)}
+    at = query.as_at
+    areas = areas_in_scope(session, query)
+    ids = metric_ids(session, metric_keys)
+    if areas.empty or not ids:
+        return set()
+    in_scope = (Observation.metric_id.in_(list(ids.values())), Observation.week.between(week_from, week_to),
+                Observation.area_id.in_(areas["id"].tolist()))
+    key = (Observation.metric_id, Observation.area_id, Observation.week)
+    touched = set(session.execute(sa.union(sa.select(*key).where(*in_scope, Observation.recorded_at > at),
+                                           sa.select(*key).where(*in_scope, Observation.superseded_at > at))).all())
+    if not touched:
+        return set()
+
+    def value_by_key(condition) -> dict[tuple, int]:
+        rows = session.execute(sa.select(*key, Observation.value).where(
+            condition, Observation.metric_id.in_({m for m, _a, _w in touched}),
+            Observation.area_id.in_({a for _m, a, _w in touched}),
+            Observation.week.between(min(w for _m, _a, w in touched), max(w for _m, _a, w in touched)))).all()
+        return {(m, a, w): v for m, a, w, v in rows if (m, a, w) in touched}
+
+    then, now = value_by_key(visible_at(at)), value_by_key(Observation.superseded_at.is_(None))
+    metric_key = {metric_id: k for k, metric_id in ids.items()}
+    area_code = dict(zip(areas["id"], areas["code"], strict=True))
+    return {(metric_key[m], area_code[a], w) for m, a, w in touched if then.get((m, a, w)) != now.get((m, a, w))}
 
 
 def week_sums(frame: pd.DataFrame, metric: str) -> dict[dt.date, int]:

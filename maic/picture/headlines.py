@@ -18,7 +18,7 @@ from maic.picture.core import (
     returns_completeness,
 )
 from maic.picture.pressure import services_at_red
-from maic.picture.shortfall import shortfall_frame
+from maic.picture.shortfall import shortfall_rows
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
     nfa = total("releases_nfa", week)
     nfa_note = f"{round(100 * nfa / released)}% of those released" if nfa is not None and released else ""
     in_ta = total("households_in_ta", week)
-    table = shortfall_frame(wide)
+    table = shortfall_rows(session, query, prev, week)
     short_now, short_prev = table[table["week"] == week], table[table["week"] == prev]
     shortfall = int(short_now["shortfall"].sum()) if not short_now.empty else None
     shortfall_prev = int(short_prev["shortfall"].sum()) if not short_prev.empty else None

@@ -2,8 +2,10 @@
 
 demand = released with no fixed abode in the week + referrals awaiting placement at the end of the week;
 spare = max(0, TA capacity - households in TA); shortfall = max(0, demand - spare). An area with no capacity
-or TA figure for the week is listed as missing, never counted as zero. shortfall_frame is the one place the
-rule is written; the headline tile uses it too.
+or TA figure for the week is listed as missing, never counted as zero.
+
+The rule is written once, in SQL (per_area_week): the panel's rows, its trend over every week chosen and
+the headline tile all read it, and only the answer (an area's row, a week's total) leaves the database.
 """
 
 from __future__ import annotations
@@ -12,9 +14,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy import orm
 
-from maic.picture.core import WEEK, PictureQuery, aggregate, areas_in_scope, changed_since, resolve_range
+from maic.models import Observation
+from maic.picture.core import (
+    WEEK,
+    PictureQuery,
+    areas_in_scope,
+    changed_since,
+    metric_ids,
+    metric_sum,
+    resolve_range,
+    visible,
+)
 from maic.weeks import weeks_between
 
 SHORTFALL_METRICS = ["releases_nfa", "referrals_awaiting_placement", "ta_capacity", "households_in_ta"]
@@ -48,29 +61,56 @@ class Shortfall:
         return sum(r.shortfall for r in self.rows) if self.rows else None
 
 
-def shortfall_frame(wide: pd.DataFrame) -> pd.DataFrame:
-    """Every (area, week) with both a capacity and a TA figure: nfa, awaiting, demand, capacity, in_ta, spare, shortfall.
-
-    `wide` is core.aggregate of SHORTFALL_METRICS by area and week (the metrics side by side).
-    """
-    columns = ["area_code", "week", "nfa", "awaiting", "demand", "capacity", "in_ta", "spare", "shortfall"]
-    if wide.empty or any(col not in wide.columns for col in ("ta_capacity", "households_in_ta")):
-        return pd.DataFrame(columns=columns)
-    wide = wide.dropna(subset=["ta_capacity", "households_in_ta"])
-    out = pd.DataFrame({"area_code": wide["area_code"], "week": wide["week"]})
-    out["nfa"] = wide["releases_nfa"].fillna(0) if "releases_nfa" in wide else 0
-    out["awaiting"] = (wide["referrals_awaiting_placement"].fillna(0) if "referrals_awaiting_placement" in wide
-                       else 0)
-    out["demand"] = out["nfa"] + out["awaiting"]
-    out["capacity"] = wide["ta_capacity"]
-    out["in_ta"] = wide["households_in_ta"]
-    out["spare"] = (out["capacity"] - out["in_ta"]).clip(lower=0)
-    out["shortfall"] = (out["demand"] - out["spare"]).clip(lower=0)
-    return out.astype({c: int for c in columns[2:]})[columns].reset_index(drop=True)
+COLUMNS = ["nfa", "awaiting", "demand", "capacity", "in_ta", "spare", "shortfall"]
 
 
-def shortfall_weeks(session: orm.Session, query: PictureQuery, week_from: dt.date, week_to: dt.date) -> pd.DataFrame:
-    return shortfall_frame(aggregate(session, query, SHORTFALL_METRICS, week_from, week_to))
+def per_area_week(session: orm.Session, query: PictureQuery, week_from: dt.date, week_to: dt.date):
+    """A select of every (area, week) in scope with both a capacity and a TA figure: area_id, week, then
+    COLUMNS. None when the catalogue lacks the capacity metrics or no area is in scope."""
+    areas = areas_in_scope(session, query)
+    ids = metric_ids(session, SHORTFALL_METRICS)
+    if areas.empty or "ta_capacity" not in ids or "households_in_ta" not in ids:
+        return None
+
+    def total(key: str):
+        return metric_sum(ids[key]) if key in ids else sa.cast(sa.null(), sa.BigInteger)
+
+    groups = (sa.select(Observation.area_id, Observation.week, total("releases_nfa").label("nfa"),
+                        total("referrals_awaiting_placement").label("awaiting"),
+                        total("ta_capacity").label("capacity"), total("households_in_ta").label("in_ta"))
+              .where(visible(query), Observation.metric_id.in_(list(ids.values())),
+                     Observation.week.between(week_from, week_to), Observation.area_id.in_(areas["id"].tolist()))
+              .group_by(Observation.area_id, Observation.week).subquery())
+    demand = sa.func.coalesce(groups.c.nfa, 0) + sa.func.coalesce(groups.c.awaiting, 0)
+    free = groups.c.capacity - groups.c.in_ta
+    spare = sa.case((free > 0, free), else_=0)
+    short = sa.case((demand - spare > 0, demand - spare), else_=0)
+    return (sa.select(groups.c.area_id, groups.c.week, sa.func.coalesce(groups.c.nfa, 0).label("nfa"),
+                      sa.func.coalesce(groups.c.awaiting, 0).label("awaiting"), demand.label("demand"),
+                      groups.c.capacity, groups.c.in_ta, spare.label("spare"), short.label("shortfall"))
+            .where(groups.c.capacity.is_not(None), groups.c.in_ta.is_not(None)))
+
+
+def shortfall_rows(session: orm.Session, query: PictureQuery, week_from: dt.date,
+                   week_to: dt.date) -> pd.DataFrame:
+    """Every (area, week) with both a capacity and a TA figure: area_code, week, then COLUMNS."""
+    stmt = per_area_week(session, query, week_from, week_to)
+    if stmt is None:
+        return pd.DataFrame(columns=["area_code", "week", *COLUMNS])
+    codes = dict(zip(*(areas_in_scope(session, query)[c] for c in ("id", "code")), strict=True))
+    rows = [(codes[r[0]], *r[1:]) for r in session.execute(stmt).all()]
+    return pd.DataFrame(rows, columns=["area_code", "week", *COLUMNS])
+
+
+def shortfall_by_week(session: orm.Session, query: PictureQuery, week_from: dt.date,
+                      week_to: dt.date) -> dict[dt.date, tuple[int, int]]:
+    """week -> (total shortfall, areas with capacity figures), for the weeks that have any."""
+    stmt = per_area_week(session, query, week_from, week_to)
+    if stmt is None:
+        return {}
+    rows = stmt.subquery()
+    totals = sa.select(rows.c.week, sa.cast(sa.func.sum(rows.c.shortfall), sa.BigInteger), sa.func.count())
+    return {w: (int(total), int(n)) for w, total, n in session.execute(totals.group_by(rows.c.week)).all()}
 
 
 def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
@@ -80,7 +120,7 @@ def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
         return result
     week_from, week = span
     areas = areas_in_scope(session, query)
-    table = shortfall_weeks(session, query, min(week_from, week - WEEK), week)
+    table = shortfall_rows(session, query, week - WEEK, week)
     revised = {a for _m, a, w in changed_since(session, query, SHORTFALL_METRICS, week, week)}
     now = {r.area_code: r for r in table[table["week"] == week].itertuples(index=False)}
     before = {r.area_code: r.shortfall for r in table[table["week"] == week - WEEK].itertuples(index=False)}
@@ -90,12 +130,10 @@ def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
             result.missing.append(name)
             continue
         change = row.shortfall - before[code] if code in before else None
-        result.rows.append(ShortfallRow(code, name, row.nfa, row.awaiting, row.demand, row.capacity, row.in_ta,
-                                        row.spare, row.shortfall, change, code in revised))
+        result.rows.append(ShortfallRow(code, name, *(int(getattr(row, c)) for c in COLUMNS), change,
+                                        code in revised))
     result.rows.sort(key=lambda r: (-r.shortfall, -r.demand, r.area_name))
-    in_range = table[table["week"] >= week_from]
-    by_week = {w: (int(total), int(n)) for w, total, n in
-               in_range.groupby("week")["shortfall"].agg(["sum", "count"]).itertuples()}
+    by_week = shortfall_by_week(session, query, week_from, week)
     result.trend = [(w, *by_week.get(w, (None, 0))) for w in weeks_between(week_from, week)]
     return result
 
