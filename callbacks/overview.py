@@ -71,19 +71,6 @@ def result(name: str, filters: Filters):
     return _cache().get(key, lambda: _computers()[name](db(), filters.query(_tz())))
 
 
-def rendered(name: str, filters: Filters, build, *allowed: bool):
-    """A panel's output as JSON, built once per data version, filters and what the reader may do (drill):
-    every dashboard asking the same question before the next return gets it ready-made.
-    `build` returns one output, or a tuple of outputs for a callback with several."""
-
-    def render():
-        built = build()
-        return tuple(serialised(part) for part in built) if isinstance(built, tuple) else serialised(built)
-
-    key = ("rendered", name, _version(), filters, _clock(name, filters), allowed)
-    return _cache().get(key, render)
-
-
 def _as_at_text(filters: Filters, computed_at: dt.datetime) -> str:
     return picture.local_time(filters.as_at(_tz()) or computed_at, _tz())
 
@@ -147,85 +134,106 @@ def _can_drill() -> bool:
     return permissions.allowed(user(), permissions.DRILL_DOWN)
 
 
+def _past(filters: Filters) -> bool:
+    return filters.as_at_date is not None
+
+
+def _headlines(filters: Filters, can_drill: bool):
+    headlines = result("headlines", filters)
+    header = view.picture_header(headlines.week, _as_at_text(filters, headlines.as_at), _past(filters),
+                                 headlines.returns_in, headlines.returns_due, any(t.revised for t in headlines.tiles))
+    return header, view.tiles(headlines, can_drill, _past(filters))
+
+
+def _releases(filters: Filters, can_drill: bool):
+    by_area, series = result("releases", filters), result("series", filters)
+    codes = [a.code for a in by_area.areas]
+    return panels.releases_children(
+        by_area, series, picture.releases_table(by_area), picture.series_table(series), geo.boundaries_url(),
+        geo.known_codes(), geo.view_for(codes), filters.measure, can_drill, _past(filters), geo.ATTRIBUTION)
+
+
+def _shortfall(filters: Filters, can_drill: bool):
+    found = result("shortfall", filters)
+    return panels.shortfall_children(found, picture.shortfall_table(found), can_drill, _past(filters))
+
+
+def _pressure(filters: Filters, can_drill: bool):
+    return panels.pressure_children(result("pressure", filters), can_drill, _past(filters))
+
+
+def _completeness(filters: Filters, _can_drill: bool):
+    return panels.completeness_children(result("completeness", filters),
+                                        lambda moment: picture.local_time(moment, _tz()))
+
+
+def _forward(filters: Filters, can_drill: bool):
+    found = result("forward", filters)
+    return panels.forward_children(found, picture.forward_table(found), can_drill, _past(filters))
+
+
+# Each panel's body from (filters, may the reader drill down): no request, no user, so it can be rendered ahead.
+BUILDERS = {"headlines": _headlines, "releases": _releases, "shortfall": _shortfall, "pressure": _pressure,
+            "completeness": _completeness, "forward": _forward}
+
+
+def answer(name: str, filters: Filters, can_drill: bool):
+    """A panel's answer as JSON, built once per data version, filters and whether the reader may drill down:
+    every dashboard asking the same question before the next return gets it ready-made. The view is noted,
+    so that the next data version can be rendered ahead for it (render_ahead)."""
+
+    def render():
+        built = BUILDERS[name](filters, can_drill)
+        return tuple(serialised(part) for part in built) if isinstance(built, tuple) else serialised(built)
+
+    _recent_views(current_app).seen((name, filters, can_drill))
+    key = ("rendered", name, _version(), filters, _clock(name, filters), can_drill)
+    return _cache().get(key, render)
+
+
 def headline_panel(data):
     permissions.require(user(), permissions.VIEW_PICTURE)
-    filters = Filters.from_data(data)
-    can_drill = _can_drill()
-
-    def build():
-        headlines = result("headlines", filters)
-        past = filters.as_at_date is not None
-        header = view.picture_header(headlines.week, _as_at_text(filters, headlines.as_at), past, headlines.returns_in,
-                                     headlines.returns_due, any(t.revised for t in headlines.tiles))
-        return header, view.tiles(headlines, can_drill, past)
-
-    return rendered("headlines", filters, build, can_drill)
+    return answer("headlines", Filters.from_data(data), _can_drill())
 
 
 def releases_panel(data, measure):
     permissions.require(user(), permissions.VIEW_PICTURE)
-    filters = replace(Filters.from_data(data), measure=measure or "count")
-    can_drill = _can_drill()
-
-    def build():
-        by_area, series = result("releases", filters), result("series", filters)
-        codes = [a.code for a in by_area.areas]
-        return panels.releases_children(
-            by_area, series, picture.releases_table(by_area), picture.series_table(series), geo.boundaries_url(),
-            geo.known_codes(), geo.view_for(codes), filters.measure, can_drill, filters.as_at_date is not None,
-            geo.ATTRIBUTION)
-
-    return rendered("releases", filters, build, can_drill)
+    return answer("releases", replace(Filters.from_data(data), measure=measure or "count"), _can_drill())
 
 
-def shortfall_panel(data):
-    permissions.require(user(), permissions.VIEW_PICTURE)
-    filters = Filters.from_data(data)
-    can_drill = _can_drill()
+def panel_body(name: str):
+    """A panel's callback body: its inputs are the filters and the data version (which only triggers it)."""
+    def panel(data, _version=None):
+        permissions.require(user(), permissions.VIEW_PICTURE)
+        return answer(name, Filters.from_data(data), _can_drill())
 
-    def build():
-        found = result("shortfall", filters)
-        return panels.shortfall_children(found, picture.shortfall_table(found), can_drill,
-                                         filters.as_at_date is not None)
-
-    return rendered("shortfall", filters, build, can_drill)
+    panel.__name__ = f"{name}_panel"
+    return panel
 
 
-def pressure_panel(data):
-    permissions.require(user(), permissions.VIEW_PICTURE)
-    filters = Filters.from_data(data)
-    can_drill = _can_drill()
-
-    def build():
-        found = result("pressure", filters)
-        return panels.pressure_children(found, can_drill,
-                                        filters.as_at_date is not None)
-
-    return rendered("pressure", filters, build, can_drill)
+shortfall_panel, pressure_panel, completeness_panel, forward_panel = (
+    panel_body(name) for name in ("shortfall", "pressure", "completeness", "forward"))
 
 
-def completeness_panel(data):
-    permissions.require(user(), permissions.VIEW_PICTURE)
-    filters = Filters.from_data(data)
+# --- rendering ahead for a new data version ---------------------------------------------------------------
 
-    def build():
-        found = result("completeness", filters)
-        return panels.completeness_children(found, lambda moment: picture.local_time(moment, _tz()))
-
-    return rendered("completeness", filters, build)
+def _recent_views(app) -> picture.RecentViews:
+    return app.extensions.setdefault("maic.recent_views", picture.RecentViews())
 
 
-def forward_panel(data):
-    permissions.require(user(), permissions.VIEW_PICTURE)
-    filters = Filters.from_data(data)
-    can_drill = _can_drill()
+def render_ahead(app, version: int) -> None:
+    """Render the views asked for lately at a new data version (in the warmer's thread, with its own
+    application context and database session), newest first."""
+    with app.app_context():
+        g.maic_data_version = version
+        for name, filters, can_drill in _recent_views(app).newest_first():
+            answer(name, filters, can_drill)
 
-    def build():
-        found = result("forward", filters)
-        return panels.forward_children(found, picture.forward_table(found), can_drill,
-                                       filters.as_at_date is not None)
 
-    return rendered("forward", filters, build, can_drill)
+def _warmer() -> picture.Warmer:
+    app = current_app._get_current_object()
+    return app.extensions.setdefault("maic.warmer", picture.Warmer(
+        lambda version: render_ahead(app, version), float(setting("MAIC_LIVE_RENDER_AHEAD_SECONDS"))))
 
 
 # --- drill-down -------------------------------------------------------------------------------------------
@@ -341,7 +349,11 @@ def check_version(_tick, known):
     # Neighbours poll it too, for the shared view: it reveals only that something changed.
     permissions.require(user(), permissions.DATA_VERSION)
     version = picture.data_version(db())
-    return no_update if version == known else version
+    if version == known:
+        return no_update
+    if known is not None and not _warmer().ready(version):
+        return no_update  # the new picture is being rendered; tell this dashboard at its next check
+    return version
 
 
 def register(app) -> None:
@@ -385,8 +397,7 @@ def register(app) -> None:
 
     for output, body in ((ids.SHORTFALL_PANEL, shortfall_panel), (ids.PRESSURE_PANEL, pressure_panel),
                          (ids.COMPLETENESS_PANEL, completeness_panel), (ids.FORWARD_PANEL, forward_panel)):
-        app.callback(Output(output, "children"), Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))(
-            _panel_callback(body))
+        app.callback(Output(output, "children"), Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))(body)
 
     @app.callback(Output(ids.DRILL_PANEL, "children"), Output(ids.DRILL_STATE, "data"),
                   Input({"type": ids.DRILL_TILE, "key": ALL}, "n_clicks"),
@@ -404,10 +415,3 @@ def register(app) -> None:
     def export(n_clicks, data, drill_state):
         return export_csv(n_clicks, ctx.triggered_id["panel"], data, drill_state)
 
-
-def _panel_callback(body):
-    def panel(data, _version):
-        return body(data)
-
-    panel.__name__ = body.__name__
-    return panel

@@ -58,6 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_FEED_TIMEOUT_SECONDS", 20.0, "Connect and read timeout for one feed request.", float),
     Setting("MAIC_FEED_RETRIES", 3, "Retries (with exponential backoff) after a feed's network error or 5xx.", int),
     Setting("MAIC_LIVE_POLL_SECONDS", 5, "How often an open dashboard checks for new data.", int),
+    Setting("MAIC_LIVE_RENDER_AHEAD_SECONDS", 3, "When new data lands, how long the live check may wait while "
+            "the panels open dashboards show are rendered ahead, before telling them anyway (0: at once).", float),
     Setting("MAIC_SUPPRESSION_THRESHOLD", 5, "Counts from 1 up to this value minus one are shown as '<N' when shared.", int),
     Setting("MAIC_RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0."),
     Setting("MAIC_DEMO_BANNER", True, "Label the screens 'Demo data' (set 0 in production).", bool),

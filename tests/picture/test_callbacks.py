@@ -173,3 +173,42 @@ def test_a_heatmap_cell_is_followed_by_its_labels(client, factory, data_dir):
     text = response.get_data(as_text=True)
     assert "Returns behind: Mental health referrals of people released, Peterborough" in text
     assert "cpft-w2.csv" in text and "mh_capacity" in text
+
+
+def version_body(known):
+    return {"output": "data-version.data", "outputs": {"id": "data-version", "property": "data"},
+            "inputs": [{"id": "live-timer", "property": "n_intervals", "value": 3}],
+            "changedPropIds": ["live-timer.n_intervals"],
+            "state": [{"id": "data-version", "property": "data", "value": known}]}
+
+
+def announced(response) -> int | None:
+    """The version the live check tells the dashboard of; None for 'nothing new' (Dash's no_update)."""
+    assert response.status_code in (200, 204), response.status_code
+    return (response.get_json() or {}).get("response", {}).get("data-version", {}).get("data") if (
+        response.status_code == 200) else None
+
+
+def test_a_new_version_is_rendered_ahead_before_dashboards_are_told(app, client, factory, data_dir):
+    import time
+
+    from tests.fixtures import ingest
+
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    body = panel_body("releases-panel", extra_inputs=[{"id": "map-measure", "property": "value", "value": "count"}])
+    assert "59 people released" in post(client, body).get_data(as_text=True)
+    known = announced(post(client, version_body(None)))
+    assert known and announced(post(client, version_body(known))) is None  # nothing new
+    ingest(factory, data_dir, "probation-cambs", [("2024-09-09", "E07000010", "releases_total", 4)],
+           filename="probation-fenland.csv")
+    deadline = time.monotonic() + 10
+    while (told := announced(post(client, version_body(known)))) is None:
+        assert time.monotonic() < deadline, "the new version was never announced"
+        time.sleep(0.05)
+    assert told > known
+    cache = app.extensions["maic.picture_cache"]
+    misses = cache.misses
+    assert "63 people released" in post(client, body).get_data(as_text=True)
+    assert cache.misses == misses  # rendered ahead: the dashboard's request found it ready
