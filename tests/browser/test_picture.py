@@ -65,12 +65,16 @@ def test_viewer_sees_every_panel_with_no_axe_violations(live_server, browser, si
         context.close()
 
 
-def test_filters_are_kept_in_the_url_and_a_link_reproduces_the_view(live_server, page):
-    open_picture(page, live_server)
+def open_picture_on_peterborough(page, server) -> None:
+    open_picture(page, server)
     page.locator("#area-picker").click()
     page.get_by_role("option", name="Peterborough", exact=True).click()
     expect(page).to_have_url(re.compile(r"area=E06000031"), timeout=20_000)
     expect(page.locator("#releases-panel .summary")).to_contain_text("into 1 of 1 areas", timeout=20_000)
+
+
+def test_filters_are_kept_in_the_url_and_a_link_reproduces_the_view(live_server, page):
+    open_picture_on_peterborough(page, live_server)
     page.get_by_text("Home + neighbours").click()
     expect(page).to_have_url(re.compile(r"scope=neighbours"), timeout=20_000)
     page.locator("#area-picker").click()
@@ -92,11 +96,7 @@ def test_filters_are_kept_in_the_url_and_a_link_reproduces_the_view(live_server,
 
 
 def test_the_back_button_returns_the_controls_and_panels_to_the_previous_view(live_server, page):
-    open_picture(page, live_server)
-    page.locator("#area-picker").click()
-    page.get_by_role("option", name="Peterborough", exact=True).click()
-    expect(page).to_have_url(re.compile(r"area=E06000031"), timeout=20_000)
-    expect(page.locator("#releases-panel .summary")).to_contain_text("into 1 of 1 areas", timeout=20_000)
+    open_picture_on_peterborough(page, live_server)
     page.go_back()
     expect(page).not_to_have_url(re.compile(r"area="), timeout=20_000)
     expect(page.locator("#area-picker")).to_contain_text("All areas", timeout=20_000)
