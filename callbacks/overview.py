@@ -21,6 +21,7 @@ from layouts.plain import serialised
 from maic import audit, geo, permissions, picture
 from maic.models import utcnow
 from maic.picture import Filters, PictureQuery
+from maic.weeks import latest_week_due
 
 PANEL_OUTPUTS = {ids.RELEASES_PANEL: "releases", ids.SHORTFALL_PANEL: "shortfall", ids.PRESSURE_PANEL: "pressure",
                  ids.COMPLETENESS_PANEL: "completeness", ids.FORWARD_PANEL: "forward"}
@@ -58,9 +59,10 @@ def _version() -> int:
 
 
 def _clock(name: str, filters: Filters):
-    """Completeness's 'missing' depends on the clock as well as the data: its live view is kept a minute."""
+    """Completeness's 'missing' depends on the clock as well as the data: its live view is also keyed by the
+    newest week whose return is due by now, which changes once a week, when a deadline passes."""
     if name == "completeness" and filters.as_at_date is None:
-        return utcnow().replace(second=0, microsecond=0)
+        return latest_week_due(utcnow(), setting("MAIC_RETURN_DEADLINE"), _tz())
     return None
 
 

@@ -44,3 +44,12 @@ def deadline_for(week: dt.date, rule: str = "TUE 12:00", tz: str = "Europe/Londo
     local_day = week + dt.timedelta(days=7 + DAYS[day_name.upper()[:3]])
     local = dt.datetime.combine(local_day, dt.time(hour, minute), tzinfo=ZoneInfo(tz))
     return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def latest_week_due(now: dt.datetime, rule: str = "TUE 12:00", tz: str = "Europe/London") -> dt.date:
+    """The newest week whose return was due by `now` (naive UTC): which returns count as missing changes only
+    when this does."""
+    week = monday_of(now.date())
+    while deadline_for(week, rule, tz) > now:
+        week -= dt.timedelta(days=7)
+    return week

@@ -30,3 +30,15 @@ def test_deadline_is_tuesday_noon_london_in_utc():
     # Summer time: 12:00 BST is 11:00 UTC; winter: 12:00 GMT is 12:00 UTC.
     assert deadline_for(dt.date(2024, 9, 9)) == dt.datetime(2024, 9, 17, 11, 0)
     assert deadline_for(dt.date(2024, 11, 11)) == dt.datetime(2024, 11, 19, 12, 0)
+
+
+def test_latest_week_due_moves_when_a_deadline_passes():
+    from maic.weeks import latest_week_due
+
+    # Week of Mon 11 Nov 2024 is due Tue 19 Nov 12:00 London (GMT, so 12:00 UTC).
+    assert latest_week_due(dt.datetime(2024, 11, 19, 11, 59)) == dt.date(2024, 11, 4)
+    assert latest_week_due(dt.datetime(2024, 11, 19, 12, 0)) == dt.date(2024, 11, 11)
+    assert latest_week_due(dt.datetime(2024, 11, 25, 23, 0)) == dt.date(2024, 11, 11)
+    # Summer time: Tue 17 Sep 12:00 BST is 11:00 UTC.
+    assert latest_week_due(dt.datetime(2024, 9, 17, 11, 0)) == dt.date(2024, 9, 9)
+    assert latest_week_due(dt.datetime(2024, 9, 17, 10, 59), "TUE 12:00") == dt.date(2024, 9, 2)
