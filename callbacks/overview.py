@@ -90,7 +90,8 @@ def _filters_text(filters: Filters) -> str:
 
 def render_page():
     permissions.require(user(), permissions.VIEW_PICTURE)
-    weeks = picture.weeks_with_data(db(), PictureQuery())
+    # The week picker's weeks read every week's rows: kept per data version, like the panels.
+    weeks = _cache().get(("weeks", _version()), lambda: picture.weeks_with_data(db(), PictureQuery()))
     areas = picture.areas_in_scope(db(), PictureQuery(include_neighbours=True))
     return view.layout(view.OverviewOptions(
         weeks=weeks, areas=[(r.code, r.name, bool(r.is_home)) for r in areas.itertuples(index=False)],

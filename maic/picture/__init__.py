@@ -19,7 +19,6 @@ from maic.picture.core import (
     metric_key_for,
     resolve_range,
     returns_completeness,
-    shortfall_by_area,
     tranche_markers,
     values,
     visible_at,
@@ -56,6 +55,6 @@ __all__ = [
     "csv_text", "data_version", "drill_table", "forward_look", "forward_table", "headlines", "home_lrf",
     "incident_start", "latest_week", "measure_text", "metric_catalogue", "metric_key_for", "neutralise", "pressure",
     "pressure_table", "release_series", "releases_by_area", "releases_table", "resolve_range",
-    "returns_completeness", "returns_behind", "series_table", "services_at_red", "shortfall", "shortfall_by_area",
+    "returns_completeness", "returns_behind", "series_table", "services_at_red", "shortfall",
     "shortfall_table", "tile_figure", "tranche_markers", "values", "visible_at", "weeks_with_data",
 ]

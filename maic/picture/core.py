@@ -154,28 +154,8 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return frame
 
 
-def total_for(frame: pd.DataFrame, metric: str, week: dt.date) -> int | None:
-    rows = frame[(frame["metric"] == metric) & (frame["week"] == week)]
-    return int(rows["value"].sum()) if not rows.empty else None
 
 
-def shortfall_by_area(frame: pd.DataFrame, week: dt.date) -> pd.DataFrame:
-    """Demand (NFA releases + referrals awaiting placement) against spare emergency/temporary places.
-
-    Spare places = max(0, TA capacity - households in TA); shortfall = max(0, demand - spare places).
-    An area is left out when it has no capacity figure for the week: a missing return is not a zero.
-    """
-    week_rows = frame[frame["week"] == week]
-    wide = week_rows.pivot_table(index="area_code", columns="metric", values="value", aggfunc="sum")
-    needed = ["ta_capacity", "households_in_ta"]
-    if wide.empty or any(col not in wide.columns for col in needed):
-        return pd.DataFrame(columns=["area_code", "demand", "spare", "shortfall"])
-    wide = wide.dropna(subset=needed)
-    demand = wide.get("releases_nfa", 0).fillna(0) + wide.get("referrals_awaiting_placement", 0).fillna(0)
-    spare = (wide["ta_capacity"] - wide["households_in_ta"]).clip(lower=0)
-    out = pd.DataFrame({"demand": demand, "spare": spare})
-    out["shortfall"] = (out["demand"] - out["spare"]).clip(lower=0)
-    return out.reset_index().astype({"demand": int, "spare": int, "shortfall": int})
 
 
 def returns_completeness(session: orm.Session, query: PictureQuery, week: dt.date) -> tuple[int, int]:
@@ -273,9 +253,3 @@ def changed_since(session: orm.Session, query: PictureQuery, metric_keys: list[s
     metric_key = {metric_id: k for k, metric_id in ids.items()}
     area_code = dict(zip(areas["id"], areas["code"], strict=True))
     return {(metric_key[m], area_code[a], w) for m, a, w in touched if then.get((m, a, w)) != now.get((m, a, w))}
-
-
-def week_sums(frame: pd.DataFrame, metric: str) -> dict[dt.date, int]:
-    """Total of one metric per week over the areas in the frame; a week with no figure is absent, not zero."""
-    rows = frame[frame["metric"] == metric]
-    return {w: int(v) for w, v in rows.groupby("week")["value"].sum().items()}
