@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from maic.models import Observation
+from maic.models import Area, Observation
 from maic.picture.core import (
     WEEK,
     PictureQuery,
@@ -65,7 +65,7 @@ COLUMNS = ["nfa", "awaiting", "demand", "capacity", "in_ta", "spare", "shortfall
 
 
 def per_area_week(session: orm.Session, query: PictureQuery, week_from: dt.date, week_to: dt.date):
-    """A select of every (area, week) in scope with both a capacity and a TA figure: area_id, week, then
+    """A select of every (area, week) in scope with both a capacity and a TA figure: area_code, week, then
     COLUMNS. None when the catalogue lacks the capacity metrics or no area is in scope."""
     areas = areas_in_scope(session, query)
     ids = metric_ids(session, SHORTFALL_METRICS)
@@ -85,9 +85,10 @@ def per_area_week(session: orm.Session, query: PictureQuery, week_from: dt.date,
     free = groups.c.capacity - groups.c.in_ta
     spare = sa.case((free > 0, free), else_=0)
     short = sa.case((demand - spare > 0, demand - spare), else_=0)
-    return (sa.select(groups.c.area_id, groups.c.week, sa.func.coalesce(groups.c.nfa, 0).label("nfa"),
+    return (sa.select(Area.code.label("area_code"), groups.c.week, sa.func.coalesce(groups.c.nfa, 0).label("nfa"),
                       sa.func.coalesce(groups.c.awaiting, 0).label("awaiting"), demand.label("demand"),
                       groups.c.capacity, groups.c.in_ta, spare.label("spare"), short.label("shortfall"))
+            .join(Area, Area.id == groups.c.area_id)
             .where(groups.c.capacity.is_not(None), groups.c.in_ta.is_not(None)))
 
 
@@ -97,9 +98,7 @@ def shortfall_rows(session: orm.Session, query: PictureQuery, week_from: dt.date
     stmt = per_area_week(session, query, week_from, week_to)
     if stmt is None:
         return pd.DataFrame(columns=["area_code", "week", *COLUMNS])
-    codes = dict(zip(*(areas_in_scope(session, query)[c] for c in ("id", "code")), strict=True))
-    rows = [(codes[r[0]], *r[1:]) for r in session.execute(stmt).all()]
-    return pd.DataFrame(rows, columns=["area_code", "week", *COLUMNS])
+    return pd.DataFrame(session.execute(stmt).all(), columns=["area_code", "week", *COLUMNS])
 
 
 def shortfall_by_week(session: orm.Session, query: PictureQuery, week_from: dt.date,
