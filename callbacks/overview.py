@@ -194,11 +194,6 @@ def answer(name: str, filters: Filters, can_drill: bool):
     return _cache().get(key, render)
 
 
-def headline_panel(data):
-    permissions.require(user(), permissions.VIEW_PICTURE)
-    return answer("headlines", Filters.from_data(data), _can_drill())
-
-
 def releases_panel(data, measure):
     permissions.require(user(), permissions.VIEW_PICTURE)
     return answer("releases", replace(Filters.from_data(data), measure=measure or "count"), _can_drill())
@@ -214,8 +209,8 @@ def panel_body(name: str):
     return panel
 
 
-shortfall_panel, pressure_panel, completeness_panel, forward_panel = (
-    panel_body(name) for name in ("shortfall", "pressure", "completeness", "forward"))
+headline_panel, shortfall_panel, pressure_panel, completeness_panel, forward_panel = (
+    panel_body(name) for name in ("headlines", "shortfall", "pressure", "completeness", "forward"))
 
 
 # --- rendering ahead for a new data version ---------------------------------------------------------------
@@ -388,10 +383,8 @@ def register(app) -> None:
                  Output(ids.ASAT_TIME, "value", allow_duplicate=True),
                  Input(ids.ASAT_NOW, "n_clicks"), prevent_initial_call=True)(as_at_now)
 
-    @app.callback(Output(ids.HEADLINE_ASAT, "children"), Output(ids.HEADLINE_TILES, "children"),
-                  Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))
-    def headlines(data, _version):
-        return headline_panel(data)
+    app.callback(Output(ids.HEADLINE_ASAT, "children"), Output(ids.HEADLINE_TILES, "children"),
+                 Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))(headline_panel)
 
     @app.callback(Output(ids.RELEASES_PANEL, "children"), Input(ids.FILTERS, "data"), Input(ids.MAP_MEASURE, "value"),
                   Input(ids.DATA_VERSION, "data"))

@@ -55,10 +55,6 @@ class PanelCache:
                 self._pending.pop(key, None)
             pending.set()
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 class RecentViews:
     """The views (any hashable description) asked for lately, at most `size`, the newest last."""

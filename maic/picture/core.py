@@ -154,10 +154,6 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return frame
 
 
-
-
-
-
 def returns_completeness(session: orm.Session, query: PictureQuery, week: dt.date) -> tuple[int, int]:
     """(returns in, returns due) for the week among the home LRF's active agencies, as at the query time."""
     agencies = session.execute(
