@@ -6,15 +6,14 @@ Browser tests carry the `browser` marker; they run in `make test` and in CI.
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from maic.db import make_engine, make_session_factory, transaction
 from maic.demo import create_demo_users, seed
 from tests.fixtures import settings_for
+from tests.live_server import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -41,23 +40,6 @@ def demo_template(tmp_path_factory, sqlite_template) -> tuple[Path, dict[str, st
     seed(factory, settings_for(folder), folder / "demo-returns")
     engine.dispose()
     return path, {username: password for username, password, _ in logins}
-
-
-class LiveServer:
-    def __init__(self, app):
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc):
-        self.server.shutdown()
-        self.thread.join(timeout=10)
-        self.app.extensions["maic.db"]["engine"].dispose()
 
 
 @pytest.fixture

@@ -207,7 +207,7 @@ def api_server(tmp_path_factory, sqlite_template):
     import shutil
 
     from maic.db import make_engine, make_session_factory
-    from tests.browser.conftest import LiveServer
+    from tests.live_server import LiveServer
 
     folder = tmp_path_factory.mktemp("schema")
     shutil.copy(sqlite_template, folder / "maic.db")

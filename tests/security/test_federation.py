@@ -19,8 +19,8 @@ from maic.models import LRF, Return, ReturnSource
 from maic.picture import PictureQuery, values
 from maic.reference import load_reference, read_reference
 from maic.sharing.federation import pull_all
-from tests.browser.conftest import LiveServer
 from tests.fixtures import ingest, settings_for
+from tests.live_server import LiveServer
 from tests.security.conftest import make_app, new_token
 
 WEEKS = [dt.date(2024, 9, 2), dt.date(2024, 9, 9)]
