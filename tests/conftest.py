@@ -79,6 +79,11 @@ class PostgresServer:
         self.created.append(name)
         return self.url_for(name)
 
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.remove(name)
+
     def drop_all(self) -> None:
         with self.admin.connect() as conn:
             for name in reversed(self.created):
@@ -102,14 +107,19 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
+def db_url(request, tmp_path) -> Iterator[str]:
     """A fresh, migrated database with reference data: once on SQLite, once on PostgreSQL."""
     if request.param == "sqlite":
         target = tmp_path / "maic.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
-        return f"sqlite:///{target}"
+        yield f"sqlite:///{target}"
+        return
     server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create(f"maic_test_{uuid.uuid4().hex[:12]}", template=server.template)
+    name = f"maic_test_{uuid.uuid4().hex[:12]}"
+    yield server.create(name, template=server.template)
+    # Dropped by its own test: left to the end of the run, a hundred drops (each waits for every backend
+    # to let go of the files) ran inside the last test's time limit.
+    server.drop(name)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import gc
 import logging
 import threading
 
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 # A browser leaving a page mid-download is normal; waitress logs it, and tests need not see it.
@@ -25,7 +27,8 @@ class LiveServer:
         self.server = create_server(app, host="127.0.0.1", port=0, threads=threads,
                                     ident="")  # no Server header of its own
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, name="live-server", daemon=True)
+        self._stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, name="live-server", daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -34,14 +37,24 @@ class LiveServer:
     def __exit__(self, *_exc):
         self.stop()
 
-    def stop(self) -> None:
-        # Workers first: every response they started is finished and closed before the sockets go.
-        self.server.task_dispatcher.shutdown(timeout=10)
-        self.server.close()
-        from waitress import wasyncore
+    def _serve(self) -> None:
+        # One poll at a time, so that stop() can end the loop in its own thread: closing its sockets from
+        # another thread while it waits in select() failed with "Bad file descriptor".
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=self.server._map, count=1)
 
-        wasyncore.close_all(self.server._map)
+    def stop(self) -> None:
+        # Workers first, while the loop still sends what they write: every response started is finished
+        # and its iterator closed. Then the loop, then the connections, from this thread alone.
+        self.server.task_dispatcher.shutdown(timeout=10)
+        self._stopping.set()
         self.thread.join(timeout=10)
+        for channel in list(self.server._map.values()):
+            if isinstance(channel, HTTPChannel):
+                if channel.request is not None:
+                    channel.request.close()  # a request body spooled to a temporary file
+                channel.handle_close()  # closes the response buffers too
+        wasyncore.close_all(self.server._map)
         self.app.extensions["maic.db"]["engine"].dispose()
         # Anything the server's threads left for the garbage collector is collected now, so a warning it
         # raises belongs to the test that ran this server (pytest checks for them after each teardown).
