@@ -52,6 +52,7 @@ def _check_home_lrf(app: Flask) -> None:
         except sa.exc.DBAPIError:
             return  # not migrated yet: `maic db upgrade` and `maic reference load` come first
     if home is not None and home.code != wanted:
+        app.extensions["maic.db"]["engine"].dispose()  # the app is not made: close its pooled connection now
         raise MaicError(f"MAIC_HOME_LRF is '{wanted}' but the database's reference data makes '{home.code}' "
                         f"({home.name}) home: load your LRF's reference file (`maic reference init --lrf {wanted}`, "
                         "then `maic reference load --file ...`) or correct MAIC_HOME_LRF")

@@ -236,17 +236,24 @@ def users_create(ctx: Context, username: str, role: str, agency_slug: str | None
 
 @main.command()
 @click.option("--host", default="127.0.0.1")
-@click.option("--port", default=8050, type=int)
+@click.option("--port", default=8050, type=int, help="Port (0: any free port; the one taken is printed).")
 def serve(host: str, port: int) -> None:
     """Serve the dashboard (threaded development server; use gunicorn 'app:create_app()' in production)."""
+    from werkzeug.serving import make_server
+
     from app import create_app
 
     try:
         app = create_app()
     except MaicError as exc:
         fail(exc)
-    click.echo(f"MAIC common picture on http://{host}:{port}/ (as at {dt.datetime.now():%d %b %Y %H:%M})")
-    app.run(host=host, port=port, threaded=True, debug=False, use_reloader=False)
+    server = make_server(host, port, app, threaded=True)
+    click.echo(f"MAIC common picture on http://{host}:{server.server_port}/ "
+               f"(as at {dt.datetime.now():%d %b %Y %H:%M})")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
 
 
 # --- issue 4: templates, void, drop folder, scheduler, feeds ----------------------------------------
