@@ -179,8 +179,12 @@ def demo_seed(ctx: Context) -> None:
     from maic.returns.ingest import IngestSettings
 
     data_dir = Path(ctx.config["MAIC_DATA_DIR"])
-    with transaction(ctx.factory) as session:
-        logins = create_demo_users(session)
+    try:
+        with transaction(ctx.factory) as session:
+            logins = create_demo_users(session)
+    except MaicError as exc:
+        fail(MaicError(f"the demo is made for the bundled reference file (Cambridgeshire & Peterborough); with "
+                       f"this instance's reference data: {exc.message}"))
     write_logins(data_dir / DEMO_LOGINS, logins)
     with ctx.factory() as session:
         if already_seeded(session):

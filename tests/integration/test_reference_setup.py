@@ -165,3 +165,20 @@ def test_a_bad_yaml_file_is_named_with_its_line(tmp_path):
         read_reference(path)
     assert caught.value.message.startswith(f"{path} is not valid YAML at line 3")
     assert yaml  # the file is read with yaml.safe_load
+
+
+def test_the_demo_on_another_lrfs_instance_is_refused_with_a_message(tmp_path):
+    from click.testing import CliRunner
+
+    from maic.cli import main
+
+    env = {"MAIC_DATA_DIR": str(tmp_path / "data"), "MAIC_DATABASE_URL": f"sqlite:///{tmp_path / 'maic.db'}",
+           "MAIC_REFERENCE_FILE": str(tmp_path / "norfolk.yaml"), "MAIC_HOME_LRF": "norfolk"}
+    (tmp_path / "norfolk.yaml").write_text(render(_norfolk(), file_name="norfolk.yaml"), encoding="utf-8")
+    runner = CliRunner()
+    for command in (["db", "upgrade"], ["reference", "load"]):
+        assert runner.invoke(main, command, env=env).exit_code == 0
+    result = runner.invoke(main, ["demo", "seed"], env=env)
+    assert result.exit_code == 1
+    assert ("error: the demo is made for the bundled reference file (Cambridgeshire & Peterborough); with this "
+            "instance's reference data: there is no agency 'cambridge-housing'") in result.output
