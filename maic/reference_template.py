@@ -15,10 +15,10 @@ import yaml
 from maic import geo
 from maic.errors import MaicError
 from maic.reference import NEIGHBOUR_KIND, ReferenceInvalid, check_reference
+from maic.sharing.federation import NEIGHBOUR_AGENCY  # the agency a neighbour's figures are ingested as
 
-NEIGHBOUR_AGENCY = "{lrf}-maic"  # the agency federation ingests a neighbour's figures as (maic.sharing.federation)
-PER_DISTRICT_KINDS = ("housing",)
-ONE_LINE_EACH = ("agencies", "metrics")  # district councils' housing teams: one agency per district
+PER_DISTRICT_KINDS = ("housing",)  # district councils' housing teams: one agency per district
+ONE_LINE_EACH = ("agencies", "metrics")  # sections written one item a line, as in the bundled file
 
 HEADER = """\
 # Reference data for {name} ({code}), written by `maic reference init --lrf {code}` as a starting point.

@@ -182,3 +182,23 @@ def test_the_demo_on_another_lrfs_instance_is_refused_with_a_message(tmp_path):
     assert result.exit_code == 1
     assert ("error: the demo is made for the bundled reference file (Cambridgeshire & Peterborough); with this "
             "instance's reference data: there is no agency 'cambridge-housing'") in result.output
+
+
+def test_init_writes_the_file_says_what_is_in_it_and_never_overwrites_unasked(tmp_path):
+    from click.testing import CliRunner
+
+    from maic.cli import main
+
+    target = tmp_path / "reference-norfolk.yaml"
+    runner = CliRunner()
+    result = runner.invoke(main, ["reference", "init", "--lrf", "norfolk", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"wrote {target}: Norfolk LRF with 7 districts (Breckland, Broadland, ")
+    assert "; 14 agencies; neighbours: cambs-peterborough, suffolk, lincolnshire" in result.output
+    assert read_reference(target)["lrfs"][0]["code"] == "norfolk"
+    again = runner.invoke(main, ["reference", "init", "--lrf", "norfolk", "-o", str(target)])
+    assert again.exit_code == 1 and f"error: {target} exists; choose another --output or add --force" in again.output
+    forced = runner.invoke(main, ["reference", "init", "--lrf", "norfolk", "--neighbours", "none", "-o", str(target),
+                                  "--force"])
+    assert forced.exit_code == 0 and "neighbours: none" in forced.output
+    assert [lrf["code"] for lrf in read_reference(target)["lrfs"]] == ["norfolk"]
