@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import dash
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -20,7 +21,8 @@ from callbacks import router
 from layouts.components import HeaderData, shell
 from maic import config as maic_config
 from maic import picture
-from maic.db import session_for
+from maic.db import factory_for, session_for
+from maic.errors import MaicError
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -32,9 +34,28 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config["SECRET_KEY"] = settings["MAIC_SECRET_KEY"]
     maic.db.init_app(app)
+    _check_home_lrf(app)
     maic.web.init_app(app)
     _mount_dash(app)
     return app
+
+
+def _check_home_lrf(app: Flask) -> None:
+    """With MAIC_HOME_LRF set, never serve another LRF's reference data as if it were ours (its API would
+    claim the wrong LRF, and neighbours pulling it would refuse it)."""
+    wanted = app.config["MAIC_HOME_LRF"]
+    if not wanted:
+        return
+    with factory_for(app)() as session:
+        try:
+            home = picture.home_lrf(session)
+        except sa.exc.DBAPIError:
+            return  # not migrated yet: `maic db upgrade` and `maic reference load` come first
+    if home is not None and home.code != wanted:
+        app.extensions["maic.db"]["engine"].dispose()  # the app is not made: close its pooled connection now
+        raise MaicError(f"MAIC_HOME_LRF is '{wanted}' but the database's reference data makes '{home.code}' "
+                        f"({home.name}) home: load your LRF's reference file (`maic reference init --lrf {wanted}`, "
+                        "then `maic reference load --file ...`) or correct MAIC_HOME_LRF")
 
 
 def _page_shell():

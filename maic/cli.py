@@ -77,15 +77,64 @@ def reference() -> None:
 
 @reference.command("load")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="YAML file (default: the bundled SDS40 East of England reference).")
+              help="YAML file (default: MAIC_REFERENCE_FILE, else the bundled SDS40 East of England reference).")
 @pass_ctx
 def reference_load(ctx: Context, path: str | None) -> None:
-    """Load reference data; loading the same file again changes nothing."""
-    from maic.reference import DEFAULT_REFERENCE, load_reference, read_reference
+    """Load reference data; loading the same file again changes nothing. A file with a problem loads nothing."""
+    from maic.reference import home_code, load_reference, read_reference, reference_path
 
-    with transaction(ctx.factory) as session:
-        summary = load_reference(session, read_reference(path or DEFAULT_REFERENCE))
-    click.echo(f"reference data: {summary}")
+    source = reference_path(path, ctx.config["MAIC_REFERENCE_FILE"])
+    home_lrf = ctx.config["MAIC_HOME_LRF"]
+    try:
+        data = read_reference(source)
+        with transaction(ctx.factory) as session:
+            summary = load_reference(session, data, home_lrf=home_lrf)
+    except MaicError as exc:
+        fail(exc)
+    click.echo(f"reference data from {source}: {summary}; home LRF: {home_code(data, home_lrf)}")
+
+
+@reference.command("init")
+@click.option("--lrf", "lrf_code", required=True, help="Code of your LRF (lower case, e.g. norfolk).")
+@click.option("--name", default=None, help="Its name (default: as in the source file).")
+@click.option("--region", default=None, help="Its region (default: as in the source file).")
+@click.option("--areas", default=None,
+              help="Its districts' GSS codes, comma-separated (default: as in the source file).")
+@click.option("--neighbours", default=None,
+              help="Neighbouring LRFs' codes from the source file, comma-separated, or 'none' "
+                   "(default: those whose districts border yours).")
+@click.option("--from", "source_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Reference file to start from (default: the bundled SDS40 East of England reference).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: reference-<lrf>.yaml in the current folder).")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+def reference_init(lrf_code: str, name: str | None, region: str | None, areas: str | None, neighbours: str | None,
+                   source_path: str | None, output: str | None, force: bool) -> None:
+    """Write a starting reference file that makes your LRF home, for you to edit and then load."""
+    from maic.reference import DEFAULT_REFERENCE, read_reference
+    from maic.reference_template import draft_reference, render
+
+    def codes(text: str | None) -> list[str] | None:
+        if text is None:
+            return None
+        return [] if text.strip().lower() == "none" else [c.strip() for c in text.split(",") if c.strip()]
+
+    target = Path(output or f"reference-{lrf_code}.yaml")
+    if target.exists() and not force:
+        click.echo(f"error: {target} exists; choose another --output or add --force", err=True)
+        sys.exit(1)
+    try:
+        data = draft_reference(read_reference(source_path or DEFAULT_REFERENCE), lrf_code, name=name,
+                               region=region, area_codes=codes(areas), neighbour_codes=codes(neighbours))
+    except MaicError as exc:
+        fail(exc)
+    target.write_text(render(data, file_name=str(target)), encoding="utf-8")
+    home, *others = data["lrfs"]
+    click.echo(f"wrote {target}: {home['name']} with {len(home['areas'])} districts "
+               f"({', '.join(a['name'] for a in home['areas'])}); "
+               f"{sum(a['lrf'] == lrf_code for a in data['agencies'])} agencies; "
+               f"neighbours: {', '.join(n['code'] for n in others) or 'none'}")
+    click.echo(f"next: edit it, then MAIC_REFERENCE_FILE={target} MAIC_HOME_LRF={lrf_code} maic reference load")
 
 
 @main.command()
@@ -130,8 +179,12 @@ def demo_seed(ctx: Context) -> None:
     from maic.returns.ingest import IngestSettings
 
     data_dir = Path(ctx.config["MAIC_DATA_DIR"])
-    with transaction(ctx.factory) as session:
-        logins = create_demo_users(session)
+    try:
+        with transaction(ctx.factory) as session:
+            logins = create_demo_users(session)
+    except MaicError as exc:
+        fail(MaicError(f"the demo is made for the bundled reference file (Cambridgeshire & Peterborough); with "
+                       f"this instance's reference data: {exc.message}"))
     write_logins(data_dir / DEMO_LOGINS, logins)
     with ctx.factory() as session:
         if already_seeded(session):
@@ -187,14 +240,24 @@ def users_create(ctx: Context, username: str, role: str, agency_slug: str | None
 
 @main.command()
 @click.option("--host", default="127.0.0.1")
-@click.option("--port", default=8050, type=int)
+@click.option("--port", default=8050, type=int, help="Port (0: any free port; the one taken is printed).")
 def serve(host: str, port: int) -> None:
     """Serve the dashboard (threaded development server; use gunicorn 'app:create_app()' in production)."""
+    from werkzeug.serving import make_server
+
     from app import create_app
 
-    app = create_app()
-    click.echo(f"MAIC common picture on http://{host}:{port}/ (as at {dt.datetime.now():%d %b %Y %H:%M})")
-    app.run(host=host, port=port, threaded=True, debug=False, use_reloader=False)
+    try:
+        app = create_app()
+    except MaicError as exc:
+        fail(exc)
+    server = make_server(host, port, app, threaded=True)
+    click.echo(f"MAIC common picture on http://{host}:{server.server_port}/ "
+               f"(as at {dt.datetime.now():%d %b %Y %H:%M})")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
 
 
 # --- issue 4: templates, void, drop folder, scheduler, feeds ----------------------------------------

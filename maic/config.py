@@ -35,7 +35,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Flask secret key. Default: generated once into MAIC_DATA_DIR/secret_key (never committed).",
     ),
     Setting("MAIC_PROTECTIVE_MARKING", "OFFICIAL-SENSITIVE", "Marking shown on every page and export."),
-    Setting("MAIC_HOME_LRF", "cambs-peterborough", "Code of the LRF this instance serves."),
+    Setting("MAIC_REFERENCE_FILE", "",
+            "Reference YAML that `maic reference load` reads (default: the bundled SDS40 East of England file).",
+            str),
+    Setting("MAIC_HOME_LRF", "",
+            "Code of the LRF this instance serves. Empty: the LRF the reference file marks `home: true`. When set, "
+            "loading a file that makes another LRF home is refused, and the app will not start on a database "
+            "whose home LRF is another.", str),
     Setting("MAIC_INCIDENT_START", "2024-08-05", "Monday of the first week of the incident; earlier weeks are refused."),
     Setting(
         "MAIC_RETURN_DEADLINE",

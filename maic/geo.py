@@ -39,6 +39,23 @@ def known_codes() -> set[str]:
     return set(_features())
 
 
+def district_names() -> dict[str, str]:
+    """Every bundled district's name by its GSS code."""
+    return {code: feature["properties"]["name"] for code, feature in _features().items()}
+
+
+def bordering(codes: Iterable[str]) -> set[str]:
+    """The bundled districts that share a boundary with any of these (and are not among them).
+
+    The shapes come from one topology, so neighbours share their boundary's points exactly (on the 0.0001
+    degree grid): a shared point is a shared border."""
+    wanted = set(codes)
+    features = _features()
+    ours = {(round(lon, 4), round(lat, 4)) for c in wanted if c in features for lon, lat in _points(features[c]["geometry"])}
+    return {code for code, feature in features.items() if code not in wanted
+            and any((round(lon, 4), round(lat, 4)) in ours for lon, lat in _points(feature["geometry"]))}
+
+
 @functools.cache
 def boundaries_url() -> str:
     """Where browsers fetch the boundaries (maic/web/boundaries.py), with the file's hash so that a new file is

@@ -1,11 +1,13 @@
 """Reference data (incident, LRFs, areas, agencies, metrics) from YAML into the database, idempotently.
 
 Loading the same file twice changes nothing; a changed population, label or threshold is updated in place.
+A file an LRF edited by hand is checked whole first, and refused with every problem named (check_reference).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,24 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy import orm
 
+from maic.errors import MaicError
 from maic.models import LRF, Agency, Area, Incident, IncidentMarker, Metric
 
 DEFAULT_REFERENCE = Path(__file__).parent / "data" / "reference" / "sds40_east_of_england.yaml"
 NEIGHBOUR_KIND = "neighbour_maic"
+AREA_CODE = re.compile(r"^[EWSN]\d{8}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+AGGREGATIONS = ("sum", "latest")
+RAG_BASES = ("value", "per_10k")
+
+
+class ReferenceInvalid(MaicError):
+    title = "Reference data refused"
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"the reference data has {len(problems)} problem(s); nothing was loaded:\n"
+                         + "\n".join(f"  - {p}" for p in problems))
 
 
 @dataclass
@@ -36,8 +52,162 @@ class LoadSummary:
 
 
 def read_reference(path: Path | str = DEFAULT_REFERENCE) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise MaicError(f"cannot read the reference file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise MaicError(f"{path} is not valid YAML{line}: {getattr(exc, 'problem', None) or exc}") from exc
+    if not isinstance(data, dict):
+        raise MaicError(f"{path} does not hold a mapping with incident, lrfs, agencies and metrics")
+    return data
+
+
+def reference_path(option: str | None, configured: str | None) -> Path:
+    """The file to load: the command's --file, else MAIC_REFERENCE_FILE, else the bundled demo reference."""
+    return Path(option or configured or DEFAULT_REFERENCE)
+
+
+def home_code(data: dict[str, Any], home_lrf: str = "") -> str | None:
+    """The LRF the file makes home: the one marked `home: true`, else the configured MAIC_HOME_LRF."""
+    marked = [lrf.get("code") for lrf in data.get("lrfs") or [] if isinstance(lrf, dict) and lrf.get("home")]
+    return marked[0] if marked else (home_lrf or None)
+
+
+def check_reference(data: dict[str, Any], *, home_lrf: str = "") -> list[str]:
+    """Every problem in a reference file, each naming where it is; empty when the file can be loaded."""
+    problems: list[str] = []
+    for section in ("incident", "lrfs", "agencies", "metrics"):
+        if not data.get(section):
+            problems.append(f"'{section}' is missing or empty")
+    if problems:
+        return problems
+    incident = data["incident"]
+    if not isinstance(incident, dict) or not incident.get("name") or not _is_date(incident.get("start")):
+        problems.append("incident: needs a name and a start date (YYYY-MM-DD)")
+    problems += _check_lrfs(data["lrfs"], home_lrf)
+    lrf_areas = {lrf.get("code"): {a.get("code") for a in lrf.get("areas") or [] if isinstance(a, dict)}
+                 for lrf in data["lrfs"] if isinstance(lrf, dict)}
+    problems += _check_agencies(data["agencies"], data.get("agency_kinds"), lrf_areas)
+    problems += _check_metrics(data["metrics"], {a.get("kind") for a in data["agencies"] if isinstance(a, dict)})
+    return problems
+
+
+def _check_lrfs(lrfs: list[Any], home_lrf: str) -> list[str]:
+    problems: list[str] = []
+    seen_lrfs: set[str] = set()
+    seen_areas: dict[str, str] = {}
+    for i, lrf in enumerate(lrfs, start=1):
+        code = lrf.get("code") if isinstance(lrf, dict) else None
+        where = f"lrfs[{i}] ({code})" if code else f"lrfs[{i}]"
+        if not isinstance(code, str) or not SLUG.match(code):
+            problems.append(f"{where}: code must be lower-case letters, digits and hyphens")
+            continue
+        if code in seen_lrfs:
+            problems.append(f"{where}: LRF '{code}' is listed twice")
+        seen_lrfs.add(code)
+        if not lrf.get("name"):
+            problems.append(f"{where}: name is missing")
+        if not lrf.get("areas"):
+            problems.append(f"{where}: lists no areas")
+        for area in lrf.get("areas") or []:
+            area_code = area.get("code") if isinstance(area, dict) else None
+            if not isinstance(area_code, str) or not AREA_CODE.match(area_code):
+                problems.append(f"{where}: area {area_code!r} is not an ONS GSS code such as E07000148")
+                continue
+            if area_code in seen_areas:
+                problems.append(f"{where}: area {area_code} is already an area of LRF '{seen_areas[area_code]}'")
+            seen_areas[area_code] = code
+            if not area.get("name"):
+                problems.append(f"{where}: area {area_code} has no name")
+            population = area.get("population")
+            if population is not None and (not isinstance(population, int) or population < 0):
+                problems.append(f"{where}: area {area_code} population {population!r} is not a whole number")
+    homes = [lrf.get("code") for lrf in lrfs if isinstance(lrf, dict) and lrf.get("home")]
+    if len(homes) > 1:
+        problems.append(f"lrfs: {len(homes)} LRFs are marked home ({', '.join(map(str, homes))}); mark one")
+    elif homes and home_lrf and homes[0] != home_lrf:
+        problems.append(f"lrfs: the file makes '{homes[0]}' home but MAIC_HOME_LRF is '{home_lrf}': write a "
+                        f"file for '{home_lrf}' with `maic reference init --lrf {home_lrf}`")
+    elif not homes and not home_lrf:
+        problems.append("lrfs: no LRF is marked `home: true` (or set MAIC_HOME_LRF)")
+    elif not homes and home_lrf not in seen_lrfs:
+        problems.append(f"lrfs: MAIC_HOME_LRF is '{home_lrf}', which the file does not list")
+    return problems
+
+
+def _check_agencies(agencies: list[Any], kinds: Any, lrf_areas: dict[str, set[str]]) -> list[str]:
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, agency in enumerate(agencies, start=1):
+        slug = agency.get("slug") if isinstance(agency, dict) else None
+        where = f"agencies[{i}] ({slug})" if slug else f"agencies[{i}]"
+        if not isinstance(slug, str) or not SLUG.match(slug):
+            problems.append(f"{where}: slug must be lower-case letters, digits and hyphens")
+            continue
+        if slug in seen:
+            problems.append(f"{where}: agency '{slug}' is listed twice")
+        seen.add(slug)
+        if not agency.get("name"):
+            problems.append(f"{where}: name is missing")
+        if isinstance(kinds, dict) and kinds and agency.get("kind") not in kinds:
+            problems.append(f"{where}: kind {agency.get('kind')!r} is not one of agency_kinds ({', '.join(kinds)})")
+        lrf = agency.get("lrf")
+        if lrf not in lrf_areas:
+            problems.append(f"{where}: LRF {lrf!r} is not listed under lrfs")
+            continue
+        areas = agency.get("areas")
+        if areas == "all":
+            continue
+        if not isinstance(areas, list) or not areas:
+            problems.append(f"{where}: areas must be 'all' or a list of the LRF's area codes")
+            continue
+        outside = [str(code) for code in areas if code not in lrf_areas[lrf]]
+        if outside:
+            problems.append(f"{where}: {', '.join(outside)} {'is not an area' if len(outside) == 1 else 'are not areas'}"
+                            f" of LRF '{lrf}'")
+    return problems
+
+
+def _check_metrics(metrics: list[Any], agency_kinds: set[Any]) -> list[str]:
+    problems: list[str] = []
+    keys = {m.get("key") for m in metrics if isinstance(m, dict)}
+    seen: set[str] = set()
+    for i, metric in enumerate(metrics, start=1):
+        key = metric.get("key") if isinstance(metric, dict) else None
+        where = f"metrics[{i}] ({key})" if key else f"metrics[{i}]"
+        if not isinstance(key, str) or not re.match(r"^[a-z][a-z0-9_]*$", key):
+            problems.append(f"{where}: key must be lower-case letters, digits and underscores")
+            continue
+        if key in seen:
+            problems.append(f"{where}: metric '{key}' is listed twice")
+        seen.add(key)
+        for name in ("label", "unit", "agency_kind", "panel"):
+            if not metric.get(name):
+                problems.append(f"{where}: {name} is missing")
+        if metric.get("aggregation") not in AGGREGATIONS:
+            problems.append(f"{where}: aggregation must be {' or '.join(AGGREGATIONS)}")
+        if metric.get("agency_kind") and metric["agency_kind"] not in agency_kinds:
+            problems.append(f"{where}: no agency is of kind {metric['agency_kind']!r}, so nobody could send it")
+        rag = metric.get("rag")
+        if rag:
+            basis = rag.get("basis", "value") if isinstance(rag, dict) else None
+            if basis not in RAG_BASES and basis not in keys:
+                problems.append(f"{where}: rag basis {basis!r} is not value, per_10k or a metric key")
+            elif not all(isinstance(rag.get(t), int | float) for t in ("amber", "red")):
+                problems.append(f"{where}: rag needs numbers for amber and red")
+    return problems
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        _date(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _upsert(session: orm.Session, model, key: dict[str, Any], values: dict[str, Any], summary: LoadSummary):
@@ -57,7 +227,12 @@ def _upsert(session: orm.Session, model, key: dict[str, Any], values: dict[str, 
     return row
 
 
-def load_reference(session: orm.Session, data: dict[str, Any]) -> LoadSummary:
+def load_reference(session: orm.Session, data: dict[str, Any], *, home_lrf: str = "") -> LoadSummary:
+    """Load a checked file; its home LRF (or MAIC_HOME_LRF's, when the file marks none) becomes the only home."""
+    problems = check_reference(data, home_lrf=home_lrf)
+    if problems:
+        raise ReferenceInvalid(problems)
+    home = home_code(data, home_lrf)
     summary = LoadSummary()
     incident_data = data["incident"]
     incident = _upsert(session, Incident, {"name": incident_data["name"]},
@@ -72,7 +247,7 @@ def load_reference(session: orm.Session, data: dict[str, Any]) -> LoadSummary:
     for lrf_data in data["lrfs"]:
         lrf = _upsert(session, LRF, {"code": lrf_data["code"]},
                       {"name": lrf_data["name"], "region": lrf_data.get("region", ""),
-                       "is_home": bool(lrf_data.get("home", False))}, summary)
+                       "is_home": lrf_data["code"] == home}, summary)
         session.flush()
         lrfs[lrf.code] = lrf
         for area_data in lrf_data["areas"]:
@@ -80,6 +255,10 @@ def load_reference(session: orm.Session, data: dict[str, Any]) -> LoadSummary:
                 session, Area, {"code": area_data["code"]},
                 {"name": area_data["name"], "lrf_id": lrf.id, "population": area_data.get("population")}, summary)
     session.flush()
+    # A database that served another LRF before: that LRF is a neighbour now, never a second home.
+    for other in session.scalars(sa.select(LRF).where(LRF.is_home.is_(True), LRF.code != home)):
+        other.is_home = False
+        summary.count(summary.updated, LRF.__tablename__)
 
     for agency_data in data["agencies"]:
         lrf = lrfs[agency_data["lrf"]]
