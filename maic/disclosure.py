@@ -30,9 +30,11 @@ class Status(StrEnum):
     PRIMARY = "suppressed"   # a small count: shown as "<threshold"
     SECONDARY = "withheld"   # withheld so that a small count cannot be worked out
     MISSING = "missing"      # no return: nothing to protect, shown as "no return"
+    UNPUBLISHED = "unpublished"  # never published (the rest of a linked total): protected, never shown
 
 
 SUPPRESSED = frozenset({Status.PRIMARY, Status.SECONDARY})
+HIDDEN = SUPPRESSED | {Status.UNPUBLISHED}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ def shown_for(status: Status, value: int | None, threshold: int) -> str:
         return f"<{threshold}"
     if status == Status.SECONDARY:
         return "[c]"
+    if status == Status.UNPUBLISHED:
+        return "not published"
     return "no return"
 
 
@@ -64,24 +68,36 @@ def is_small(value: int | None, threshold: int) -> bool:
     return value is not None and 1 <= value < threshold
 
 
+def must_stay_unknown(status: Status, value: int | None, threshold: int) -> bool:
+    """A hidden cell that a reader must not be able to work out exactly.
+
+    Every withheld or suppressed count, except a withheld zero (zeros are published openly, so working one
+    out tells nothing); an unpublished rest only when it is a small count (a known rest of 0 or of 20 other
+    releases discloses nothing)."""
+    if status == Status.PRIMARY:
+        return True
+    if status == Status.SECONDARY:
+        return value != 0
+    if status == Status.UNPUBLISHED:
+        return is_small(value, threshold)
+    return False
+
+
 def intervals(published: dict[Hashable, Cell], relations: Iterable[Relation], threshold: int,
               max_rounds: int = 100) -> dict[Hashable, tuple[float, float]]:
-    """What a reader can deduce about each suppressed cell: its [low, high] after combining every relation.
-
-    The relations are first combined by elimination (so that, say, a to-date figure minus a week total
-    minus a visible cell is used as one equation), then bounds are propagated through the original and the
-    combined equations until nothing moves.
-    """
-    unknowns = [k for k, c in published.items() if c.status in SUPPRESSED]
+    """What a reader can deduce about each hidden cell: its [low, high] after combining every relation."""
+    unknowns = [k for k, c in published.items() if c.status in HIDDEN]
     column = {k: i for i, k in enumerate(unknowns)}
-    # "<5" tells a reader 1..threshold-1; "[c]" tells nothing but that the cell is a count (0 or more).
+    # "<5" tells a reader 1..threshold-1; "[c]" and an unpublished rest tell nothing but that the cell is a
+    # count (0 or more).
     lo = np.array([1.0 if published[k].status == Status.PRIMARY else 0.0 for k in unknowns])
     hi = np.array([threshold - 1.0 if published[k].status == Status.PRIMARY else INF for k in unknowns])
-    rows, rhs = [], []
+    rows: list[dict[int, float]] = []
+    rhs: list[float] = []
     for rel in relations:
         if rel.total not in published or published[rel.total].status == Status.MISSING:
             continue
-        coefs = np.zeros(len(unknowns))
+        coefs: dict[int, float] = {}
         constant = 0.0
         for key, sign in [(rel.total, 1.0)] + [(part, -1.0) for part in rel.parts]:
             cell = published.get(key)
@@ -90,50 +106,93 @@ def intervals(published: dict[Hashable, Cell], relations: Iterable[Relation], th
             if cell.status == Status.VALUE:
                 constant -= sign * cell.value
             else:
-                coefs[column[key]] += sign
-        if coefs.any():
+                coefs[column[key]] = coefs.get(column[key], 0.0) + sign
+        coefs = {c: v for c, v in coefs.items() if v}
+        if coefs:
             rows.append(coefs)
             rhs.append(constant)
-    if not rows:
-        return {k: (lo[i], hi[i]) for i, k in enumerate(unknowns)}
-    matrix, vector = np.array(rows), np.array(rhs)
+    # Relations that share no hidden cell, directly or through others, cannot inform each other: each group
+    # is solved on its own, which gives the same bounds as solving them all at once, far faster.
+    for group in _connected(rows, len(unknowns)):
+        cols = sorted({c for r in group for c in rows[r]})
+        where = {c: i for i, c in enumerate(cols)}
+        matrix = np.zeros((len(group), len(cols)))
+        for i, r in enumerate(group):
+            for c, v in rows[r].items():
+                matrix[i, where[c]] = v
+        vector = np.array([rhs[r] for r in group])
+        lo[cols], hi[cols] = _propagate(matrix, vector, lo[cols], hi[cols], max_rounds)
+    return {k: (float(lo[i]), float(hi[i])) for i, k in enumerate(unknowns)}
+
+
+def _connected(rows: list[dict[int, float]], n_columns: int) -> list[list[int]]:
+    """The rows grouped so that rows sharing a column, directly or through other rows, are in one group."""
+    parent = list(range(n_columns))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for row in rows:
+        first, *others = row
+        for other in others:
+            parent[find(other)] = find(first)
+    groups: dict[int, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(find(next(iter(row))), []).append(i)
+    return list(groups.values())
+
+
+def _propagate(matrix: np.ndarray, vector: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+               max_rounds: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds on the unknowns of matrix @ x = vector: the equations are first combined by elimination (so
+    that, say, a to-date figure minus a week total minus a visible cell is used as one equation), then
+    bounds are propagated through the original and the combined equations until nothing moves.
+
+    The propagation works on the equations' non-zero terms only (row, column, coefficient): a few per
+    equation, where a dense matrix of every equation by every unknown was mostly zeros."""
     combined, combined_rhs = _reduced(matrix, vector)
     a = np.vstack([matrix, combined])
     b = np.concatenate([vector, combined_rhs])
-    pos, neg = a > EPS, a < -EPS
-    active = pos | neg
-    safe_a = np.where(active, a, 1.0)
+    row, col = np.nonzero(np.abs(a) > EPS)
+    coef = a[row, col]
+    n_rows, n_cols = a.shape
+    positive = coef > 0
     for _ in range(max_rounds):
-        # Each term's range a*x for x in [lo, hi]; zero where the row does not use the cell.
+        # Each term's range coef*x for x in [lo, hi].
         with np.errstate(invalid="ignore"):
-            t_lo = np.where(pos, a * lo, np.where(neg, a * hi, 0.0))
-            t_hi = np.where(pos, a * hi, np.where(neg, a * lo, 0.0))
-        rest_lo = _rest(t_lo, -INF)
-        rest_hi = _rest(t_hi, INF)
+            t_lo = np.where(positive, coef * lo[col], coef * hi[col])
+            t_hi = np.where(positive, coef * hi[col], coef * lo[col])
+        rest_lo = _rest(t_lo, row, n_rows, -INF)
+        rest_hi = _rest(t_hi, row, n_rows, INF)
         with np.errstate(invalid="ignore", divide="ignore"):
-            first = (b[:, None] - rest_hi) / safe_a
-            second = (b[:, None] - rest_lo) / safe_a
-        cand_lo = np.where(active, np.fmin(first, second), -INF)
-        cand_hi = np.where(active, np.fmax(first, second), INF)
-        cand_lo = np.where(np.isnan(cand_lo), -INF, cand_lo)
-        cand_hi = np.where(np.isnan(cand_hi), INF, cand_hi)
-        new_lo = np.maximum(lo, np.ceil(cand_lo.max(axis=0) - EPS))
-        new_hi = np.minimum(hi, np.floor(cand_hi.min(axis=0) + EPS))
+            first = (b[row] - rest_hi) / coef
+            second = (b[row] - rest_lo) / coef
+        cand_lo = np.nan_to_num(np.fmin(first, second), nan=-INF, neginf=-INF, posinf=INF)
+        cand_hi = np.nan_to_num(np.fmax(first, second), nan=INF, neginf=-INF, posinf=INF)
+        best_lo = np.full(n_cols, -INF)
+        best_hi = np.full(n_cols, INF)
+        np.maximum.at(best_lo, col, cand_lo)
+        np.minimum.at(best_hi, col, cand_hi)
+        new_lo = np.maximum(lo, np.ceil(best_lo - EPS))
+        new_hi = np.minimum(hi, np.floor(best_hi + EPS))
         consistent = new_lo <= new_hi
         new_lo, new_hi = np.where(consistent, new_lo, lo), np.where(consistent, new_hi, hi)
         if np.array_equal(new_lo, lo) and np.array_equal(new_hi, hi):
             break
         lo, hi = new_lo, new_hi
-    return {k: (float(lo[i]), float(hi[i])) for i, k in enumerate(unknowns)}
+    return lo, hi
 
 
-def _rest(terms: np.ndarray, infinite: float) -> np.ndarray:
-    """For each (row, cell): the sum of the row's other terms, infinite when any other term is."""
+def _rest(terms: np.ndarray, row: np.ndarray, n_rows: int, infinite: float) -> np.ndarray:
+    """For each term: the sum of its equation's other terms, infinite when any other term is."""
     is_inf = terms == infinite
     finite = np.where(is_inf, 0.0, terms)
-    row_sum = finite.sum(axis=1, keepdims=True)
-    row_inf = is_inf.sum(axis=1, keepdims=True)
-    return np.where(row_inf - is_inf > 0, infinite, row_sum - finite)
+    row_sum = np.bincount(row, weights=finite, minlength=n_rows)
+    row_inf = np.bincount(row, weights=is_inf, minlength=n_rows)
+    return np.where(row_inf[row] - is_inf > 0, infinite, row_sum[row] - finite)
 
 
 EPS = 1e-9
@@ -160,12 +219,18 @@ def _reduced(matrix: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.nda
     return aug[:pivot_row, :-1], aug[:pivot_row, -1]
 
 
-def protect(values: dict[Hashable, int | None], relations: list[Relation], threshold: int) -> dict[Hashable, Cell]:
-    """Primary and secondary suppression of a table: every key of `values` gets the Cell to publish."""
+def protect(values: dict[Hashable, int | None], relations: list[Relation], threshold: int,
+            unpublished: frozenset[Hashable] | set[Hashable] = frozenset()) -> dict[Hashable, Cell]:
+    """Primary and secondary suppression of a table: every key of `values` gets the Cell to publish.
+
+    Keys in `unpublished` are never published (a linked total's rest): they take part in the relations, and
+    a small one is protected like a suppressed count."""
     status: dict[Hashable, Status] = {}
     for key, value in values.items():
         if value is None:
             status[key] = Status.MISSING
+        elif key in unpublished:
+            status[key] = Status.UNPUBLISHED
         elif is_small(value, threshold):
             status[key] = Status.PRIMARY
         else:
@@ -179,13 +244,14 @@ def protect(values: dict[Hashable, int | None], relations: list[Relation], thres
             by_key.setdefault(key, []).append(rel)
     # A bounded loop: each round withholds at least one more cell, and there are finitely many.
     for _ in range(len(values) + 1):
-        lone = next((r for r in related if _count_suppressed(r, status) == 1), None)
+        lone = next((r for r in related if _alone_and_exposed(r, values, status, threshold)), None)
         if lone is not None:
             if not _withhold_one(lone, values, status, threshold):
                 _withhold_last_resort(lone, values, status)
             continue
         deduced = intervals(_cells(values, status, threshold), related, threshold)
-        pinned = [k for k, (lo, hi) in deduced.items() if is_small(values[k], threshold) and lo == hi]
+        pinned = [k for k, (lo, hi) in deduced.items()
+                  if lo == hi and must_stay_unknown(status[k], values[k], threshold)]
         if not pinned:
             break
         for key in pinned:
@@ -199,13 +265,51 @@ def protect(values: dict[Hashable, int | None], relations: list[Relation], thres
     return _cells(values, status, threshold)
 
 
+def protect_versions(tables: list[dict[Hashable, int | None]], relations: list[list[Relation]], threshold: int,
+                     unpublished: frozenset[Hashable] | set[Hashable] = frozenset()) -> list[dict[Hashable, Cell]]:
+    """Protect several versions of one table together: what a reader who may ask for each of them can combine.
+
+    A reader is assumed to know which cells a correction changed. So a cell with one value in every version
+    is one unknown, shared by all of them, and a changed cell is one unknown per value it took; each
+    version's relations hold between its own cells. Protecting that one joint table means no version, nor
+    any set of versions side by side, narrows a protected count to one value. A cell protected in one
+    version is protected in every version with the same value, since it is the same unknown.
+    `relations[i]` are version i's relations.
+    """
+    if len(tables) == 1:
+        return [protect(tables[0], relations[0], threshold, unpublished)]
+    keys = list(dict.fromkeys(k for table in tables for k in table))
+    joint: dict[Hashable, int | None] = {}
+    name: list[dict[Hashable, Hashable]] = [{} for _ in tables]
+    for key in keys:
+        distinct = list(dict.fromkeys(table.get(key) for table in tables))
+        for i, table in enumerate(tables):
+            value = table.get(key)
+            joint_key = key if len(distinct) == 1 else (key, distinct.index(value))
+            name[i][key] = joint_key
+            joint[joint_key] = value
+    joint_relations = list(dict.fromkeys(
+        Relation(name[i][rel.total], tuple(name[i].get(p, p) for p in rel.parts))
+        for i in range(len(tables)) for rel in relations[i] if rel.total in name[i]))
+    joint_unpublished = {name[i][k] for i in range(len(tables)) for k in unpublished if k in name[i]}
+    cells = protect(joint, joint_relations, threshold, joint_unpublished)
+    return [{key: cells[name[i][key]] for key in table} for i, table in enumerate(tables)]
+
+
 def _cells(values, status, threshold) -> dict[Hashable, Cell]:
+    # An unpublished cell keeps no value either: nothing but its status leaves this module.
     return {k: Cell(status[k], values[k] if status[k] == Status.VALUE else None,
                     shown_for(status[k], values[k], threshold)) for k in values}
 
 
 def _count_suppressed(rel: Relation, status) -> int:
-    return sum(1 for k in (rel.total, *rel.parts) if status.get(k) in SUPPRESSED)
+    return sum(1 for k in (rel.total, *rel.parts) if status.get(k) in HIDDEN)
+
+
+def _alone_and_exposed(rel: Relation, values, status, threshold: int) -> bool:
+    """The relation hides one cell only, which it therefore gives away, and that cell must stay unknown."""
+    hidden = [k for k in (rel.total, *rel.parts) if status.get(k) in HIDDEN]
+    return len(hidden) == 1 and must_stay_unknown(status[hidden[0]], values[hidden[0]], threshold)
 
 
 def _withhold_one(rel: Relation, values, status, threshold: int) -> bool:
@@ -232,7 +336,7 @@ def _withhold_near(key: Hashable, by_key: dict[Hashable, list[Relation]], values
             if _withhold_one(rel, values, status, threshold):
                 return True
         frontier = [k for r in rels for k in (r.total, *r.parts)
-                    if k not in seen_keys and status.get(k) in SUPPRESSED]
+                    if k not in seen_keys and status.get(k) in HIDDEN]
         seen_keys.update(frontier)
     return False
 

@@ -115,6 +115,22 @@ class Metric(Base):
     sort_order: Mapped[int] = mapped_column(default=0)
 
 
+class MetricRelation(Base):
+    """A total that is its parts plus a rest nobody publishes (releases = tranche one + tranche two + others).
+
+    Disclosure control protects the linked figures together: published parts and totals must not give away
+    a small rest, nor pin a suppressed part.
+    """
+
+    __tablename__ = "metric_relation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    total_key: Mapped[str] = mapped_column(sa.ForeignKey("metric.key", ondelete="CASCADE"))
+    # The parts' metric keys, in order; at least one.
+    part_keys: Mapped[list[str]] = mapped_column(sa.JSON)
+    rest_label: Mapped[str] = mapped_column(sa.String(200))
+
+
 class User(Base):
     __tablename__ = "user_account"
     id: Mapped[int] = mapped_column(primary_key=True)

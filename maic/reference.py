@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import orm
 
 from maic.errors import MaicError
-from maic.models import LRF, Agency, Area, Incident, IncidentMarker, Metric
+from maic.models import LRF, Agency, Area, Incident, IncidentMarker, Metric, MetricRelation
 
 DEFAULT_REFERENCE = Path(__file__).parent / "data" / "reference" / "sds40_east_of_england.yaml"
 NEIGHBOUR_KIND = "neighbour_maic"
@@ -93,6 +93,7 @@ def check_reference(data: dict[str, Any], *, home_lrf: str = "") -> list[str]:
                  for lrf in data["lrfs"] if isinstance(lrf, dict)}
     problems += _check_agencies(data["agencies"], data.get("agency_kinds"), lrf_areas)
     problems += _check_metrics(data["metrics"], {a.get("kind") for a in data["agencies"] if isinstance(a, dict)})
+    problems += _check_relations(data.get("metric_relations") or [], data["metrics"])
     return problems
 
 
@@ -202,6 +203,37 @@ def _check_metrics(metrics: list[Any], agency_kinds: set[Any]) -> list[str]:
     return problems
 
 
+def _check_relations(relations: list[Any], metrics: list[Any]) -> list[str]:
+    """A relation between metrics that do not add up (another unit or aggregation) would mislead disclosure
+    control, so it is refused with the rest of the file."""
+    problems: list[str] = []
+    by_key = {m.get("key"): m for m in metrics if isinstance(m, dict)}
+    seen: set[str] = set()
+    for i, rel in enumerate(relations, start=1):
+        name = rel.get("name") if isinstance(rel, dict) else None
+        where = f"metric_relations[{i}] ({name})" if name else f"metric_relations[{i}]"
+        if not isinstance(rel, dict) or not isinstance(name, str) or not name:
+            problems.append(f"{where}: needs a name, a total, a list of parts and a rest label")
+            continue
+        if name in seen:
+            problems.append(f"{where}: relation '{name}' is listed twice")
+        seen.add(name)
+        parts = rel.get("parts")
+        if not isinstance(parts, list) or not parts:
+            problems.append(f"{where}: parts must list at least one metric key")
+            continue
+        if not rel.get("rest"):
+            problems.append(f"{where}: rest (what the parts leave out, in words) is missing")
+        keys = [rel.get("total"), *parts]
+        unknown = [str(k) for k in keys if k not in by_key]
+        if unknown:
+            problems.append(f"{where}: no metric {', '.join(unknown)}")
+            continue
+        if len({(by_key[k].get("unit"), by_key[k].get("aggregation")) for k in keys}) > 1:
+            problems.append(f"{where}: its metrics differ in unit or aggregation, so they cannot add up")
+    return problems
+
+
 def _is_date(value: Any) -> bool:
     try:
         _date(value)
@@ -285,7 +317,22 @@ def load_reference(session: orm.Session, data: dict[str, Any], *, home_lrf: str 
             "sort_order": order,
         }, summary)
     session.flush()
+    _load_relations(session, data, summary)
     return summary
+
+
+def _load_relations(session: orm.Session, data: dict[str, Any], summary: LoadSummary) -> None:
+    """Each `metric_relations` entry: {name, total, parts, rest}, as checked by `_check_relations`. The file
+    lists them all: a relation it no longer lists is removed (it describes the data, it holds none)."""
+    wanted = data.get("metric_relations") or []
+    for rel in wanted:
+        _upsert(session, MetricRelation, {"name": rel["name"]},
+                {"total_key": rel["total"], "part_keys": list(rel["parts"]), "rest_label": rel["rest"]}, summary)
+    names = {rel["name"] for rel in wanted}
+    for gone in session.scalars(sa.select(MetricRelation).where(MetricRelation.name.not_in(names))):
+        session.delete(gone)
+        summary.count(summary.updated, MetricRelation.__tablename__)
+    session.flush()
 
 
 def _date(value: Any) -> dt.date:

@@ -18,7 +18,7 @@ from maic.reference import NEIGHBOUR_KIND, ReferenceInvalid, check_reference
 from maic.sharing.federation import NEIGHBOUR_AGENCY  # the agency a neighbour's figures are ingested as
 
 PER_DISTRICT_KINDS = ("housing",)  # district councils' housing teams: one agency per district
-ONE_LINE_EACH = ("agencies", "metrics")  # sections written one item a line, as in the bundled file
+ONE_LINE_EACH = ("agencies", "metrics", "metric_relations")  # sections written one item a line, as in the bundled file
 
 HEADER = """\
 # Reference data for {name} ({code}), written by `maic reference init --lrf {code}` as a starting point.
@@ -43,6 +43,8 @@ SECTION_NOTES = {
     "agencies": "# Agencies that send returns, and the neighbouring LRFs' information cells (federation).",
     "metrics": "# Metrics. aggregation: sum (flows) or latest (stocks). rag: {basis: value | per_10k | <metric key>,\n"
                "# amber, red}. shareable: neighbours see it (with small numbers suppressed).",
+    "metric_relations": "# How metrics add up: a total is its parts plus a rest nobody publishes. Disclosure control\n"
+                        "# protects linked figures together. Keep these as they are unless the metrics change.",
 }
 
 
@@ -66,6 +68,7 @@ def draft_reference(source: dict[str, Any], lrf_code: str, *, name: str | None =
             {"slug": NEIGHBOUR_AGENCY.format(lrf=n["code"]), "name": f"{n['name']} information cell",
              "kind": NEIGHBOUR_KIND, "lrf": n["code"], "areas": "all"} for n in neighbours],
         "metrics": source["metrics"],
+        "metric_relations": source.get("metric_relations") or [],
     }
     if NEIGHBOUR_KIND not in data["agency_kinds"] and data["agency_kinds"]:
         data["agency_kinds"][NEIGHBOUR_KIND] = "A neighbouring LRF's information cell (shared figures)"

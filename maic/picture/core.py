@@ -101,6 +101,30 @@ def values(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return pd.DataFrame(session.execute(stmt).all(), columns=columns)
 
 
+def observation_history(session: orm.Session, metric_keys: list[str], area_codes: tuple[str, ...],
+                        week_from: dt.date, since: dt.datetime,
+                        ) -> tuple[list[dt.datetime], list[dict[tuple[str, str, dt.date], int]]]:
+    """Every distinct picture of these metrics and areas from a time on: the moments it changed (the first
+    is `since`) and, for each, the values as at that moment by (metric, area, week)."""
+    stmt = (sa.select(Metric.key, Area.code, Observation.week, Observation.value, Observation.recorded_at,
+                      Observation.superseded_at)
+            .join(Metric, Metric.id == Observation.metric_id).join(Area, Area.id == Observation.area_id)
+            .where(Metric.key.in_(metric_keys), Area.code.in_(area_codes), Observation.week >= week_from,
+                   sa.or_(Observation.superseded_at.is_(None), Observation.superseded_at > since)))
+    rows = session.execute(stmt).all()
+    moments = sorted({since} | {r.recorded_at for r in rows if r.recorded_at > since}
+                     | {r.superseded_at for r in rows if r.superseded_at is not None})
+    times: list[dt.datetime] = []
+    raws: list[dict[tuple[str, str, dt.date], int]] = []
+    for moment in moments:
+        raw = {(r.key, r.code, r.week): int(r.value) for r in rows
+               if r.recorded_at <= moment and (r.superseded_at is None or r.superseded_at > moment)}
+        if not raws or raw != raws[-1]:
+            times.append(moment)
+            raws.append(raw)
+    return times, raws
+
+
 def columns_frame(rows: Sequence, columns: list[str]) -> pd.DataFrame:
     """A frame from result rows, column by column: pandas inspects every row object it is given, which cost
     more than the query on large results."""

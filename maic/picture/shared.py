@@ -9,6 +9,7 @@ for different week ranges or areas never gives two views that could be differenc
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -16,8 +17,8 @@ from sqlalchemy import orm
 
 from maic import disclosure
 from maic.errors import MaicError
-from maic.models import Metric, utcnow
-from maic.picture.core import PictureQuery, areas_in_scope, data_version, home_lrf, values
+from maic.models import Metric, MetricRelation, utcnow
+from maic.picture.core import PictureQuery, areas_in_scope, data_version, home_lrf, observation_history
 from maic.weeks import weeks_between
 
 ALL_AREAS = "ALL"
@@ -120,25 +121,22 @@ def shared_picture(session: orm.Session, query: SharedQuery, *, threshold: int, 
                             history_from=history_from, latest_week=None, week_from=None, week_to=None,
                             metrics=metrics, areas=areas)
     _check_choices(query, metrics, areas)
-    frame = values(session, PictureQuery(as_at=as_at), [m.key for m in metrics], history_from, dt.date.max)
-    if frame.empty:
+    published = published_versions(session, metrics, areas, threshold=threshold, history_from=history_from,
+                                   since=now - dt.timedelta(days=history_days))
+    version = published.at(as_at)
+    if version.latest_week is None:
         return picture
-    picture.latest_week = max(frame["week"])
+    picture.latest_week = version.latest_week
     weeks = weeks_between(history_from, picture.latest_week)
     picture.week_from = max(query.week_from or weeks[0], weeks[0])
     picture.week_to = min(query.week_to or weeks[-1], weeks[-1])
     if picture.week_from > picture.week_to:
         raise MaicError(f"week_from {picture.week_from} is after week_to {picture.week_to}")
-    raw = {(r.metric, r.area_code, r.week): int(r.value) for r in frame.itertuples()}
     wanted_metrics = set(query.metrics) or {m.key for m in metrics}
     wanted_areas = set(query.area_codes) | {ALL_AREAS} if query.area_codes else None
-    in_range = set(picture.weeks)
-    for metric in metrics:
-        if metric.key not in wanted_metrics:
-            continue
-        for cell in _metric_cells(metric, areas, weeks, raw, threshold):
-            if cell.week in in_range and (wanted_areas is None or cell.area_code in wanted_areas):
-                picture.cells.append(cell)
+    picture.cells = [c for c in version.cells
+                     if c.metric in wanted_metrics and picture.week_from <= c.week <= picture.week_to
+                     and (wanted_areas is None or c.area_code in wanted_areas)]
     return picture
 
 
@@ -151,37 +149,198 @@ def _check_choices(query: SharedQuery, metrics: list[SharedMetric], areas: list[
         raise MaicError(f"not a shared area: {', '.join(unknown_areas)}")
 
 
-def _metric_cells(metric: SharedMetric, areas: list[SharedArea], weeks: list[dt.date],
-                  raw: dict[tuple[str, str, dt.date], int], threshold: int) -> list[SharedCell]:
-    """The whole table for one metric (every area, every week), protected as one."""
-    table: dict[tuple[str, dt.date, str], int | None] = {}
-    relations: list[disclosure.Relation] = []
-    flow = metric.aggregation == "sum"
-    codes = [a.code for a in areas]
-    for i, week in enumerate(weeks):
-        present = [c for c in codes if (metric.key, c, week) in raw]
-        for code in codes:
-            table[(code, week, WEEK)] = raw.get((metric.key, code, week))
-        table[(ALL_AREAS, week, WEEK)] = sum(raw[(metric.key, c, week)] for c in present) if present else None
-        relations.append(disclosure.Relation((ALL_AREAS, week, WEEK), tuple((c, week, WEEK) for c in codes)))
-        if not flow:
-            continue
-        for code in [*codes, ALL_AREAS]:
-            before = table.get((code, weeks[i - 1], TO_DATE)) if i else None
-            now = table[(code, week, WEEK)]
-            table[(code, week, TO_DATE)] = None if before is None and now is None else (before or 0) + (now or 0)
-            parts = [(code, week, WEEK)] + ([(code, weeks[i - 1], TO_DATE)] if i else [])
-            relations.append(disclosure.Relation((code, week, TO_DATE), tuple(parts)))
-        relations.append(disclosure.Relation((ALL_AREAS, week, TO_DATE), tuple((c, week, TO_DATE) for c in codes)))
-    protected = disclosure.protect(table, relations, threshold)
+# --- Every version a neighbour may ask for, protected together ---
+
+@dataclass(frozen=True)
+class LinkedTotal:
+    """A shared total that is its shared parts plus a rest nobody publishes (a part not shared is in the rest)."""
+
+    name: str
+    total: str
+    parts: tuple[str, ...]
+
+
+def linked_totals(session: orm.Session, shared_keys: set[str]) -> list[LinkedTotal]:
+    out = []
+    for rel in session.scalars(sa.select(MetricRelation).order_by(MetricRelation.name)):
+        parts = tuple(p for p in rel.part_keys if p in shared_keys)
+        if rel.total_key in shared_keys and parts:
+            out.append(LinkedTotal(rel.name, rel.total_key, parts))
+    return out
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    since: dt.datetime
+    latest_week: dt.date | None
+    cells: list[SharedCell]
+
+
+@dataclass(frozen=True)
+class PublishedVersions:
+    """The shared picture as it stood after each change within the shared history, oldest first."""
+
+    versions: list[PublishedVersion]
+
+    def at(self, as_at: dt.datetime) -> PublishedVersion:
+        found = self.versions[0]
+        for version in self.versions:
+            if version.since > as_at:
+                break
+            found = version
+        return found
+
+
+_PUBLISHED_KEPT = 4
+_published_cache: dict[tuple, PublishedVersions] = {}
+_published_lock = threading.Lock()
+
+
+def published_versions(session: orm.Session, metrics: list[SharedMetric], areas: list[SharedArea], *,
+                       threshold: int, history_from: dt.date, since: dt.datetime) -> PublishedVersions:
+    """Every version of the shared table since `since`, each protected jointly with all the others.
+
+    A neighbour may ask for the picture as at any time in the shared history, so it can set versions side by
+    side: suppression is decided over all of them at once (maic.disclosure.protect_versions). Kept per data
+    version and day: the history starts at midnight before `since`, which only adds versions (more
+    protection, never less) and lets one computation serve the whole day.
+    """
+    start = dt.datetime.combine(since.date(), dt.time())
+    links = linked_totals(session, {m.key for m in metrics})
+    key = (data_version(session), start, threshold, history_from, tuple(metrics), tuple(areas), tuple(links))
+    # One computation at a time: requests arriving together after a new return wait for it, not redo it.
+    with _published_lock:
+        kept = _published_cache.get(key)
+        if kept is not None:
+            return kept
+        codes = tuple(a.code for a in areas)
+        times, raws = observation_history(session, [m.key for m in metrics], codes, history_from, start)
+        published = PublishedVersions(_protect_history(metrics, links, areas, history_from, times, raws,
+                                                       threshold))
+        _published_cache[key] = published
+        while len(_published_cache) > _PUBLISHED_KEPT:
+            _published_cache.pop(next(iter(_published_cache)))
+        return published
+
+
+def _protect_history(metrics: list[SharedMetric], links: list[LinkedTotal], areas: list[SharedArea],
+                     history_from: dt.date, times: list[dt.datetime],
+                     raws: list[dict[tuple[str, str, dt.date], int]], threshold: int) -> list[PublishedVersion]:
+    latest = [max((w for _m, _c, w in raw), default=None) for raw in raws]
+    newest = max((w for w in latest if w is not None), default=None)
+    weeks = weeks_between(history_from, newest) if newest else []
+    cells: list[list[SharedCell]] = [[] for _ in raws]
+    for group in linked_groups(metrics, links):
+        for i, version_cells in enumerate(_group_cells(group, links, areas, weeks, raws, latest, threshold)):
+            cells[i].extend(version_cells)
+    order = {m.key: n for n, m in enumerate(metrics)}
+    for version_cells in cells:
+        version_cells.sort(key=lambda c: (order[c.metric], c.week, c.area_code == ALL_AREAS, c.area_code,
+                                          MEASURES.index(c.measure)))
+    return [PublishedVersion(t, w, c) for t, w, c in zip(times, latest, cells, strict=True)]
+
+
+def linked_groups(metrics: list[SharedMetric], links: list[LinkedTotal]) -> list[list[SharedMetric]]:
+    """Metrics joined by linked totals, protected as one table; every other metric alone."""
+    group_of = {m.key: {m.key} for m in metrics}
+    for link in links:
+        merged = set().union(*(group_of[k] for k in (link.total, *link.parts)))
+        for k in merged:
+            group_of[k] = merged
+    seen: list[set[str]] = []
+    for m in metrics:
+        if not any(group_of[m.key] is g for g in seen):
+            seen.append(group_of[m.key])
+    return [[m for m in metrics if m.key in g] for g in seen]
+
+
+def _rest_key(link: LinkedTotal) -> str:
+    return f"rest of {link.name}"
+
+
+def _group_cells(group: list[SharedMetric], links: list[LinkedTotal], areas: list[SharedArea],
+                 weeks: list[dt.date], raws: list[dict[tuple[str, str, dt.date], int]],
+                 latest: list[dt.date | None], threshold: int) -> list[list[SharedCell]]:
+    """One group's cells in every version: its tables built per version, then protected together."""
+    keys = {m.key for m in group}
+    group_links = [link for link in links if link.total in keys]
+    tables, relations = [], []
+    for raw, newest in zip(raws, latest, strict=True):
+        shown_weeks = [w for w in weeks if newest is not None and w <= newest]
+        table: dict[tuple[str, str, dt.date, str], int | None] = {}
+        rels: list[disclosure.Relation] = []
+        for metric in group:
+            _metric_table(metric, [a.code for a in areas], shown_weeks, raw, table, rels)
+        for link in group_links:
+            _rest_table(link, [a.code for a in areas], shown_weeks, table, rels)
+        tables.append(table)
+        relations.append(rels)
+    unpublished = {k for table in tables for k in table if k[0].startswith("rest of ")}
+    protected = disclosure.protect_versions(tables, relations, threshold, unpublished)
     population = {a.code: a.population for a in areas}
     population[ALL_AREAS] = sum(p for p in population.values() if p) or None
     out = []
-    for (code, week, measure), cell in protected.items():
-        out.append(SharedCell(metric.key, code, week, measure, cell.value, cell.shown, cell.status.value))
-        if measure == WEEK:
-            rate, shown = disclosure.rate(cell, population.get(code), 10_000)
-            status = cell.status.value if rate is None else disclosure.Status.VALUE.value
-            out.append(SharedCell(metric.key, code, week, PER_10K, rate, shown, status))
-    out.sort(key=lambda c: (c.week, c.area_code == ALL_AREAS, c.area_code, MEASURES.index(c.measure)))
+    for cells in protected:
+        version_cells = []
+        for (metric_key, code, week, measure), cell in cells.items():
+            if cell.status == disclosure.Status.UNPUBLISHED or (metric_key, code, week, measure) in unpublished:
+                continue
+            version_cells.append(SharedCell(metric_key, code, week, measure, cell.value, cell.shown,
+                                            cell.status.value))
+            if measure == WEEK:
+                rate, shown = disclosure.rate(cell, population.get(code), 10_000)
+                status = cell.status.value if rate is None else disclosure.Status.VALUE.value
+                version_cells.append(SharedCell(metric_key, code, week, PER_10K, rate, shown, status))
+        out.append(version_cells)
     return out
+
+
+def _metric_table(metric: SharedMetric, codes: list[str], weeks: list[dt.date],
+                  raw: dict[tuple[str, str, dt.date], int], table: dict, relations: list) -> None:
+    """One metric's cells (every area, the all-areas total, to date for flows) and the sums between them."""
+    flow = metric.aggregation == "sum"
+    m = metric.key
+    for i, week in enumerate(weeks):
+        present = [c for c in codes if (m, c, week) in raw]
+        for code in codes:
+            table[(m, code, week, WEEK)] = raw.get((m, code, week))
+        table[(m, ALL_AREAS, week, WEEK)] = sum(raw[(m, c, week)] for c in present) if present else None
+        relations.append(disclosure.Relation((m, ALL_AREAS, week, WEEK), tuple((m, c, week, WEEK) for c in codes)))
+        if not flow:
+            continue
+        for code in [*codes, ALL_AREAS]:
+            before = table.get((m, code, weeks[i - 1], TO_DATE)) if i else None
+            now = table[(m, code, week, WEEK)]
+            table[(m, code, week, TO_DATE)] = None if before is None and now is None else (before or 0) + (now or 0)
+            parts = [(m, code, week, WEEK)] + ([(m, code, weeks[i - 1], TO_DATE)] if i else [])
+            relations.append(disclosure.Relation((m, code, week, TO_DATE), tuple(parts)))
+        relations.append(disclosure.Relation((m, ALL_AREAS, week, TO_DATE),
+                                             tuple((m, c, week, TO_DATE) for c in codes)))
+
+
+def _rest_table(link: LinkedTotal, codes: list[str], weeks: list[dt.date], table: dict, relations: list) -> None:
+    """The unpublished rest of a linked total, wherever the total and all its parts are known, with the
+    relation total = parts + rest that any reader of the reference data knows. Where a part is missing, or
+    the figures do not add up (the return broke the rule), there is no rest and no relation to use."""
+    rest = _rest_key(link)
+    for week in weeks:
+        for code in [*codes, ALL_AREAS]:
+            for measure in (WEEK, TO_DATE):
+                total = table.get((link.total, code, week, measure))
+                parts = [table.get((p, code, week, measure)) for p in link.parts]
+                value = None
+                if total is not None and None not in parts and total - sum(parts) >= 0:
+                    value = total - sum(parts)
+                if (link.total, code, week, measure) not in table:
+                    continue
+                table[(rest, code, week, measure)] = value
+                if value is not None:
+                    relations.append(disclosure.Relation(
+                        (link.total, code, week, measure),
+                        (*((p, code, week, measure) for p in link.parts), (rest, code, week, measure))))
+
+
+def _metric_cells(metric: SharedMetric, areas: list[SharedArea], weeks: list[dt.date],
+                  raw: dict[tuple[str, str, dt.date], int], threshold: int) -> list[SharedCell]:
+    """One metric's whole table in one version, protected on its own (what the property tests attack)."""
+    return _group_cells([metric], [], areas, weeks, [raw], [weeks[-1] if weeks else None], threshold)[0]
