@@ -207,7 +207,9 @@ def published_versions(session: orm.Session, metrics: list[SharedMetric], areas:
     """
     start = dt.datetime.combine(since.date(), dt.time())
     links = linked_totals(session, {m.key for m in metrics})
-    key = (data_version(session), start, threshold, history_from, tuple(metrics), tuple(areas), tuple(links))
+    # The database is part of the key: two databases (tests, a restore beside the live one) can share a version.
+    key = (str(session.get_bind().url), data_version(session), start, threshold, history_from, tuple(metrics),
+           tuple(areas), tuple(links))
     # One computation at a time: requests arriving together after a new return wait for it, not redo it.
     with _published_lock:
         kept = _published_cache.get(key)
