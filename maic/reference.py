@@ -229,6 +229,8 @@ def _check_relations(relations: list[Any], metrics: list[Any]) -> list[str]:
         if unknown:
             problems.append(f"{where}: no metric {', '.join(unknown)}")
             continue
+        if any(by_key[k].get("aggregation") not in AGGREGATIONS for k in keys):
+            continue  # already named under metrics
         if len({(by_key[k].get("unit"), by_key[k].get("aggregation")) for k in keys}) > 1:
             problems.append(f"{where}: its metrics differ in unit or aggregation, so they cannot add up")
     return problems

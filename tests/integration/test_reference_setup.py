@@ -202,3 +202,29 @@ def test_init_writes_the_file_says_what_is_in_it_and_never_overwrites_unasked(tm
                                   "--force"])
     assert forced.exit_code == 0 and "neighbours: none" in forced.output
     assert [lrf["code"] for lrf in read_reference(target)["lrfs"]] == ["norfolk"]
+
+
+def test_a_relation_between_metrics_that_cannot_add_up_is_refused(factory):
+    data = _norfolk()
+    data["metric_relations"] = [*data["metric_relations"],
+                                {"name": "odd", "total": "releases_total", "parts": ["households_in_ta"], "rest": "x"},
+                                {"name": "ghost", "total": "releases_total", "parts": ["nobody"], "rest": "x"}]
+    with pytest.raises(ReferenceInvalid) as caught, transaction(factory) as session:
+        load_reference(session, data)
+    assert "metric_relations[3] (odd): its metrics differ in unit or aggregation" in caught.value.message
+    assert "metric_relations[4] (ghost): no metric nobody" in caught.value.message
+
+
+def test_the_linked_totals_are_loaded_and_a_relation_no_longer_listed_goes(factory):
+    from maic.models import MetricRelation
+
+    with factory() as session:
+        loaded = {r.name: (r.total_key, r.part_keys) for r in session.scalars(sa.select(MetricRelation))}
+    assert loaded == {"releases_by_tranche": ("releases_total", ["releases_tranche1", "releases_tranche2"]),
+                      "releases_nfa": ("releases_total", ["releases_nfa"])}
+    data = read_reference()
+    data["metric_relations"] = data["metric_relations"][:1]
+    with transaction(factory) as session:
+        load_reference(session, data)
+    with factory() as session:
+        assert session.scalars(sa.select(MetricRelation.name)).all() == ["releases_by_tranche"]
