@@ -17,7 +17,7 @@ from flask_wtf.csrf import generate_csrf
 import callbacks
 import maic.db
 import maic.web
-from callbacks import router
+from callbacks import pages
 from layouts.components import HeaderData, shell
 from maic import config as maic_config
 from maic import picture
@@ -68,7 +68,7 @@ def _page_shell():
         role=user.role if user else "",
         marking=current_app.config["MAIC_PROTECTIVE_MARKING"],
         demo=bool(current_app.config["MAIC_DEMO_BANNER"]),
-        nav=router.nav_for(user),
+        nav=pages.nav_for(user),
         csrf_token=generate_csrf(),
     )
     return shell(data, live_poll_ms=int(current_app.config["MAIC_LIVE_POLL_SECONDS"]) * 1000)

@@ -14,6 +14,7 @@ import json
 from flask import abort, jsonify, request
 from flask_login import current_user
 
+from callbacks import pages
 from layouts import ids
 from maic import permissions as p
 
@@ -64,9 +65,7 @@ def callback_action_allowed(actor, output: str, callback_map) -> tuple[bool, str
 
 def _page_allowed(actor, path: str) -> int:
     """200 when the page may be shown, 403 when the role may not, 404 when there is no such page."""
-    from callbacks import router
-
-    page = router.page_for(path)
+    page = pages.page_for(path)
     if page is None:
         return 404
     return 200 if p.allowed(actor, page.action) else 403

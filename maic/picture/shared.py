@@ -121,6 +121,8 @@ def shared_picture(session: orm.Session, query: SharedQuery, *, threshold: int, 
                             history_from=history_from, latest_week=None, week_from=None, week_to=None,
                             metrics=metrics, areas=areas)
     _check_choices(query, metrics, areas)
+    if query.week_from and query.week_to and query.week_from > query.week_to:
+        raise MaicError(f"week_from {query.week_from} is after week_to {query.week_to}")
     published = published_versions(session, metrics, areas, threshold=threshold, history_from=history_from,
                                    since=now - dt.timedelta(days=history_days))
     version = published.at(as_at)
@@ -131,7 +133,7 @@ def shared_picture(session: orm.Session, query: SharedQuery, *, threshold: int, 
     picture.week_from = max(query.week_from or weeks[0], weeks[0])
     picture.week_to = min(query.week_to or weeks[-1], weeks[-1])
     if picture.week_from > picture.week_to:
-        raise MaicError(f"week_from {picture.week_from} is after week_to {picture.week_to}")
+        return picture  # weeks with no figures (yet, or as at then): an empty answer, not a wrong question
     wanted_metrics = set(query.metrics) or {m.key for m in metrics}
     wanted_areas = set(query.area_codes) | {ALL_AREAS} if query.area_codes else None
     picture.cells = [c for c in version.cells

@@ -34,7 +34,15 @@ from maic.models import (
 )
 from maic.returns import personal_data
 from maic.returns.parse import ParsedFile, parse_long_csv
-from maic.returns.validate import AgencyScope, CheckedReturn, Rules, change_warnings, shown, validate_rows
+from maic.returns.validate import (
+    AgencyScope,
+    CheckedReturn,
+    Rules,
+    change_warnings,
+    column_issues,
+    shown,
+    validate_rows,
+)
 from maic.returns.xlsx import parse_xlsx
 
 CHUNK = 900  # below SQLite's bound-parameter limit for IN lists
@@ -129,8 +137,9 @@ def parse_submission(submission: Submission, settings: IngestSettings) -> Parsed
 def check_submission(session: orm.Session, submission: Submission, settings: IngestSettings) -> CheckedReturn:
     """Parse and validate without writing anything: what a preview shows and what commit re-checks.
 
-    Order: the file's shape; personal data (which refuses the file on its own, listing only that); the
-    agency a template names; the rules for each row; then warnings against last week.
+    Order: the file's shape (its header first); personal data (which refuses the file on its own, listing only
+    that); the agency a template names; the template's metric columns; the rules for each row; then warnings
+    against last week.
     """
     agency = _agency(session, submission.agency_slug)
     parsed = parse_submission(submission, settings)
@@ -145,6 +154,9 @@ def check_submission(session: orm.Session, submission: Submission, settings: Ing
         return CheckedReturn(issues=[Issue(None, None, f"this template is for the agency "
                                            f"'{shown(parsed.declared_agency)}', but it is being sent for "
                                            f"'{agency.slug}': download the template for {agency.slug}")])
+    columns = column_issues(parsed.metric_columns, scope)
+    if columns:
+        return CheckedReturn(issues=columns)
     checked = validate_rows(parsed.rows, scope, rules)
     if not checked.errors:
         checked.issues.extend(change_warnings(session, checked, rules.change_factor))

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from maic.errors import Issue
 from maic.returns import personal_data
 
 LONG_COLUMNS = ("week", "area_code", "metric", "value")
+ALL_BLANK = "every value is blank, so the file reports nothing: a blank is 'not reported'; type 0 for none"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class ParsedFile:
     other_cells: list[tuple[int, str, str]] = field(default_factory=list)
     declared_agency: str = ""
     header_row: int = 1
+    # The wide template's metric columns as (row, column letter, key): checked against the catalogue.
+    metric_columns: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -54,6 +59,69 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="strict"), "cp1252"
+
+
+def column_name(text: str) -> str:
+    """A header cell as compared: case, surrounding spaces and runs of inner spaces make no difference."""
+    return re.sub(r"\s+", "_", text.strip()).lower()
+
+
+def repeated_column_issues(header: list[str], row: int, label: Callable[[int], str]) -> list[Issue]:
+    """Each column named twice (after column_name): refused, as it is unknowable which one the sender meant."""
+    places: dict[str, list[int]] = {}
+    for index, text in enumerate(header):
+        if column_name(text):
+            places.setdefault(column_name(text), []).append(index)
+    issues = []
+    for name, indexes in places.items():
+        if len(indexes) > 1:
+            where = ", ".join(label(i) for i in indexes[:-1]) + " and " + label(indexes[-1])
+            issues.append(Issue(row, label(indexes[1]), f"the column '{name}' appears {len(indexes)} times "
+                                f"(columns {where}; names are compared ignoring case and spaces): a return has "
+                                "each column once, so delete the repeat"))
+    return issues
+
+
+def long_header_issues(header: list[str], row: int, label: Callable[[int], str]) -> list[Issue]:
+    """The long layout's header (CSV, or an XLSX in the long layout): the four columns, each once, nothing else."""
+    names = [column_name(h) for h in header]
+    issues = []
+    missing = [c for c in LONG_COLUMNS if c not in names]
+    extra = [(i, h.strip()) for i, h in enumerate(header) if names[i] and names[i] not in LONG_COLUMNS]
+    if missing:
+        issues.append(Issue(row, ", ".join(missing), f"missing column(s); the header must be {','.join(LONG_COLUMNS)}"))
+    issues.extend(repeated_column_issues(header, row, label))
+    if extra:
+        issues.append(Issue(row, ", ".join(h for _, h in extra), "unexpected column(s): a return holds only "
+                            + ",".join(LONG_COLUMNS)))
+        issues.extend(personal_data.header_issues((row, label(i), h) for i, h in extra))
+    return issues
+
+
+class UnnamedColumns:
+    """Columns with a blank header: harmless while empty (a trailing comma), refused once they hold anything."""
+
+    def __init__(self, names: list[str], label: Callable[[int], str]):
+        self.indexes = [i for i, name in enumerate(names) if not name]
+        self.label = label
+        self.reported: set[int] = set()
+
+    def issues(self, row: int, cells: list[str], width: int | None = None) -> list[Issue]:
+        """Issues for this row's cells under no heading (each column once); cells from `width` on count too."""
+        found = []
+        beyond = range(width, len(cells)) if width is not None else range(0)
+        for index in [*self.indexes, *beyond]:
+            if index < len(cells) and cells[index].strip() and index not in self.reported:
+                self.reported.add(index)
+                found.append(Issue(row, self.label(index), f"'{shown(cells[index])}' is in a column with no "
+                                   "heading: a return holds only its named columns; delete it or the column"))
+        return found
+
+
+def shown(text: str, width: int = 40) -> str:
+    """A cell's text as quoted in a message: one line, cut short; always shown as text, never as markup."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def parse_long_csv(data: bytes, *, max_rows: int) -> ParsedFile:
@@ -75,20 +143,12 @@ def parse_long_csv(data: bytes, *, max_rows: int) -> ParsedFile:
     except (StopIteration, csv.Error) as exc:
         parsed.issues.append(Issue(1, None, f"the header line cannot be read ({exc})"))
         return parsed
-    names = [h.strip().lower() for h in header]
+    names = [column_name(h) for h in header]
     parsed.headers = [(1, h.strip(), h.strip()) for h in header if h.strip()]
-    missing = [c for c in LONG_COLUMNS if c not in names]
-    extra = [h for h in names if h and h not in LONG_COLUMNS]
-    if missing:
-        parsed.issues.append(Issue(1, ", ".join(missing),
-                                   f"missing column(s); the header must be {','.join(LONG_COLUMNS)}"))
-    if extra:
-        parsed.issues.append(Issue(1, ", ".join(extra), "unexpected column(s): a return holds only "
-                                   + ",".join(LONG_COLUMNS)))
-        parsed.issues.extend(personal_data.header_issues((1, h.strip(), h.strip()) for h in header
-                                                         if h.strip().lower() in extra))
+    parsed.issues.extend(long_header_issues(header, 1, lambda i: str(i + 1)))
     if parsed.issues:
         return parsed
+    unnamed = UnnamedColumns(names, lambda i: str(i + 1))
     iw, ia, im, iv = (names.index(name) for name in LONG_COLUMNS)
     try:
         for record in reader:
@@ -101,6 +161,8 @@ def parse_long_csv(data: bytes, *, max_rows: int) -> ParsedFile:
             if len(record) != len(names):
                 parsed.issues.append(Issue(line, None, f"{len(record)} cells where the header has {len(names)}"))
                 continue
+            if unnamed.indexes:
+                parsed.issues.extend(unnamed.issues(line, record))
             parsed.rows.append(RawRow(line, record[iw].strip(), record[ia].strip(), record[im].strip(),
                                       record[iv].strip()))
     except csv.Error as exc:

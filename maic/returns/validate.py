@@ -1,8 +1,8 @@
 """Check raw rows against the rules and the reference data; every problem named by row and column.
 
 Rules: known area and metric; metric owned by the agency's kind; area in the agency's scope; a week
-that is a Monday, not in the future and not before the incident; whole numbers >= 0; one value per
-(metric, area, week).
+that is a Monday, not in the future and not before the incident; whole numbers >= 0 or blank (not
+reported, never zero); one value per (metric, area, week).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from maic.csvsafe import FORMULA_STARTS
 from maic.errors import Issue
 from maic.models import Agency, Area, Metric, Observation
 from maic.reference import NEIGHBOUR_KIND
-from maic.returns.parse import RawRow
+from maic.returns.parse import ALL_BLANK, RawRow, shown
 from maic.weeks import monday_of, parse_week
 
 _WHOLE = re.compile(r"^\+?\d+(\.0+)?$")
@@ -64,12 +64,6 @@ def formula_like(text: str) -> bool:
         return False
     rest = text[1:].strip()
     return not (text[0] in "+-" and re.fullmatch(r"\d+(\.\d+)?", rest))
-
-
-def shown(text: str, width: int = 40) -> str:
-    """A cell's text as quoted in a message: one line, cut short; always shown as text, never as markup."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 @dataclass
@@ -175,13 +169,14 @@ def validate_rows(rows: list[RawRow], scope: AgencyScope, rules: Rules) -> Check
             else:
                 problems.append(Issue(row.line, row.column(2, "metric"), f"'{shown(row.metric)}' is not a known metric"))
 
-        try:
-            value = parse_count(row.value)
-        except ValueError as exc:
-            problems.append(Issue(row.line, row.column(3, "value"), str(exc)))
-            value = None
+        value = None  # a blank value is "not reported", as a blank template cell: checked above, then left out
+        if row.value != "":
+            try:
+                value = parse_count(row.value)
+            except ValueError as exc:
+                problems.append(Issue(row.line, row.column(3, "value"), str(exc)))
 
-        if not problems:
+        if not problems and value is not None:
             key = (row.metric, row.area_code, week)
             if key in seen:
                 problems.append(Issue(row.line, None, f"a second value for {row.metric} in {row.area_code} for "
@@ -190,10 +185,27 @@ def validate_rows(rows: list[RawRow], scope: AgencyScope, rules: Rules) -> Check
                 seen[key] = row.line
         if problems:
             checked.issues.extend(p for p in problems if p is not None)
-        else:
+        elif value is not None:
             checked.rows.append(CheckedRow(row.line, week, area_id, metric_id, value,
                                            row.refs[3] if row.refs else "value"))
+    if rows and not checked.rows and not checked.errors:
+        checked.issues.append(Issue(None, None, ALL_BLANK))
     return checked
+
+
+def column_issues(columns: list[tuple[int, str, str]], scope: AgencyScope) -> list[Issue]:
+    """The wide template's metric columns: each one a metric this agency reports, even when left empty."""
+    issues = []
+    for row, column, key in columns:
+        if key in scope.metrics:
+            continue
+        if key in scope.all_metrics:
+            issues.append(Issue(row, column, f"the column '{key}' is a metric reported by another kind of agency, "
+                                f"not by a {scope.kind.replace('_', ' ')} agency: delete the column"))
+        else:
+            issues.append(Issue(row, column, f"the column '{shown(key)}' is not a known metric: the template holds "
+                                "only area_code, area_name and this agency's metric keys; delete the column"))
+    return issues
 
 
 def change_warnings(session: orm.Session, checked: CheckedReturn, factor: float) -> list[Issue]:

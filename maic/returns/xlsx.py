@@ -16,7 +16,16 @@ import warnings
 import zipfile
 
 from maic.errors import Issue
-from maic.returns.parse import LONG_COLUMNS, ParsedFile, RawRow
+from maic.returns.parse import (
+    ALL_BLANK,
+    LONG_COLUMNS,
+    ParsedFile,
+    RawRow,
+    UnnamedColumns,
+    column_name,
+    long_header_issues,
+    repeated_column_issues,
+)
 
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_MEMBERS = 2000
@@ -116,13 +125,14 @@ def parse_xlsx(data: bytes, *, max_rows: int, max_unzipped: int) -> ParsedFile:
     finally:
         workbook.close()
     if not parsed.rows and not parsed.issues:
-        parsed.issues.append(Issue(None, None, "the sheet has no figures in it"))
+        parsed.issues.append(Issue(None, None, ALL_BLANK))
     return parsed
 
 
 def _read_sheet(sheet, parsed: ParsedFile, max_rows: int) -> None:
     layout = None  # "wide" or "long", decided by the header row
     header: list[str] = []
+    unnamed = UnnamedColumns([], _col)
     week_text, week_at = "", (3, "B")
     data_rows = 0
     for row_number, row in enumerate(sheet.iter_rows(), start=1):
@@ -138,16 +148,20 @@ def _read_sheet(sheet, parsed: ParsedFile, max_rows: int) -> None:
             continue
         first = cells[0].strip().lower()
         if layout is None:
-            names = [c.strip().lower() for c in cells]
-            if all(c in names for c in LONG_COLUMNS):
-                layout, header = "long", names
+            names = [column_name(c) for c in cells]
+            if all(c in names for c in LONG_COLUMNS) or names[0] == AREA_CODE:
+                layout = "long" if all(c in names for c in LONG_COLUMNS) else "wide"
+                header, unnamed = names, UnnamedColumns(names, _col)
                 parsed.header_row = row_number
                 parsed.headers = [(row_number, _col(i), c) for i, c in enumerate(cells) if c]
-                continue
-            if first == AREA_CODE:
-                layout, header = "wide", names
-                parsed.header_row = row_number
-                parsed.headers = [(row_number, _col(i), c) for i, c in enumerate(cells) if c]
+                if layout == "long":
+                    parsed.issues.extend(long_header_issues(cells, row_number, _col))
+                else:
+                    parsed.issues.extend(repeated_column_issues(cells, row_number, _col))
+                    parsed.metric_columns = [(row_number, _col(i), name) for i, name in enumerate(names)
+                                             if i > 0 and name and name != AREA_NAME]
+                if parsed.issues:
+                    return
                 continue
             if first == AGENCY_LABEL and len(cells) > 1:
                 parsed.declared_agency = cells[1].strip()
@@ -157,6 +171,7 @@ def _read_sheet(sheet, parsed: ParsedFile, max_rows: int) -> None:
                 parsed.other_cells.extend((row_number, _col(i), c) for i, c in enumerate(cells) if c)
             continue
         data_rows += 1
+        parsed.issues.extend(unnamed.issues(row_number, cells, width=len(header)))
         if data_rows > max_rows:
             parsed.issues.append(Issue(row_number, None, f"more than {max_rows:,} data rows; split the return"))
             return
@@ -164,8 +179,6 @@ def _read_sheet(sheet, parsed: ParsedFile, max_rows: int) -> None:
             record = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
             refs = tuple(_col(header.index(c)) for c in LONG_COLUMNS)
             parsed.rows.append(RawRow(row_number, *(record[c].strip() for c in LONG_COLUMNS), refs=refs))
-            parsed.other_cells.extend((row_number, _col(i), c) for i, c in enumerate(cells)
-                                      if c and (i >= len(header) or header[i] not in LONG_COLUMNS))
             continue
         area = cells[0].strip()
         for index, metric in enumerate(header):
@@ -180,8 +193,6 @@ def _read_sheet(sheet, parsed: ParsedFile, max_rows: int) -> None:
                 continue  # left blank: not reported (never counted as zero)
             refs = ("B", "A", _col(index), _col(index))
             parsed.rows.append(RawRow(row_number, week_text, area, metric, value, refs=refs, week_at=week_at))
-        extra = [(row_number, _col(i), c) for i, c in enumerate(cells) if c and i >= len(header)]
-        parsed.other_cells.extend(extra)
     if layout is None:
         parsed.issues.append(Issue(None, None, "no header row found: the sheet needs a row starting 'area_code' (the "
                                    "template's) or the columns week, area_code, metric, value"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
@@ -20,7 +21,7 @@ from maic.models import utcnow
 from maic.picture import shared
 from maic.sharing import openapi
 from maic.sharing.tokens import authenticate_token
-from maic.weeks import parse_week
+from maic.weeks import monday_of, parse_week, weeks_between
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi_document"}
@@ -67,28 +68,66 @@ def no_store(response: Response) -> Response:
     return response
 
 
-def query_from_args(args) -> shared.SharedQuery:
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})")
+AS_AT_FORM = "as_at: write a date and time like 2024-11-20T10:00:00Z (RFC 3339)"
+
+
+def parse_as_at(text: str) -> dt.datetime:
+    """Any RFC 3339 date-time, as naive UTC. A leap second is read as :59; times beyond what Python can hold
+    become its earliest or latest time, which the history rule then refuses or reads as now."""
+    match = _RFC3339.fullmatch(text.strip())
+    if not match:
+        raise MaicError(AS_AT_FORM)
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    fraction, zone = match.group(7) or "", match.group(8)
+    if year == 0:
+        return dt.datetime.min
+    try:
+        local = dt.datetime(year, month, day, hour, minute, min(second, 59), int((fraction + "000000")[:6]))
+    except ValueError:
+        raise MaicError(f"{AS_AT_FORM}; there is no such date or time") from None
+    offset = dt.timedelta(0)
+    if zone not in "Zz":
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 23 or minutes > 59:
+            raise MaicError(f"{AS_AT_FORM}; the offset {zone} is not a time zone")
+        offset = (1 if zone[0] == "+" else -1) * dt.timedelta(hours=hours, minutes=minutes)
+    try:
+        return local - offset
+    except OverflowError:
+        return dt.datetime.min if year < 1000 else dt.datetime.max
+
+
+def shared_weeks(config, today: dt.date) -> list[dt.date]:
+    """The weeks a question may name: the Mondays from the incident's start to this week."""
+    return weeks_between(dt.date.fromisoformat(str(config["MAIC_INCIDENT_START"])), monday_of(today))
+
+
+def query_from_args(args, weeks: list[dt.date]) -> shared.SharedQuery:
     """The question from URL parameters, with a message naming the parameter when one is wrong."""
+    for name in ("week_from", "week_to", "as_at"):
+        if len(args.getlist(name)) > 1:
+            raise MaicError(f"{name}: give it once")
+
     def week(name: str) -> dt.date | None:
-        raw = args.get(name)
-        if not raw:
+        if name not in args:
             return None
         try:
-            return parse_week(raw)
+            monday = parse_week(args[name])
         except ValueError as exc:
             raise MaicError(f"{name}: {exc}") from None
+        if not weeks or not weeks[0] <= monday <= weeks[-1]:
+            span = f"{weeks[0]} to {weeks[-1]}" if weeks else "none yet"
+            raise MaicError(f"{name}: {monday} is not a week of the shared history ({span})")
+        return monday
 
     def listed(name: str) -> tuple[str, ...]:
-        return tuple(sorted({part.strip() for raw in args.getlist(name) for part in raw.split(",") if part.strip()}))
+        parts = [part.strip() for raw in args.getlist(name) for part in raw.split(",")]
+        if any(not part for part in parts):
+            raise MaicError(f"{name}: an empty value; name each one, or leave {name} out for all")
+        return tuple(sorted(set(parts)))
 
-    as_at = None
-    if args.get("as_at"):
-        try:
-            as_at = dt.datetime.fromisoformat(args["as_at"].replace("Z", "+00:00"))
-        except ValueError:
-            raise MaicError("as_at: write a date and time like 2024-11-20T10:00:00Z") from None
-        if as_at.tzinfo is not None:
-            as_at = as_at.astimezone(dt.UTC).replace(tzinfo=None)
+    as_at = parse_as_at(args["as_at"]) if "as_at" in args else None
     return shared.SharedQuery(week_from=week("week_from"), week_to=week("week_to"), area_codes=listed("area"),
                               metrics=listed("metric"), as_at=as_at)
 
@@ -133,15 +172,19 @@ def picture_csv(picture: shared.SharedPicture, marking: str) -> str:
     return out.getvalue()
 
 
+def question() -> shared.SharedQuery:
+    return query_from_args(request.args, shared_weeks(current_app.config, utcnow().date()))
+
+
 @bp.get("/shared")
 def shared_json():
-    picture = picture_for(query_from_args(request.args))
+    picture = picture_for(question())
     return jsonify(picture_json(picture, current_app.config["MAIC_PROTECTIVE_MARKING"]))
 
 
 @bp.get("/shared.csv")
 def shared_csv():
-    picture = picture_for(query_from_args(request.args))
+    picture = picture_for(question())
     body = picture_csv(picture, current_app.config["MAIC_PROTECTIVE_MARKING"])
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="shared-{picture.lrf_code}.csv"'})
@@ -173,7 +216,21 @@ def version():
 
 @bp.get("/openapi.json")
 def openapi_document():
-    return jsonify(openapi.document(current_app.config["MAIC_PROTECTIVE_MARKING"]))
+    return jsonify(document_for(current_app.config, session_for(current_app), utcnow().date()))
+
+
+def document_for(config, db, today: dt.date) -> dict:
+    """This instance's document: the area codes, metric keys and weeks it accepts, so schema-valid is accepted.
+    Area codes and metric keys are public facts (ONS codes, the catalogue); no figure is in it."""
+    return openapi.document(config["MAIC_PROTECTIVE_MARKING"],
+                            areas=[a.code for a in shared.shared_areas(db)] + [shared.ALL_AREAS],
+                            metrics=[m.key for m in shared.shareable_metrics(db)],
+                            weeks=week_names(shared_weeks(config, today)))
+
+
+def week_names(weeks: list[dt.date]) -> list[str]:
+    """Each week as the API accepts it: its Monday, then the same weeks as ISO weeks (2024-W37)."""
+    return [w.isoformat() for w in weeks] + [f"{w.isocalendar().year}-W{w.isocalendar().week:02d}" for w in weeks]
 
 
 def init_app(app) -> None:

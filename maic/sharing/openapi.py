@@ -16,15 +16,31 @@ def _param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
-_QUERY = [
-    _param("week_from", "First week (Monday); default the start of the shared history.", {"type": "string"}),
-    _param("week_to", "Last week (Monday); default the latest week with figures.", {"type": "string"}),
-    _param("area", "ONS GSS codes, comma-separated or repeated; default every shared area. "
-           "The all-areas row (ALL) is always included.", {"type": "string"}),
-    _param("metric", "Metric keys, comma-separated or repeated; default every shareable metric.", {"type": "string"}),
-    _param("as_at", "The picture as at this UTC time (ISO 8601); no earlier than the shared history allows.",
-           {"type": "string"}),
-]
+def _listed(name: str, description: str, values: list[str]) -> dict[str, Any]:
+    """A parameter that may be repeated (area=A&area=B), each value one of `values`."""
+    items: dict[str, Any] = {"type": "string", "enum": values} if values else {"type": "string"}
+    schema: dict[str, Any] = {"type": "array", "items": items} if values else {"type": "array", "maxItems": 0}
+    return {**_param(name, description, schema), "style": "form", "explode": True}
+
+
+def _query(areas: list[str], metrics: list[str], weeks: list[str]) -> list[dict[str, Any]]:
+    """What the server accepts, exactly: a JSON schema cannot say 'week_from before week_to' or how far back
+    as_at may go (MAIC_SHARED_HISTORY_DAYS), so those two rules are stated in words and answered with a 400."""
+    week = {"type": "string", "enum": weeks} if weeks else {"type": "string", "maxLength": 0}
+    return [
+        _param("week_from", "First week: a Monday of the shared history (YYYY-MM-DD, or as 2024-W37); default the "
+               "start of the shared history. Not after week_to.", week),
+        _param("week_to", "Last week, as week_from; default the latest week with figures.", week),
+        _listed("area", "ONS GSS codes of shared areas, repeated or comma-separated; default every shared area. "
+                "The all-areas row (ALL) is always included.", areas),
+        _listed("metric", "Shareable metric keys, repeated or comma-separated; default every shareable metric.",
+                metrics),
+        _param("as_at", "The picture as at this time (RFC 3339, UTC unless an offset is given); no earlier than "
+               "the shared history allows (MAIC_SHARED_HISTORY_DAYS before now); a later time means now.",
+               {"type": "string", "format": "date-time"}),
+    ]
+
+
 _ERRORS = {
     "400": {"description": "A parameter is wrong; the message names it.",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -38,8 +54,10 @@ def _ok(schema_ref: str, description: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
 
 
-def document(marking: str) -> dict[str, Any]:
+def document(marking: str, *, areas: list[str], metrics: list[str], weeks: list[str]) -> dict[str, Any]:
+    """The document for this instance: its shared area codes, shareable metric keys and the weeks of its history."""
     nullable_str = {"type": ["string", "null"]}
+    query = _query(sorted(areas), sorted(metrics), weeks)
     return {
         "openapi": "3.1.0",
         "info": {"title": "MAIC common picture: shared API", "version": "1.0.0",
@@ -51,10 +69,10 @@ def document(marking: str) -> dict[str, Any]:
         "paths": {
             "/api/v1/shared": {"get": {
                 "summary": "The shared picture by week range and area, as JSON.", "operationId": "sharedJson",
-                "parameters": _QUERY, "responses": {"200": _ok("SharedPicture", "The shared figures."), **_ERRORS}}},
+                "parameters": query, "responses": {"200": _ok("SharedPicture", "The shared figures."), **_ERRORS}}},
             "/api/v1/shared.csv": {"get": {
                 "summary": "The same figures as CSV (first line: the protective marking).", "operationId": "sharedCsv",
-                "parameters": _QUERY, "responses": {
+                "parameters": query, "responses": {
                     "200": {"description": "CSV: metric, area_code, area_name, week, measure, value, shown, status.",
                             "content": {"text/csv": {"schema": {"type": "string"}}}}, **_ERRORS}}},
             "/api/v1/metrics": {"get": {"summary": "The catalogue of shareable metrics.", "operationId": "metrics",

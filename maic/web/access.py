@@ -19,6 +19,7 @@ ROUTE_RULES: dict[str, str] = {
     "auth.logout": p.PUBLIC,
     "auth.index": p.PUBLIC,
     "auth.healthz": p.PUBLIC,
+    "auth.favicon": p.PUBLIC,
     "_dash_dash_assets.static": p.PUBLIC,
     "/dash/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": p.PUBLIC,
     "/dash/_favicon.ico": p.PUBLIC,

@@ -92,6 +92,12 @@ def index():
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    # Browsers ask for /favicon.ico on any page that links no icon; it is the one Dash's pages link from assets/.
+    return current_app.send_static_file("favicon.ico")
+
+
 @bp.route("/healthz")
 def healthz():
     return {"status": "ok"}

@@ -60,7 +60,8 @@ def init_app(app) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         if app.config["MAIC_SECURE_COOKIES"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        static = request.path.startswith(("/static/", "/dash/assets/", "/dash/_dash-component-suites/"))
+        static = request.path.startswith(("/static/", "/dash/assets/", "/dash/_dash-component-suites/",
+                                           "/favicon.ico"))
         if not static:
             headers.setdefault("Cache-Control", "no-store")
         return response

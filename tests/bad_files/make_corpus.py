@@ -31,6 +31,16 @@ CSV: list[tuple[str, str, bytes, str]] = [
     ("wrong_columns.csv", P, b"week,area,metric,count\n2024-09-09,E07000008,releases_total,1\n", "missing column(s)"),
     ("extra_column.csv", P, b"week,area_code,metric,value,notes\n2024-09-09,E07000008,releases_total,1,ok\n",
      "unexpected column(s)"),
+    ("repeated_column.csv", P, b"week,area_code,metric,value,value\n2024-09-09,E07000008,releases_total,1,2\n",
+     "row 1, column 5: the column 'value' appears 2 times (columns 4 and 5"),
+    ("repeated_column_case_and_spaces.csv", P,
+     b"week,Area Code,metric,value, AREA_CODE \n2024-09-09,E07000008,releases_total,1,E07000009\n",
+     "the column 'area_code' appears 2 times (columns 2 and 5"),
+    ("repeated_extra_column.csv", P, b"week,area_code,metric,value,notes,Notes\n2024-09-09,E07000008,releases_total,1,,\n",
+     "the column 'notes' appears 2 times (columns 5 and 6"),
+    ("unnamed_column_with_data.csv", P, b"week,area_code,metric,value,\n2024-09-09,E07000008,releases_total,1,\n"
+     b"2024-09-09,E07000009,releases_total,2,see note\n",
+     "row 3, column 5: 'see note' is in a column with no heading"),
     ("ragged_row.csv", P, (H + "2024-09-09,E07000008,releases_total\n").encode(), "3 cells where the header has 4"),
     ("duplicate_rows.csv", P, (H + row(1) + row(2)).encode(),
      "a second value for releases_total in E07000008 for 2024-09-09 (first on row 2)"),
@@ -39,7 +49,8 @@ CSV: list[tuple[str, str, bytes, str]] = [
     ("negative.csv", P, (H + row(-3)).encode(), "'-3' is negative"),
     ("fractional.csv", P, (H + row(2.5)).encode(), "'2.5' is not a whole number"),
     ("text_in_number.csv", P, (H + row("twelve")).encode(), "'twelve' is not a number"),
-    ("empty_value.csv", P, (H + row("")).encode(), "is empty: write 0 for none"),
+    ("every_value_blank.csv", P, (H + row("") + row("", area="E07000009")).encode(),
+     "every value is blank, so the file reports nothing"),
     ("implausible_value.csv", P, (H + row(99999999999)).encode(), "larger than any plausible count"),
     ("formula_hyperlink.csv", P, (H + row('"=HYPERLINK(""http://evil.example/?x="",""click"")"')).encode(),
      "looks like a formula or command"),
@@ -106,6 +117,18 @@ def _template(agency: str, name: str, kind_metrics: list[tuple[str, str, str]], 
 HOUSING = [("housing_referrals", "Housing referrals", ""), ("households_in_ta", "Households in TA", "")]
 
 
+def _long_workbook(header: list[str], rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for line in [header, *rows]:
+        sheet.append(line)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def xlsx_files() -> list[tuple[str, str, bytes, str]]:
     def formulas(_book, sheet):
         sheet["C13"] = '=HYPERLINK("http://evil.example","click")'
@@ -124,6 +147,22 @@ def xlsx_files() -> list[tuple[str, str, bytes, str]]:
     def negative(_book, sheet):
         sheet["D13"] = -4
 
+    def repeated_metric(_book, sheet):
+        sheet["E12"] = " Households_in_TA"  # the same key again, differently typed; its cells left blank
+
+    def unnamed_column(_book, sheet):
+        sheet["F13"] = 7
+
+    def unknown_column(_book, sheet):
+        sheet["E11"], sheet["E12"] = "Notes", "notes"
+
+    def other_kind_column(_book, sheet):
+        sheet["E12"] = "releases_total"
+
+    def repeated_area_code(_book, sheet):
+        sheet["E12"] = "area_code"
+
+    long_row = ["2024-09-09", "E07000008", "housing_referrals", 3]
     good = _template(CH, "Cambridge City Council housing", HOUSING, [("E07000008", "Cambridge")])
     with_vba = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(with_vba, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -151,6 +190,25 @@ def xlsx_files() -> list[tuple[str, str, bytes, str]]:
          "row 13, column D: '-4' is negative"),
         ("other_agencys_template.xlsx", "fenland-housing", good, "this template is for the agency 'cambridge-housing'"),
         ("not_a_workbook.xlsx", CH, _zip({"hello.txt": b"hi"}), "this zip file is not an Excel workbook"),
+        ("repeated_column.xlsx", CH, _template(CH, "x", HOUSING, [("E07000008", "Cambridge")], repeated_metric),
+         "row 12, column E: the column 'households_in_ta' appears 2 times (columns D and E"),
+        ("repeated_area_code.xlsx", CH, _template(CH, "x", HOUSING, [("E07000008", "Cambridge")], repeated_area_code),
+         "the column 'area_code' appears 2 times (columns A and E"),
+        ("unnamed_column.xlsx", CH, _template(CH, "x", HOUSING, [("E07000008", "Cambridge")], unnamed_column),
+         "row 13, column F: '7' is in a column with no heading"),
+        ("unknown_column.xlsx", CH, _template(CH, "x", HOUSING, [("E07000008", "Cambridge")], unknown_column),
+         "row 12, column E: the column 'notes' is not a known metric"),
+        ("other_kind_column.xlsx", CH, _template(CH, "x", HOUSING, [("E07000008", "Cambridge")], other_kind_column),
+         "row 12, column E: the column 'releases_total' is a metric reported by another kind of agency"),
+        ("repeated_column_long.xlsx", CH, _long_workbook(["week", "area_code", "metric", "value", "Value"],
+                                                         [[*long_row, 4]]),
+         "row 1, column E: the column 'value' appears 2 times (columns D and E"),
+        ("extra_column_long.xlsx", CH, _long_workbook(["week", "area_code", "metric", "value", "comment"],
+                                                      [[*long_row, "fine"]]),
+         "row 1, column comment: unexpected column(s)"),
+        ("unnamed_column_long.xlsx", CH, _long_workbook(["week", "area_code", "metric", "value"],
+                                                        [[*long_row, None, "Smith"]]),
+         "row 2, column F: 'Smith' is in a column with no heading"),
     ]
 
 

@@ -63,3 +63,22 @@ def test_admin_creates_a_token_shown_once(live_server, page):
     page.set_viewport_size({"width": 1366, "height": 1400})
     page.screenshot(path=str(screenshot(page, "admin").with_name("admin-top.png")), full_page=False)
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
+
+
+def test_the_sign_in_page_and_the_picture_load_with_no_error_and_show_the_icon(live_server, page):
+    """The first page a browser opens used to log a 404 for /favicon.ico: the sign-in page linked no icon."""
+    problems = _watch_csp(page)
+    failed: list[str] = []
+    page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
+            if response.status >= 400 else None)
+    page.goto(live_server.url + "/login")
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert page.evaluate("async href => (await fetch(href)).status", icon) == 200
+    assert page.evaluate("async () => (await fetch('/favicon.ico')).headers.get('content-type')") in (
+        "image/vnd.microsoft.icon", "image/x-icon")
+    sign_in(page, live_server, "viewer")
+    expect(page.locator("#tile-released_week .value")).to_have_text(re.compile(r"^\d[\d,]*$"), timeout=15_000)
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert icon.startswith("/dash/assets/favicon.ico")
+    assert page.evaluate("async href => (await fetch(href)).status", icon) == 200
+    assert not failed and not problems, (failed, problems)

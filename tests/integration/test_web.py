@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +43,28 @@ def test_login_page_and_successful_login(client, factory):
     response = login(client, username)
     assert response.status_code == 302 and response.location == "/dash/"
     assert client.get("/dash/").status_code == 200
+
+
+ICON = (Path(__file__).resolve().parents[2] / "assets" / "favicon.ico").read_bytes()
+
+
+def _icon_at(client, path: str) -> bytes:
+    with client.get(path) as response:  # a file response: closed here, or its open file outlives the test
+        assert response.status_code == 200, path
+        assert response.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+        return response.data
+
+
+def test_every_page_has_the_icon_the_sign_in_page_included(client, factory):
+    """/favicon.ico (what a browser asks for when a page links none) and each page's linked icon are ours."""
+    assert _icon_at(client, "/favicon.ico") == ICON
+    (linked,) = re.findall(r'<link rel="icon" href="([^"]+)"', client.get("/login").get_data(as_text=True))
+    assert _icon_at(client, linked) == ICON
+    login(client, make_user(factory, "viewer"))
+    dash_page = client.get("/dash/").get_data(as_text=True)
+    (dash_icon,) = re.findall(r'<link rel="icon" type="image/x-icon" href="([^"]+)"', dash_page)
+    assert dash_icon.startswith("/dash/assets/favicon.ico") and _icon_at(client, dash_icon) == ICON
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(client, factory):

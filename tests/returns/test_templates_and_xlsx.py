@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from maic.errors import ValidationFailed
-from maic.models import Observation
+from maic.models import Metric, Observation
 from maic.returns.ingest import check_submission, ingest_return
 from maic.returns.parse import parse_long_csv
 from maic.returns.template import csv_template, render, template_spec
@@ -60,6 +60,51 @@ def test_blank_cells_in_the_template_are_not_reported_not_zero(factory, data_dir
     receipt = ingest_return(factory, submission(data, agency="cambridge-housing", filename="r.xlsx"),
                             settings_for(data_dir))
     assert receipt.rows == 1
+
+
+def _partly_filled(factory, door: str) -> tuple[bytes, str]:
+    """The agency's own template, first metric 4 for every area, every other value left blank."""
+    if door == "xlsx":
+        return filled_template(factory, "cambridge-housing", value=lambda row, col: 4 if col == 3 else None), "r.xlsx"
+    with factory() as session:
+        spec = template_spec(session, "cambridge-housing", WEEK)
+    first = spec.metrics[0][0]
+    lines = [line + ("4" if line.split(",")[2] == first else "") if i else line
+             for i, line in enumerate(csv_template(spec).decode().splitlines())]
+    return ("\r\n".join(lines) + "\r\n").encode(), "r.csv"
+
+
+@pytest.mark.parametrize("door", ["csv", "xlsx"])
+def test_a_blank_value_means_not_reported_through_either_door(factory, data_dir, door):
+    """A blank neither counts as zero nor withdraws a figure sent before; the filled values supersede."""
+    with factory() as session:
+        spec = template_spec(session, "cambridge-housing", WEEK)
+    codes = [code for code, _name in spec.areas]
+    keys = [key for key, _label, _description in spec.metrics]
+    earlier = "week,area_code,metric,value\n" + "".join(f"{WEEK},{c},{k},9\n" for c in codes for k in keys)
+    ingest_return(factory, submission(earlier.encode(), agency="cambridge-housing", filename="first.csv"),
+                  settings_for(data_dir))
+    data, filename = _partly_filled(factory, door)
+    receipt = ingest_return(factory, submission(data, agency="cambridge-housing", filename=filename),
+                            settings_for(data_dir))
+    assert receipt.rows == len(codes) and receipt.superseded == 0
+    with factory() as session:
+        current = session.execute(sa.select(Metric.key, Observation.value).join(Metric)
+                                  .where(Observation.superseded_at.is_(None))).all()
+    assert sorted(current) == sorted([(keys[0], 4)] * len(codes) + [(k, 9) for k in keys[1:] for _ in codes])
+
+
+@pytest.mark.parametrize("door", ["csv", "xlsx"])
+def test_a_return_with_every_value_blank_reports_nothing_and_is_refused_alike(factory, data_dir, door):
+    with factory() as session:
+        spec = template_spec(session, "cambridge-housing", WEEK)
+    data = csv_template(spec) if door == "csv" else filled_template(factory, "cambridge-housing",
+                                                                    value=lambda row, col: None)
+    with pytest.raises(ValidationFailed) as caught:
+        ingest_return(factory, submission(data, agency="cambridge-housing", filename=f"r.{door}"),
+                      settings_for(data_dir))
+    assert caught.value.report().endswith("\n- every value is blank, so the file reports nothing: a blank is "
+                                          "'not reported'; type 0 for none")
 
 
 def test_template_for_another_agency_is_refused(factory, data_dir):

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from callbacks import _guard, router
+from callbacks import _guard, pages
 from maic import permissions as p
 from maic.web.access import ROUTE_RULES
 from tests.security.conftest import ROLES, csrf_headers, new_token, role_clients_for
@@ -96,16 +96,16 @@ def test_routes(world):
 
 def test_pages(world):
     _, clients, token = world
-    for page in router.PAGES:
+    for page in pages.PAGES:
         for name in ACTORS:
             headers = {"Authorization": f"Bearer {token}"} if name == "token" else {}
             response = clients[name].get(page.path, headers=headers)
             response.close()
             expected = p.allowed(_actor_for(name), page.action)
             assert _denied(response) != expected, f"{name} GET {page.path}: {response.status_code}"
-    viewer_nav = router.nav_for(Actor("viewer"))
+    viewer_nav = pages.nav_for(Actor("viewer"))
     assert ("Admin", "/dash/admin") not in viewer_nav and ("Shared view", "/dash/shared") in viewer_nav
-    assert router.nav_for(Actor("neighbour")) == (("Shared view", "/dash/shared"),)
+    assert pages.nav_for(Actor("neighbour")) == (("Shared view", "/dash/shared"),)
 
 
 def _callback_body(output: str, spec: dict) -> dict:
