@@ -11,6 +11,7 @@ import math
 from html import escape
 from typing import Any
 
+import pandas as pd
 from dash import dcc, html
 
 from layouts import figures, ids
@@ -24,7 +25,7 @@ def message(text: str, kind: str = "info") -> html.P:
 
 
 def _cell_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return NO_FIGURE
     if isinstance(value, bool):
         return "yes" if value else ""
@@ -89,6 +90,10 @@ def graph(panel: str, figure, label: str, clickable: bool) -> html.Div:
     component_id = {"type": ids.DRILL_GRAPH, "panel": panel} if clickable else f"graph-{panel}"
     return html.Div(className="chart", role="figure", **{"aria-label": label}, children=[
         dcc.Graph(id=component_id, figure=figure, config=figures.CONFIG)])
+
+
+def _mark(revised: bool) -> str:
+    return f" {REVISED_MARK}" if revised else ""
 
 
 def revised_note(as_at_past: bool, any_revised: bool) -> html.P | None:
@@ -187,6 +192,8 @@ def shortfall_children(result, table, can_drill: bool, past: bool) -> list:
     summary = (f"Week beginning {result.week:%d %b %Y}: a shortfall of {result.total:,} places across "
                f"{len(short)} of {len(result.rows)} areas reporting." if short else
                f"Week beginning {result.week:%d %b %Y}: no area is short of places ({len(result.rows)} reporting).")
+    if result.coverage:
+        summary += f" The total covers {result.coverage}: the others sent no capacity or TA figure."
     trend_known = [p for p in result.trend if p[1] is not None]
     return [
         html.P(summary, className="summary"),
@@ -321,9 +328,14 @@ def forward_children(result, table, can_drill: bool, past: bool) -> list:
                         "warning")]
     parts = [f"{t:,} in the week of {w:%d %b}" if t is not None else f"no figure for the week of {w:%d %b}"
              for w, t in zip(result.ahead, totals, strict=True)]
-    share = (f" About {result.nfa_share:.0%} of recent releases had no fixed abode; at that share "
-             f"{sum(r.expected_nfa or 0 for r in result.rows):,} may need emergency accommodation."
-             if result.nfa_share is not None else "")
+    share = ""
+    if result.expected_total is not None:
+        share = (f" About {result.share_text}{_mark(past and result.share_revised)} of recent releases had no "
+                 f"fixed abode; at that share {result.expected_total:,}{_mark(past and result.expected_revised)} "
+                 "may need emergency accommodation (worked out on the total and rounded once, so the areas' "
+                 "figures in the table may not add up to it).")
+    if result.coverage:
+        share += f" Notifications cover {result.coverage}."
     short = [r for r in result.rows if r.short]
     summary = "Releases notified: " + "; ".join(parts) + "." + share
     if short:
@@ -332,7 +344,7 @@ def forward_children(result, table, can_drill: bool, past: bool) -> list:
         html.P(summary, className="summary"),
         graph("forward", figures.forward_bars(result), "Bar chart by area of releases notified for the next four "
               "weeks, those expected with no fixed abode, and spare TA places now. " + summary, can_drill),
-        revised_note(past, any(r.revised for r in result.rows)),
+        revised_note(past, any(r.revised for r in result.rows) or result.share_revised or result.expected_revised),
         details("Table: forward look by area", data_table(table, "Releases notified for the coming four weeks "
                                                                  "against spare places", label="Forward look, table")),
     ]
