@@ -17,7 +17,7 @@ from sqlalchemy import orm
 from maic import disclosure
 from maic.errors import MaicError
 from maic.models import Metric, utcnow
-from maic.picture.core import PictureQuery, areas_in_scope, data_version, home_lrf, values
+from maic.picture.core import PictureQuery, areas_in_scope, coverage_text, data_version, home_lrf, values
 from maic.weeks import weeks_between
 
 ALL_AREAS = "ALL"
@@ -61,6 +61,23 @@ class SharedCell:
     value: float | int | None  # None whenever the figure is suppressed, withheld or missing
     shown: str
     status: str
+    # The figures behind the cell: areas for the all-areas row, weeks for an area's figure to date, area-weeks for
+    # the all-areas figure to date, 1 for an area's week. A total with fewer than expected is partial, and says so.
+    reporting: int = 1
+    expected: int = 1
+
+    @property
+    def partial(self) -> bool:
+        return self.status != "missing" and self.reporting < self.expected
+
+    @property
+    def covers(self) -> str:
+        """"5 of 6 areas" on a partial total; "" otherwise."""
+        if not self.partial:
+            return ""
+        unit = {(True, WEEK): "areas", (True, PER_10K): "areas", (True, TO_DATE): "area-weeks",
+                (False, TO_DATE): "weeks"}.get((self.area_code == ALL_AREAS, self.measure), "figures")
+        return coverage_text(self.reporting, self.expected, unit)
 
 
 @dataclass
@@ -175,13 +192,27 @@ def _metric_cells(metric: SharedMetric, areas: list[SharedArea], weeks: list[dt.
         relations.append(disclosure.Relation((ALL_AREAS, week, TO_DATE), tuple((c, week, TO_DATE) for c in codes)))
     protected = disclosure.protect(table, relations, threshold)
     population = {a.code: a.population for a in areas}
-    population[ALL_AREAS] = sum(p for p in population.values() if p) or None
+    # What each published figure is made of: (figures reporting, figures expected) and, for the all-areas row,
+    # which areas; a total over fewer areas than expected is partial, never a quiet shortfall.
+    reporting: dict[tuple[str, dt.date, str], tuple[int, int]] = {}
+    present_by_week = {w: [c for c in codes if (metric.key, c, w) in raw] for w in weeks}
+    for i, week in enumerate(weeks):
+        reporting[(ALL_AREAS, week, WEEK)] = (len(present_by_week[week]), len(codes))
+        for code in codes:
+            reporting[(code, week, WEEK)] = (int(code in present_by_week[week]), 1)
+            reporting[(code, week, TO_DATE)] = (sum(code in present_by_week[w] for w in weeks[:i + 1]), i + 1)
+        reporting[(ALL_AREAS, week, TO_DATE)] = (sum(len(present_by_week[w]) for w in weeks[:i + 1]),
+                                                 len(codes) * (i + 1))
     out = []
     for (code, week, measure), cell in protected.items():
-        out.append(SharedCell(metric.key, code, week, measure, cell.value, cell.shown, cell.status.value))
+        n, expected = reporting[(code, week, measure)]
+        out.append(SharedCell(metric.key, code, week, measure, cell.value, cell.shown, cell.status.value, n, expected))
         if measure == WEEK:
-            rate, shown = disclosure.rate(cell, population.get(code), 10_000)
+            # The all-areas rate is per resident of the areas that reported, not of every area.
+            people = (sum(population[c] or 0 for c in present_by_week[week]) or None) if code == ALL_AREAS \
+                else population.get(code)
+            rate, shown = disclosure.rate(cell, people, 10_000)
             status = cell.status.value if rate is None else disclosure.Status.VALUE.value
-            out.append(SharedCell(metric.key, code, week, PER_10K, rate, shown, status))
+            out.append(SharedCell(metric.key, code, week, PER_10K, rate, shown, status, n, expected))
     out.sort(key=lambda c: (c.week, c.area_code == ALL_AREAS, c.area_code, MEASURES.index(c.measure)))
     return out
