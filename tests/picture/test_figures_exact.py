@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
@@ -293,3 +294,24 @@ def test_returns_in_counts_the_agencies_the_grid_lists(factory, data_dir):
         assert result.returns_in == sum(c.status in ("on_time", "late") for c in cells) == (6 if neighbours else 5)
         assert result.returns_from == ("home agencies and neighbouring LRFs' cells" if neighbours
                                        else "home agencies")
+
+
+def test_the_tiles_and_header_say_what_a_total_covers_through_the_dash_endpoint(client, factory, data_dir):
+    from tests.fixtures import login_as
+    from tests.picture.test_callbacks import post
+
+    seed_housing(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    body = {"output": "..headline-asat.children...headline-tiles.children..",
+            "outputs": [{"id": "headline-asat", "property": "children"},
+                        {"id": "headline-tiles", "property": "children"}],
+            "inputs": [{"id": "picture-filters", "property": "data", "value": {"to": W2.isoformat()}},
+                       {"id": "data-version", "property": "data", "value": 1}],
+            "changedPropIds": ["picture-filters.data"], "state": []}
+    response = post(client, body)
+    assert response.status_code == 200
+    text = json.dumps(response.get_json(), ensure_ascii=False)
+    assert "▲ 3 on last week" in text
+    assert "Covers 5 of 6 areas" in text and "change over the 5 areas reporting both weeks" in text
+    assert "5 of 14 returns in (home agencies)" in text
