@@ -15,6 +15,7 @@ import pandas as pd
 from dash import dcc, html
 
 from layouts import figures, ids
+from maic.rounding import fixed
 
 REVISED_MARK = "✱"
 NO_FIGURE = "—"
@@ -32,7 +33,7 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.2f}" if not value.is_integer() else f"{int(value):,}"
+        return fixed(value, 2) if not value.is_integer() else f"{int(value):,}"
     if hasattr(value, "item"):
         return _cell_text(value.item())
     return str(value)
@@ -125,7 +126,7 @@ def releases_children(by_area, series, area_table, week_table, boundaries_url: s
     top = sorted(reported, key=lambda a: -(a.rate if measure == "rate" and a.rate is not None else a.count or 0))[:3]
     if top:
         summary += " Highest " + ("rate per 10,000: " if measure == "rate" else "counts: ") + ", ".join(
-            f"{a.name} ({a.rate:.2f})" if measure == "rate" and a.rate is not None else f"{a.name} ({a.count:,})"
+            f"{a.name} ({fixed(a.rate, 2)})" if measure == "rate" and a.rate is not None else f"{a.name} ({a.count:,})"
             for a in top) + "."
     missing_pop = [a.name for a in reported if a.rate is None]
     notes = []
