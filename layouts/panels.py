@@ -141,6 +141,7 @@ def releases_children(by_area, series, area_table, week_table, boundaries_url: s
     series_block: list = []
     if weeks_known:
         missing_weeks = len(series.weeks) - len(weeks_known)
+        partial = [w for w in weeks_known if w.areas_reported < series.areas_expected]
         series_block = [
             html.H3("Released each week, by tranche"),
             graph("series-tranche", figures.series_by_tranche(series), "Bar chart of people released each week, "
@@ -150,6 +151,10 @@ def releases_children(by_area, series, area_table, week_table, boundaries_url: s
                   "Bar chart of people released each week with no fixed abode and housed.", False),
             message(f"No release figures for {missing_weeks} of the {len(series.weeks)} weeks: shown as gaps, "
                     "not zero.", "warning") if missing_weeks else None,
+            message(f"{len(partial)} of the weekly totals lack some areas' returns (a missing return is not a zero): "
+                    + ", ".join(f"week of {w.week:%d %b} covers {w.areas_reported} of {series.areas_expected} areas"
+                                for w in partial[:6]) + ("; see the table" if len(partial) > 6 else "") + ".",
+                    "warning") if partial else None,
             details("Table: released each week", data_table(week_table, "People released each week",
                                                               label="Released each week, table")),
         ]

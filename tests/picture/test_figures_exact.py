@@ -315,3 +315,26 @@ def test_the_tiles_and_header_say_what_a_total_covers_through_the_dash_endpoint(
     assert "▲ 3 on last week" in text
     assert "Covers 5 of 6 areas" in text and "change over the 5 areas reporting both weeks" in text
     assert "5 of 14 returns in (home agencies)" in text
+
+
+def test_a_weekly_release_total_lacking_an_area_says_so(client, factory, data_dir):
+    from maic.picture import release_series, series_table
+    from tests.fixtures import login_as
+    from tests.picture.test_callbacks import panel_body, post
+
+    released = {W1: {CAMBRIDGE: 9, EAST_CAMBS: 3, FENLAND: 6, HUNTS: 8, SOUTH_CAMBS: 7, PETERBOROUGH: 12},
+                W2: {CAMBRIDGE: 10, FENLAND: 5, HUNTS: 9, SOUTH_CAMBS: 7, PETERBOROUGH: 14}}
+    ingest(factory, data_dir, "probation-cambs", [(w.isoformat(), code, "releases_total", n)
+                                                  for w, by_area in released.items() for code, n in by_area.items()],
+           received_at=AT)
+    with factory() as session:
+        series = release_series(session, PictureQuery(week_from=W1, week_to=W2))
+    table = series_table(series)
+    assert table["Released"].tolist() == [sum(released[W1].values()), sum(released[W2].values())]
+    assert table["Covers"].tolist() == ["all", "5 of 6 areas"]
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    response = post(client, panel_body("releases-panel", filters={"from": W1.isoformat(), "to": W2.isoformat()},
+                                       extra_inputs=[{"id": "map-measure", "property": "value", "value": "count"}]))
+    assert "1 of the weekly totals lack some areas" in response.get_data(as_text=True)
+    assert "week of 14 Oct covers 5 of 6 areas" in response.get_data(as_text=True)
