@@ -144,7 +144,8 @@ def _past(filters: Filters) -> bool:
 def _headlines(filters: Filters, can_drill: bool):
     headlines = result("headlines", filters)
     header = view.picture_header(headlines.week, _as_at_text(filters, headlines.as_at), _past(filters),
-                                 headlines.returns_in, headlines.returns_due, any(t.revised for t in headlines.tiles))
+                                 headlines.returns_in, headlines.returns_due, any(t.revised for t in headlines.tiles),
+                                 headlines.returns_from)
     return header, view.tiles(headlines, can_drill, _past(filters))
 
 

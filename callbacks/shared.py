@@ -54,7 +54,8 @@ def table_data(picture: shared.SharedPicture, metric_key: str, marking: str) -> 
         for week, measure in wanted:
             cell = found.get((metric.key, code, week, measure))
             cells.append(view.SharedCellData(f"{metric.key}|{code}|{week.isoformat()}|{measure}",
-                                             cell.shown if cell else "no return", cell.status if cell else "missing"))
+                                             cell.shown if cell else "no return", cell.status if cell else "missing",
+                                             cell.covers if cell else ""))
         data.rows.append(view.SharedRowData(name, code, cells, total=code == shared.ALL_AREAS))
     return data
 

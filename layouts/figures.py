@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from maic.rounding import fixed
+
 # Okabe-Ito, safe for the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, SKY, VERMILLION, YELLOW, PINK, GREY = (
     "#0072B2", "#E69F00", "#009E73", "#56B4E9", "#D55E00", "#F0E442", "#CC79A7", "#999999")
@@ -76,7 +78,7 @@ def choropleth(boundaries_url: str, shaped: set[str], areas: list, measure: str,
             "zmin": 0, "zmax": max(values) or 1, "marker": {"line": {"width": 0.8, "color": "#0b0c0c"}},
             "colorbar": {"title": {"text": "per 10,000" if use_rate else "people"}, "thickness": 12},
             "name": "released",
-            "customdata": [[a.name, f"{a.count:,}", "no population" if a.rate is None else f"{a.rate:.2f}",
+            "customdata": [[a.name, f"{a.count:,}", "no population" if a.rate is None else fixed(a.rate, 2),
                             a.note] for a in with_value],
             "hovertemplate": ("<b>%{customdata[0]}</b><br>Released: %{customdata[1]}<br>"
                               "Per 10,000 people: %{customdata[2]}<br>%{customdata[3]}<extra></extra>")})

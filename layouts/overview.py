@@ -119,7 +119,7 @@ def layout(options: OverviewOptions) -> html.Div:
 
 
 def picture_header(week: dt.date | None, as_at_text: str, past: bool, returns_in: int, returns_due: int,
-                   any_revised: bool) -> html.Div:
+                   any_revised: bool, returns_from: str = "home agencies") -> html.Div:
     """What the figures are: the week, 'as at' in plain words, and how many returns are in."""
     if week is None:
         return html.Div(className="asat", children=[
@@ -129,7 +129,7 @@ def picture_header(week: dt.date | None, as_at_text: str, past: bool, returns_in
         html.Strong(f"Week beginning {week:%A %d %B %Y}"),
         html.Span(f"As at {as_at_text}" + (": the picture as it stood then" if past else ""),
                   className="asat-when"),
-        html.Span(f"{returns_in} of {returns_due} returns in", className="muted"),
+        html.Span(f"{returns_in} of {returns_due} returns in ({returns_from})", className="muted"),
         html.Span("✱ revised since: a figure marked so has changed after that time", className="revised-note")
         if past and any_revised else None,
     ])
@@ -147,6 +147,8 @@ def tiles(headlines, can_drill: bool, past: bool) -> list:
             html.Div([fmt_int(t.value), html.Span(" ✱", className="revised-mark", title="revised since")
                       if past and t.revised else None], className="value"),
             html.Div(text, className=css),
+            html.Div(t.change_note, className="note change-note") if t.change_note else None,
+            html.Div(f"Covers {t.coverage}", className="note coverage") if t.coverage else None,
             html.Div(t.note, className="note") if t.note else None,
             html.Div("revised since", className="revised-note") if past and t.revised else None,
             html.Button("Returns behind this", id={"type": ids.DRILL_TILE, "key": t.key}, className="link small",

@@ -11,9 +11,11 @@ import math
 from html import escape
 from typing import Any
 
+import pandas as pd
 from dash import dcc, html
 
 from layouts import figures, ids
+from maic.rounding import fixed
 
 REVISED_MARK = "✱"
 NO_FIGURE = "—"
@@ -24,14 +26,14 @@ def message(text: str, kind: str = "info") -> html.P:
 
 
 def _cell_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return NO_FIGURE
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.2f}" if not value.is_integer() else f"{int(value):,}"
+        return fixed(value, 2) if not value.is_integer() else f"{int(value):,}"
     if hasattr(value, "item"):
         return _cell_text(value.item())
     return str(value)
@@ -91,6 +93,10 @@ def graph(panel: str, figure, label: str, clickable: bool) -> html.Div:
         dcc.Graph(id=component_id, figure=figure, config=figures.CONFIG)])
 
 
+def _mark(revised: bool) -> str:
+    return f" {REVISED_MARK}" if revised else ""
+
+
 def revised_note(as_at_past: bool, any_revised: bool) -> html.P | None:
     if as_at_past and any_revised:
         return html.P(f"{REVISED_MARK} marks figures that have been revised since the as-at time.",
@@ -120,7 +126,7 @@ def releases_children(by_area, series, area_table, week_table, boundaries_url: s
     top = sorted(reported, key=lambda a: -(a.rate if measure == "rate" and a.rate is not None else a.count or 0))[:3]
     if top:
         summary += " Highest " + ("rate per 10,000: " if measure == "rate" else "counts: ") + ", ".join(
-            f"{a.name} ({a.rate:.2f})" if measure == "rate" and a.rate is not None else f"{a.name} ({a.count:,})"
+            f"{a.name} ({fixed(a.rate, 2)})" if measure == "rate" and a.rate is not None else f"{a.name} ({a.count:,})"
             for a in top) + "."
     missing_pop = [a.name for a in reported if a.rate is None]
     notes = []
@@ -135,6 +141,7 @@ def releases_children(by_area, series, area_table, week_table, boundaries_url: s
     series_block: list = []
     if weeks_known:
         missing_weeks = len(series.weeks) - len(weeks_known)
+        partial = [w for w in weeks_known if w.areas_reported < series.areas_expected]
         series_block = [
             html.H3("Released each week, by tranche"),
             graph("series-tranche", figures.series_by_tranche(series), "Bar chart of people released each week, "
@@ -144,6 +151,10 @@ def releases_children(by_area, series, area_table, week_table, boundaries_url: s
                   "Bar chart of people released each week with no fixed abode and housed.", False),
             message(f"No release figures for {missing_weeks} of the {len(series.weeks)} weeks: shown as gaps, "
                     "not zero.", "warning") if missing_weeks else None,
+            message(f"{len(partial)} of the weekly totals lack some areas' returns (a missing return is not a zero): "
+                    + ", ".join(f"week of {w.week:%d %b} covers {w.areas_reported} of {series.areas_expected} areas"
+                                for w in partial[:6]) + ("; see the table" if len(partial) > 6 else "") + ".",
+                    "warning") if partial else None,
             details("Table: released each week", data_table(week_table, "People released each week",
                                                               label="Released each week, table")),
         ]
@@ -187,6 +198,8 @@ def shortfall_children(result, table, can_drill: bool, past: bool) -> list:
     summary = (f"Week beginning {result.week:%d %b %Y}: a shortfall of {result.total:,} places across "
                f"{len(short)} of {len(result.rows)} areas reporting." if short else
                f"Week beginning {result.week:%d %b %Y}: no area is short of places ({len(result.rows)} reporting).")
+    if result.coverage:
+        summary += f" The total covers {result.coverage}: the others sent no capacity or TA figure."
     trend_known = [p for p in result.trend if p[1] is not None]
     return [
         html.P(summary, className="summary"),
@@ -321,9 +334,14 @@ def forward_children(result, table, can_drill: bool, past: bool) -> list:
                         "warning")]
     parts = [f"{t:,} in the week of {w:%d %b}" if t is not None else f"no figure for the week of {w:%d %b}"
              for w, t in zip(result.ahead, totals, strict=True)]
-    share = (f" About {result.nfa_share:.0%} of recent releases had no fixed abode; at that share "
-             f"{sum(r.expected_nfa or 0 for r in result.rows):,} may need emergency accommodation."
-             if result.nfa_share is not None else "")
+    share = ""
+    if result.expected_total is not None:
+        share = (f" About {result.share_text}{_mark(past and result.share_revised)} of recent releases had no "
+                 f"fixed abode; at that share {result.expected_total:,}{_mark(past and result.expected_revised)} "
+                 "may need emergency accommodation (worked out on the total and rounded once, so the areas' "
+                 "figures in the table may not add up to it).")
+    if result.coverage:
+        share += f" Notifications cover {result.coverage}."
     short = [r for r in result.rows if r.short]
     summary = "Releases notified: " + "; ".join(parts) + "." + share
     if short:
@@ -332,7 +350,7 @@ def forward_children(result, table, can_drill: bool, past: bool) -> list:
         html.P(summary, className="summary"),
         graph("forward", figures.forward_bars(result), "Bar chart by area of releases notified for the next four "
               "weeks, those expected with no fixed abode, and spare TA places now. " + summary, can_drill),
-        revised_note(past, any(r.revised for r in result.rows)),
+        revised_note(past, any(r.revised for r in result.rows) or result.share_revised or result.expected_revised),
         details("Table: forward look by area", data_table(table, "Releases notified for the coming four weeks "
                                                                  "against spare places", label="Forward look, table")),
     ]

@@ -19,6 +19,7 @@ class SharedCellData:
     key: str
     shown: str
     status: str
+    covers: str = ""  # "5 of 6 areas" on a partial total
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class SharedTableData:
     marking: str
     columns: list[str] = field(default_factory=list)
     rows: list[SharedRowData] = field(default_factory=list)
+
+    def partial_notes(self) -> list[str]:
+        """One line per partial total: which row and column, and how many figures it covers."""
+        return [f"{row.label}, {column}: covers {cell.covers}" for row in self.rows
+                for column, cell in zip(self.columns, row.cells, strict=True) if cell.covers]
 
 
 def layout(lrf_name: str, metrics: list[tuple[str, str]], weeks: list[dt.date], areas: list[tuple[str, str]],
@@ -79,12 +85,20 @@ def table(data: SharedTableData) -> html.Div:
     body = html.Tbody([
         html.Tr(className="total" if row.total else None, children=[
             html.Th(row.label, scope="row"),
-            *(html.Td(cell.shown, className=f"num {cell.status}", **{"data-key": cell.key}) for cell in row.cells),
+            *(html.Td(cell.shown, className=f"num {cell.status}" + (" partial" if cell.covers else ""),
+                      title=f"covers {cell.covers}" if cell.covers else None, **{"data-key": cell.key})
+              for cell in row.cells),
         ])
         for row in data.rows
     ])
     caption = html.Caption(f"{data.metric_label} ({data.unit}), {data.lrf_name}. {data.marking}.")
-    return html.Div(className="table-wrap", children=[html.Table(className="shared", children=[caption, head, body])])
+    notes = data.partial_notes()
+    return html.Div(className="table-wrap", children=[
+        html.Table(className="shared", children=[caption, head, body]),
+        html.Div(className="partial-notes", children=[
+            html.P("† A total marked so lacks some areas' returns (a missing return is not a zero):"),
+            html.Ul([html.Li(n) for n in notes])]) if notes else None,
+    ])
 
 
 def as_at_text(as_at_local: str, version: int) -> html.Div:

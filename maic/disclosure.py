@@ -6,8 +6,9 @@ cumulative figures or differences between weeks; rates are never computed from a
 
 How it works: a table is a set of cells (base figures and the totals published with them) and the linear
 relations between them ("this total is the sum of those cells"). An attacker who sees every published number
-knows each relation, that a primary cell lies in [1, threshold-1] and that a secondary cell is at least the
-threshold (we never pick a zero as a complement). `intervals` propagates those bounds through the relations
+knows each relation, that a primary cell lies in [1, threshold-1] and that a secondary cell is a count (0 or
+more: complements are chosen among cells of at least the threshold, but a zero is withheld as the last resort,
+see _withhold_last_resort, so "[c]" never promises a size). `intervals` propagates those bounds through the relations
 to a fixed point: a small count whose interval closes to one value would be disclosed, so `protect`
 withholds more cells until none does. "[c]" promises nothing about a cell's size (it may hide any count,
 a small one included, when every cell around a small count is itself small). numpy only; no database, no web.
@@ -19,8 +20,11 @@ import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 
 import numpy as np
+
+from maic.rounding import round_half_up
 
 INF = math.inf
 
@@ -342,7 +346,13 @@ def _withhold_near(key: Hashable, by_key: dict[Hashable, list[Relation]], values
 
 
 def _withhold_last_resort(rel: Relation, values, status) -> bool:
-    """Nothing non-zero is left to withhold: withhold every published cell of the relation. True if any was."""
+    """Nothing of at least the threshold is left to withhold: withhold every published cell of the relation, which
+    can only be zeros (a published count is 0 or at least the threshold). True if any was.
+
+    Why a zero may be withheld: when the only published cells left in the relations around a hidden cell are
+    zeros, they pin it (a total of zeros and one hidden part is that part, and a chain of such relations carries
+    the value on), so withholding them is the only way left to keep it hidden. This is the one case in which a
+    zero shows as "[c]"; the README says so."""
     changed = False
     for key in (rel.total, *rel.parts):
         if status.get(key) == Status.VALUE:
@@ -363,5 +373,5 @@ def rate(numerator: Cell, denominator: float | None, per: float, digits: int = 1
     if numerator.status != Status.VALUE or not denominator:
         return None, "[c]" if numerator.status in SUPPRESSED else "no return" if numerator.status == Status.MISSING \
             else "n/a"
-    value = round(numerator.value * per / denominator, digits)
+    value = round_half_up(Fraction(numerator.value) * Fraction(per) / Fraction(denominator), digits)
     return value, f"{value:.{digits}f}"

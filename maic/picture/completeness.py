@@ -65,7 +65,7 @@ class Completeness:
         return out
 
 
-def _received_by_agency_week(session: orm.Session, agency_ids: list[int], week_from: dt.date, week_to: dt.date,
+def received_by_agency_week(session: orm.Session, agency_ids: list[int], week_from: dt.date, week_to: dt.date,
                              at: dt.datetime) -> dict[tuple[int, dt.date], list[dt.datetime]]:
     """(agency_id, week) -> received times of every return received by `at`, not voided by then, covering the week.
 
@@ -94,6 +94,17 @@ def _received_by_agency_week(session: orm.Session, agency_ids: list[int], week_f
     return out
 
 
+def agencies_counted(session: orm.Session, query: PictureQuery) -> list:
+    """The agencies whose returns are counted, in the grid and in the headline's "N of M returns in" alike: the
+    home LRF's active agencies, and with neighbours the neighbouring LRFs' cells; home agencies first."""
+    stmt = sa.select(Agency.id, Agency.slug, Agency.name, Agency.kind).join(LRF).where(Agency.active.is_(True))
+    if query.include_neighbours:
+        stmt = stmt.where(sa.or_(LRF.is_home.is_(True), Agency.kind == NEIGHBOUR_KIND))
+    else:
+        stmt = stmt.where(LRF.is_home.is_(True), Agency.kind != NEIGHBOUR_KIND)
+    return list(session.execute(stmt.order_by(Agency.kind == NEIGHBOUR_KIND, Agency.name)).all())
+
+
 def completeness(session: orm.Session, query: PictureQuery, *, deadline_rule: str = "TUE 12:00",
                  tz: str = "Europe/London") -> Completeness:
     at = query.at()
@@ -101,17 +112,12 @@ def completeness(session: orm.Session, query: PictureQuery, *, deadline_rule: st
     span = resolve_range(session, query)
     if span is None:
         return result
-    stmt = sa.select(Agency.id, Agency.slug, Agency.name, Agency.kind).join(LRF).where(Agency.active.is_(True))
-    if query.include_neighbours:
-        stmt = stmt.where(sa.or_(LRF.is_home.is_(True), Agency.kind == NEIGHBOUR_KIND))
-    else:
-        stmt = stmt.where(LRF.is_home.is_(True), Agency.kind != NEIGHBOUR_KIND)
-    agencies = session.execute(stmt.order_by(Agency.kind == NEIGHBOUR_KIND, Agency.name)).all()
+    agencies = agencies_counted(session, query)
     result.weeks = weeks_between(*span)
     if not agencies:
         return result
     agency_ids = [a.id for a in agencies]
-    received = _received_by_agency_week(session, agency_ids, span[0], span[1], at)
+    received = received_by_agency_week(session, agency_ids, span[0], span[1], at)
     last_by_agency = dict(session.execute(
         sa.select(Return.agency_id, sa.func.max(Return.received_at))
         .where(Return.agency_id.in_(agency_ids), Return.received_at <= at,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ from maic.models import (
     IncidentMarker,
     Metric,
     Observation,
-    Return,
+    agency_area,
     utcnow,
 )
 from maic.reference import NEIGHBOUR_KIND
@@ -178,18 +178,106 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return frame
 
 
+def expected_areas(session: orm.Session, query: PictureQuery, metric_keys: list[str]) -> dict[str, set[str]]:
+    """metric -> the codes of the areas in scope that should have a figure for it each week: the areas of the
+    active agencies whose kind owns the metric, and for a shareable metric the areas of the neighbouring LRFs'
+    cells. A total over fewer areas than these is partial, and says so ("5 of 6 areas")."""
+    in_scope = set(areas_in_scope(session, query)["code"])
+    stmt = (sa.select(Metric.key, Area.code)
+            .join(Agency, sa.or_(Agency.kind == Metric.agency_kind,
+                                 sa.and_(Agency.kind == NEIGHBOUR_KIND, Metric.shareable.is_(True))))
+            .join(agency_area, agency_area.c.agency_id == Agency.id).join(Area, Area.id == agency_area.c.area_id)
+            .where(Agency.active.is_(True), Metric.key.in_(metric_keys)).distinct())
+    out: dict[str, set[str]] = {k: set() for k in metric_keys}
+    for key, code in session.execute(stmt):
+        if code in in_scope:
+            out[key].add(code)
+    return out
+
+
+@dataclass(frozen=True)
+class WeekTotal:
+    """A total over areas (or other parts) for a week, with how many parts it has and how many it should have,
+    and the change on the week before over the same parts only: a part missing from either week is left out
+    of the change, so a missing return never shows as a fall."""
+
+    value: int | None  # None: no part has a figure (not zero)
+    change: int | None  # None: no part has a figure in both weeks
+    reporting: int
+    expected: int
+    compared: int  # parts in the change
+    parts_before: int
+
+    @property
+    def partial(self) -> bool:
+        return self.value is not None and self.reporting < self.expected
+
+    @property
+    def like_for_like(self) -> bool:
+        """The change covers fewer parts than one of the two weeks' totals."""
+        return self.change is not None and (self.compared < self.reporting or self.compared < self.parts_before)
+
+
+def week_total(now: dict, before: dict, expected: int) -> WeekTotal:
+    """now/before: part -> figure for the week and the week before (parts with no figure left out)."""
+    common = now.keys() & before.keys()
+    change = sum(now[k] for k in common) - sum(before[k] for k in common) if common else None
+    return WeekTotal(sum(now.values()) if now else None, change, len(now), max(expected, len(now)), len(common),
+                     len(before))
+
+
+def coverage_text(reporting: int, expected: int, unit: str = "areas") -> str:
+    """"5 of 6 areas" for a partial total; "" when every part is in."""
+    return f"{reporting} of {expected} {unit}" if reporting < expected else ""
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """The (metric, area, week) values that differ now from the picture as at the query time: the one source of
+    every "revised since" mark. A figure is revised when any value it is made of is in here."""
+
+    keys: frozenset[tuple[str, str, dt.date]] = frozenset()
+    _weeks: dict[tuple[str, str], list[dt.date]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for metric, area, week in self.keys:
+            self._weeks.setdefault((metric, area), []).append(week)
+
+    def touches(self, metrics: Iterable[str], week_from: dt.date, week_to: dt.date,
+                area_codes: Iterable[str] | None = None) -> bool:
+        """Whether any value of these metrics (in these areas; None: any area) in these weeks was revised."""
+        if not self.keys:
+            return False
+        wanted = set(metrics)
+        if area_codes is None:
+            pairs = [p for p in self._weeks if p[0] in wanted]
+        else:
+            pairs = [(m, a) for m in wanted for a in area_codes]
+        return any(week_from <= w <= week_to for p in pairs for w in self._weeks.get(p, ()))
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+
+def revisions(session: orm.Session, query: PictureQuery, week_from: dt.date, week_to: dt.date) -> Revisions:
+    """Every value in scope and in the weeks given that has been revised since the query's as-at time (none when
+    the query is for now)."""
+    if query.as_at is None:
+        return Revisions()
+    keys = session.scalars(sa.select(Metric.key)).all()
+    return Revisions(frozenset(changed_since(session, query, list(keys), week_from, week_to)))
+
+
 def returns_completeness(session: orm.Session, query: PictureQuery, week: dt.date) -> tuple[int, int]:
-    """(returns in, returns due) for the week among the home LRF's active agencies, as at the query time."""
-    agencies = session.execute(
-        sa.select(Agency.id).join(LRF).where(LRF.is_home.is_(True), Agency.active.is_(True),
-                                             Agency.kind != NEIGHBOUR_KIND)).scalars().all()
+    """(returns in, returns due) for the week, as at the query time, counting the same agencies and the same
+    way as the completeness grid (home agencies; with neighbours, their LRFs' cells too)."""
+    from maic.picture.completeness import agencies_counted, received_by_agency_week
+
+    agencies = agencies_counted(session, query)
     if not agencies:
         return 0, 0
-    received = session.scalar(
-        sa.select(sa.func.count(sa.distinct(Return.agency_id)))
-        .join(Observation, Observation.return_id == Return.id)
-        .where(Return.agency_id.in_(agencies), Observation.week == week, visible(query)))
-    return int(received or 0), len(agencies)
+    received = received_by_agency_week(session, [a.id for a in agencies], week, week, query.at())
+    return len({agency_id for agency_id, _week in received}), len(agencies)
 
 
 def tranche_markers(session: orm.Session) -> list[tuple[dt.date, str]]:

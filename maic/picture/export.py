@@ -34,5 +34,16 @@ def csv_text(table: pd.DataFrame, *, title: str, marking: str, as_at: str,
 
 
 def _plain(value: object) -> object:
-    """numpy scalars to Python ones, so that numbers are recognised as numbers."""
+    """numpy scalars to Python ones, so that numbers are recognised as numbers; a missing figure is blank."""
+    if value is pd.NA or value is None:
+        return None
     return value.item() if hasattr(value, "item") else value
+
+
+def whole_numbers(table: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Count columns as pandas' nullable integers: a blank cell no longer turns a column of counts into floats
+    (which exports wrote as "6.0")."""
+    for column in columns:
+        table[column] = pd.array([None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else int(v)
+                                  for v in table[column]], dtype="Int64")
+    return table

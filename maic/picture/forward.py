@@ -4,6 +4,10 @@ Prisons report, in the return for week W, the releases notified for weeks W+1..W
 releases_notified_1w..4w). Spare places are those of week W (max(0, capacity - households in TA)).
 Expected with no fixed abode = notified x the share released NFA over the last four weeks in scope; places
 short = max(0, expected NFA - spare). An area with no notification figure shows "no return", not zero.
+
+Rounded once, where shown: each area's expected figure is its notified x the share, rounded; the total is all
+areas' notified x the share, rounded; so the areas' figures may not add up to the total (and the panel says so).
+The share's revision marks every figure made from it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import pandas as pd
 from sqlalchemy import orm
@@ -21,13 +26,18 @@ from maic.picture.core import (
     PictureQuery,
     aggregate,
     areas_in_scope,
-    changed_since,
+    coverage_text,
+    expected_areas,
     resolve_range,
+    revisions,
 )
+from maic.picture.export import whole_numbers
+from maic.rounding import percent_text, whole
 
 HORIZON = 4
 NOTIFIED = [f"releases_notified_{k}w" for k in range(1, HORIZON + 1)]
 CAPACITY = ["ta_capacity", "households_in_ta"]
+SHARE_METRICS = ["releases_total", "releases_nfa"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,20 @@ class Forward:
     as_at: dt.datetime
     ahead: list[dt.date] = field(default_factory=list)
     rows: list[ForwardRow] = field(default_factory=list)
-    nfa_share: float | None = None
+    nfa_share: Fraction | None = None  # released NFA / released, last four weeks, exact
+    share_revised: bool = False
+    expected_total: int | None = None  # every area's notified x the share, rounded once
+    expected_revised: bool = False
+    areas_expected: int = 0  # areas that should send notifications
+    areas_notified: int = 0  # areas with a notification figure
+
+    @property
+    def share_text(self) -> str:
+        return percent_text(self.nfa_share)
+
+    @property
+    def coverage(self) -> str:
+        return coverage_text(self.areas_notified, max(self.areas_expected, self.areas_notified))
 
     def totals(self) -> list[int | None]:
         out = []
@@ -70,13 +93,16 @@ def forward_look(session: orm.Session, query: PictureQuery) -> Forward:
     week = span[1]
     result.ahead = [week + WEEK * k for k in range(1, HORIZON + 1)]
     areas = areas_in_scope(session, query)
-    recent = aggregate(session, query, ["releases_total", "releases_nfa"], week - 3 * WEEK, week, by=()).iloc[0]
+    recent = aggregate(session, query, SHARE_METRICS, week - 3 * WEEK, week, by=()).iloc[0]
     if recent.get("releases_total_n", 0) and recent["releases_total"] > 0:
-        nfa = recent["releases_nfa"] if recent["releases_nfa_n"] else 0
-        result.nfa_share = float(nfa) / float(recent["releases_total"])
+        nfa = int(recent["releases_nfa"]) if recent["releases_nfa_n"] else 0
+        result.nfa_share = Fraction(nfa, int(recent["releases_total"]))
     now = {r[BY_AREA]: r for r in aggregate(session, query, NOTIFIED + CAPACITY, week, week, by=(BY_AREA,))
            .to_dict("records")}
-    revised = {a for _m, a, _w in changed_since(session, query, NOTIFIED + CAPACITY, week, week)}
+    found = revisions(session, query, week - 3 * WEEK, week)
+    result.share_revised = found.touches(SHARE_METRICS, week - 3 * WEEK, week)
+    result.areas_expected = len(expected_areas(session, query, NOTIFIED[:1])[NOTIFIED[0]])
+    all_notified = 0
     for code, name in zip(areas["code"], areas["name"], strict=True):
         row = now.get(code, {})
         notified = tuple(None if pd.isna(row.get(m, math.nan)) else int(row[m]) for m in NOTIFIED)
@@ -84,9 +110,18 @@ def forward_look(session: orm.Session, query: PictureQuery) -> Forward:
         if not pd.isna(row.get("ta_capacity", math.nan)) and not pd.isna(row.get("households_in_ta", math.nan)):
             spare = max(0, int(row["ta_capacity"]) - int(row["households_in_ta"]))
         known = [n for n in notified if n is not None]
-        expected = round(sum(known) * result.nfa_share) if known and result.nfa_share is not None else None
+        result.areas_notified += bool(known)
+        all_notified += sum(known)
+        expected = whole(sum(known) * result.nfa_share) if known and result.nfa_share is not None else None
         short = max(0, expected - spare) if expected is not None and spare is not None else None
-        result.rows.append(ForwardRow(code, name, notified, spare, expected, short, code in revised))
+        notified_revised = found.touches(NOTIFIED, week, week, [code])
+        result.expected_revised |= notified_revised
+        result.rows.append(ForwardRow(code, name, notified, spare, expected, short,
+                                      notified_revised or found.touches(CAPACITY, week, week, [code])
+                                      or (expected is not None and result.share_revised)))
+    if result.nfa_share is not None and result.areas_notified:
+        result.expected_total = whole(all_notified * result.nfa_share)
+        result.expected_revised |= result.share_revised
     return result
 
 
@@ -98,7 +133,20 @@ def forward_table(result: Forward) -> pd.DataFrame:
         row.update({h: n for h, n in zip(heads, r.notified, strict=True)})
         row.update({"Notified, 4 weeks": r.total, "Spare TA places now": r.spare,
                     "Expected no fixed abode": r.expected_nfa, "Places short": r.short,
-                    "Revised since": "yes" if r.revised else ""})
+                    "Revised since": "yes" if r.revised else "", "Note": ""})
         rows.append(row)
-    return pd.DataFrame(rows, columns=["Area", "Code", *heads, "Notified, 4 weeks", "Spare TA places now",
-                                       "Expected no fixed abode", "Places short", "Revised since"])
+    if result.rows:
+        totals = result.totals()
+        known = [t for t in totals if t is not None]
+        rows.append({"Area": "Total", **dict(zip(heads, totals, strict=True)),
+                     "Notified, 4 weeks": sum(known) if known else None,
+                     "Expected no fixed abode": result.expected_total,
+                     "Revised since": "yes" if result.expected_revised or any(r.revised for r in result.rows) else "",
+                     "Note": "; ".join(filter(None, [
+                         f"covers {result.coverage}" if result.coverage else "",
+                         f"expected = notified x {result.share_text} (no fixed abode share of the last four weeks' "
+                         "releases), rounded once: the areas' figures may not add up to it"
+                         if result.expected_total is not None else "",
+                         "the share has been revised since" if result.share_revised else ""]))})
+    counts = [*heads, "Notified, 4 weeks", "Spare TA places now", "Expected no fixed abode", "Places short"]
+    return whole_numbers(pd.DataFrame(rows, columns=["Area", "Code", *counts, "Revised since", "Note"]), *counts)

@@ -10,15 +10,22 @@ from sqlalchemy import orm
 
 from maic.models import Incident
 from maic.picture.core import (
+    BY_AREA,
+    BY_WEEK,
     WEEK,
     PictureQuery,
+    Revisions,
+    WeekTotal,
     aggregate,
-    changed_since,
+    coverage_text,
+    expected_areas,
     latest_week,
     returns_completeness,
+    revisions,
+    week_total,
 )
-from maic.picture.pressure import services_at_red
-from maic.picture.shortfall import shortfall_rows
+from maic.picture.shortfall import SHORTFALL_METRICS, shortfall_rows
+from maic.rounding import percent
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,13 @@ class Tile:
     change: int | None
     unit: str
     note: str = ""
-    revised: bool = False  # a value behind it has changed since the as-at time
+    revised: bool = False  # a value behind it (this week's or last week's) has changed since the as-at time
+    coverage: str = ""  # "5 of 6 areas" when the total lacks some; "" when every part is in
+    change_note: str = ""  # what the change compares when it is not the two totals, or why there is none
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.coverage)
 
 
 @dataclass
@@ -39,88 +52,132 @@ class Headlines:
     tiles: list[Tile] = field(default_factory=list)
     returns_in: int = 0
     returns_due: int = 0
+    returns_from: str = "home agencies"  # whose returns "N of M returns in" counts
 
 
 HEADLINE_METRICS = ["releases_total", "releases_nfa", "households_in_ta", "ta_capacity",
                     "referrals_awaiting_placement"]
+UNITS = {"areas": ("area", "areas"), "pairs": ("service and area pair", "service and area pairs")}
+
+
+def change_note(total: WeekTotal, unit: str = "areas") -> str:
+    one, many = UNITS[unit]
+    if total.value is not None and total.change is None and total.parts_before:
+        return f"no {one} reported both weeks: no change shown"
+    if total.like_for_like:
+        return f"change over the {total.compared} {one if total.compared == 1 else many} reporting both weeks"
+    return ""
+
+
+def tile(key: str, label: str, total: WeekTotal, unit: str, note: str = "", parts: str = "areas") -> Tile:
+    return Tile(key, label, total.value, total.change, unit, note,
+                coverage=coverage_text(total.reporting, total.expected, parts) if total.value is not None else "",
+                change_note=change_note(total, parts))
 
 
 def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
     at = query.at()
     week = query.week_to or latest_week(session, query)
-    result = Headlines(week=week, as_at=at)
+    result = Headlines(week=week, as_at=at, returns_from="home agencies and neighbouring LRFs' cells"
+                       if query.include_neighbours else "home agencies")
     if week is None:
         return result
     incident = session.scalar(sa.select(Incident).order_by(Incident.start))
-    start = incident.start if incident else week
+    start = min(incident.start if incident else week, week)
     prev = week - WEEK
     wide = aggregate(session, query, HEADLINE_METRICS, prev, week)
+    expected = expected_areas(session, query, [*HEADLINE_METRICS, *SHORTFALL_METRICS])
 
-    def total(metric: str, when: dt.date) -> int | None:
-        """The week's sum over the areas in scope; None when no area has a figure (not zero)."""
-        known = wide.loc[wide["week"] == when, metric].dropna() if metric in wide else []
-        return int(known.sum()) if len(known) else None
+    def by_area(metric: str, when: dt.date) -> dict[str, int]:
+        """The week's figures by area; an area with no figure is absent (not zero)."""
+        if metric not in wide:
+            return {}
+        rows = wide.loc[(wide[BY_WEEK] == when) & wide[metric].notna(), [BY_AREA, metric]]
+        return {code: int(v) for code, v in zip(rows[BY_AREA], rows[metric], strict=True)}
 
-    def change(now: int | None, before: int | None) -> int | None:
-        return None if now is None or before is None else now - before
+    def weekly(metric: str) -> WeekTotal:
+        return week_total(by_area(metric, week), by_area(metric, prev), len(expected[metric]))
 
-    released, released_prev = total("releases_total", week), total("releases_total", prev)
-    to_date_row = aggregate(session, query, ["releases_total"], min(start, week), week, by=()).iloc[0]
+    released = weekly("releases_total")
+    to_date_row = aggregate(session, query, ["releases_total"], start, week, by=()).iloc[0]
     to_date = int(to_date_row["releases_total"]) if to_date_row["releases_total_n"] else None
-    nfa = total("releases_nfa", week)
-    nfa_note = f"{round(100 * nfa / released)}% of those released" if nfa is not None and released else ""
-    in_ta = total("households_in_ta", week)
+    n_weeks = (week - start).days // 7 + 1
+    expected_area_weeks = len(expected["releases_total"]) * n_weeks
+    reported_area_weeks = int(to_date_row["releases_total_n"])
+    nfa = weekly("releases_nfa")
+    # The share of the same areas' releases: an area with a release figure but no NFA figure is left out.
+    nfa_now, released_now = by_area("releases_nfa", week), by_area("releases_total", week)
+    both = nfa_now.keys() & released_now.keys()
+    share = percent(sum(nfa_now[c] for c in both), sum(released_now[c] for c in both)) if both else None
+    nfa_note = f"{share}% of those released" if share is not None else ""
+    in_ta = weekly("households_in_ta")
     table = shortfall_rows(session, query, prev, week)
-    short_now, short_prev = table[table["week"] == week], table[table["week"] == prev]
-    shortfall = int(short_now["shortfall"].sum()) if not short_now.empty else None
-    shortfall_prev = int(short_prev["shortfall"].sum()) if not short_prev.empty else None
-    short_note = (f"across {int((short_now['shortfall'] > 0).sum())} of {len(short_now)} areas"
-                  if not short_now.empty else "no capacity figures for this week")
+    short_by_week = {when: {r.area_code: int(r.shortfall) for r in table[table["week"] == when].itertuples()}
+                     for when in (prev, week)}
+    with_capacity = expected["ta_capacity"] & expected["households_in_ta"]
+    short = week_total(short_by_week[week], short_by_week[prev], len(with_capacity))
+    short_note = (f"short in {sum(1 for v in short_by_week[week].values() if v > 0)} of "
+                  f"{len(short_by_week[week])} areas reporting" if short.value is not None
+                  else "no capacity figures for this week")
 
     result.tiles = [
-        Tile("released_week", "Released this week", released, change(released, released_prev), "people"),
-        Tile("released_to_date", "Released to date", to_date, released, "people",
-             f"since {start:%d %b %Y}"),
-        Tile("released_nfa", "Of whom no fixed abode", nfa, change(nfa, total("releases_nfa", prev)),
-             "people", nfa_note),
-        Tile("households_in_ta", "Households in temporary accommodation", in_ta,
-             change(in_ta, total("households_in_ta", prev)), "households", "emergency or temporary, end of week"),
-        Tile("shortfall", "Accommodation shortfall", shortfall, change(shortfall, shortfall_prev), "places",
-             short_note),
+        tile("released_week", "Released this week", released, "people"),
+        Tile("released_to_date", "Released to date", to_date, released.value, "people", f"since {start:%d %b %Y}",
+             coverage=coverage_text(reported_area_weeks, max(expected_area_weeks, reported_area_weeks),
+                                    "area-weeks") if to_date is not None else ""),
+        tile("released_nfa", "Of whom no fixed abode", nfa, "people", nfa_note),
+        tile("households_in_ta", "Households in temporary accommodation", in_ta, "households",
+             "emergency or temporary, end of week"),
+        tile("shortfall", "Accommodation shortfall", short, "places", short_note),
     ]
-    red, red_prev = services_at_red(session, query, week)
-    result.tiles.append(Tile("services_red", "Services at red", red, change(red, red_prev), "cells",
-                             "service and area pairs at or above their red threshold" if red is not None
-                             else "no service figures for this week"))
+    red = services_at_red_total(session, query, week)
+    result.tiles.append(tile("services_red", "Services at red", red, "cells",
+                             "service and area pairs at or above their red threshold" if red.value is not None
+                             else "no service figures for this week", parts="pairs"))
     if query.as_at is not None:
-        result.tiles = [replace(t, revised=_revised(session, query, t.key, start, week)) for t in result.tiles]
+        found = revisions(session, query, start, week)
+        result.tiles = [replace(t, revised=_revised(session, found, t.key, start, week, query)) for t in result.tiles]
     result.returns_in, result.returns_due = returns_completeness(session, query, week)
     return result
 
 
-def _revised(session: orm.Session, query: PictureQuery, key: str, start: dt.date, week: dt.date) -> bool:
-    from maic.picture.drilldown import TILE_METRICS
-    from maic.picture.pressure import PER_10K, rag_metrics
+def services_at_red_total(session: orm.Session, query: PictureQuery, week: dt.date) -> WeekTotal:
+    """Service and area pairs at red this week; the change counts only pairs rated in both weeks."""
+    from maic.picture.pressure import pressure
 
-    if key == "services_red":
-        rated = rag_metrics(session)
-        metrics = sorted({m.key for m in rated} | {m.basis for m in rated if m.basis not in (None, PER_10K)})
-    else:
-        metrics = list(TILE_METRICS[key])
-    week_from = min(start, week) if key == "released_to_date" else week
-    return bool(changed_since(session, query, metrics, week_from, week))
+    found = pressure(session, replace(query, week_from=week - WEEK, week_to=week))
+    expected = expected_areas(session, query, [m.key for m in found.metrics])
+    now = {(c.metric, c.area_code): int(c.rag == "R") for c in found.cells if c.rag}
+    before = {(c.metric, c.area_code): int(c.previous_rag == "R") for c in found.cells if c.previous_rag}
+    return week_total(now, before, sum(len(v) for v in expected.values()))
 
 
+def _revised(session: orm.Session, found: Revisions, key: str, start: dt.date, week: dt.date,
+             query: PictureQuery) -> bool:
+    """A tile is revised when a value behind its figure or its change (this week or last) has changed since: the
+    same metrics, areas and weeks its drill-down lists."""
+    from maic.picture.drilldown import tile_figure
+
+    figure = tile_figure(session, replace(query, week_to=week), key, key)
+    if figure is None:
+        return False
+    week_from = start if key == "released_to_date" else week - WEEK
+    return found.touches(figure.metrics, week_from, week, figure.area_codes or None)
 
 
 def headlines_table(result: Headlines):
     """The tiles as a table (their export)."""
     import pandas as pd
 
-    rows = [{"Figure": t.label, "Value": t.value, "Change on last week": t.change, "Unit": t.unit, "Note": t.note,
+    from maic.picture.export import whole_numbers
+
+    rows = [{"Figure": t.label, "Value": t.value, "Change on last week": t.change, "Unit": t.unit,
+             "Covers": t.coverage or "all", "Change compares": t.change_note, "Note": t.note,
              "Week beginning": result.week.isoformat() if result.week else "",
              "Revised since": "yes" if t.revised else ""} for t in result.tiles]
-    rows.append({"Figure": "Returns in", "Value": result.returns_in, "Unit": f"of {result.returns_due} due",
+    rows.append({"Figure": "Returns in", "Value": result.returns_in,
+                 "Unit": f"of {result.returns_due} due ({result.returns_from})",
                  "Week beginning": result.week.isoformat() if result.week else ""})
-    return pd.DataFrame(rows, columns=["Figure", "Value", "Change on last week", "Unit", "Note", "Week beginning",
-                                       "Revised since"])
+    return whole_numbers(pd.DataFrame(rows, columns=["Figure", "Value", "Change on last week", "Unit", "Covers",
+                                                     "Change compares", "Note", "Week beginning", "Revised since"]),
+                         "Value", "Change on last week")

@@ -24,10 +24,12 @@ from maic.picture.core import (
     PictureQuery,
     aggregate,
     areas_in_scope,
-    changed_since,
     metric_catalogue,
     resolve_range,
+    revisions,
 )
+from maic.picture.export import whole_numbers
+from maic.rounding import fixed, percent_text
 from maic.weeks import weeks_between
 
 PER_10K = "per_10k"
@@ -47,7 +49,7 @@ class RagMetric:
         ratio = self.basis not in (None, PER_10K)
 
         def fmt(x: float) -> str:
-            return f"{x:.0%}" if ratio else f"{x:g}"
+            return percent_text(x) if ratio else f"{x:g}"
 
         parts = [f"{word} from {fmt(x)}" for word, x in (("amber", self.amber), ("red", self.red)) if x is not None]
         if self.basis == PER_10K:
@@ -157,14 +159,15 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
     keys = sorted({m.key for m in result.metrics} | {m.basis for m in result.metrics if m.basis not in (None, PER_10K)})
     week_from = max(week_from, week - (TREND_WEEKS - 1) * WEEK)
     rated = rag_frame(aggregate(session, query, keys, min(week_from, week - WEEK), week), result.metrics, population)
-    revised = {(m, a) for m, a, _w in changed_since(session, query, keys, week, week)}
+    found = revisions(session, query, week - WEEK, week)
     by_metric = {m.key: m for m in result.metrics}
     now = {(r.metric, r.area_code): r for r in rated[rated["week"] == week].itertuples(index=False)}
     before = {(r.metric, r.area_code): _rag(r.rag) for r in rated[rated["week"] == week - WEEK].itertuples(index=False)}
     for m in result.metrics:
         for code, name in result.areas:
             row = now.get((m.key, code))
-            touched = (m.key, code) in revised or (by_metric[m.key].basis, code) in revised
+            # This week's RAG and last week's are both shown: a revision to either week marks the cell.
+            touched = found.touches([m.key, by_metric[m.key].basis or ""], week - WEEK, week, [code])
             if row is None:
                 result.cells.append(RagCell(m.key, m.label, code, name, None, None, None, before.get((m.key, code)),
                                             "no return", touched))
@@ -199,8 +202,8 @@ def measure_text(cell: RagCell, metric: RagMetric) -> str:
     if metric.basis is None:
         return f"{cell.measure:g}"
     if metric.basis == PER_10K:
-        return f"{cell.measure:.2f} per 10,000"
-    return f"{cell.measure:.0%} of {metric.basis.replace('_', ' ')}"
+        return f"{fixed(cell.measure, 2)} per 10,000"
+    return f"{percent_text(cell.measure)} of {metric.basis.replace('_', ' ')}"
 
 
 def pressure_table(result: Pressure) -> pd.DataFrame:
@@ -209,5 +212,5 @@ def pressure_table(result: Pressure) -> pd.DataFrame:
              "Measure": measure_text(c, by_key[c.metric]), "RAG": RAG_WORDS.get(c.rag or "", "none"),
              "Last week": RAG_WORDS.get(c.previous_rag or "", "none"), "Thresholds": by_key[c.metric].threshold_text(),
              "Note": c.note, "Revised since": "yes" if c.revised else ""} for c in result.cells]
-    return pd.DataFrame(rows, columns=["Service", "Metric", "Area", "Code", "Value", "Measure", "RAG", "Last week",
-                                       "Thresholds", "Note", "Revised since"])
+    return whole_numbers(pd.DataFrame(rows, columns=["Service", "Metric", "Area", "Code", "Value", "Measure", "RAG",
+                                                     "Last week", "Thresholds", "Note", "Revised since"]), "Value")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import pandas as pd
 from sqlalchemy import orm
@@ -19,10 +20,14 @@ from maic.picture.core import (
     PictureQuery,
     aggregate,
     areas_in_scope,
-    changed_since,
+    coverage_text,
+    expected_areas,
     resolve_range,
+    revisions,
     tranche_markers,
 )
+from maic.picture.export import whole_numbers
+from maic.rounding import round_half_up
 from maic.weeks import weeks_between
 
 RELEASE_METRICS = ["releases_total", "releases_tranche1", "releases_tranche2", "releases_nfa"]
@@ -73,12 +78,13 @@ class ReleaseSeries:
     weeks: list[WeekReleases] = field(default_factory=list)
     markers: list[tuple[dt.date, str]] = field(default_factory=list)
     areas_in_scope: int = 0
+    areas_expected: int = 0  # areas that should send a release figure each week
 
 
 def per_10k(count: int | None, population: int | None) -> float | None:
     if count is None or not population:
         return None
-    return round(count / population * 10_000, 2)
+    return round_half_up(Fraction(count * 10_000, population), 2)
 
 
 def releases_by_area(session: orm.Session, query: PictureQuery) -> ReleasesByArea:
@@ -91,7 +97,7 @@ def releases_by_area(session: orm.Session, query: PictureQuery) -> ReleasesByAre
     sums = {r.area_code: (int(r.releases_total), int(r.releases_total_n)) for r in
             aggregate(session, query, ["releases_total"], *span, by=(BY_AREA,)).itertuples(index=False)
             if r.releases_total_n}
-    revised = {a for _m, a, _w in changed_since(session, query, ["releases_total"], *span)}
+    found = revisions(session, query, *span)
     n_weeks = len(weeks_between(*span))
     for area in areas.itertuples(index=False):
         population = None if pd.isna(area.population) else int(area.population)
@@ -105,7 +111,7 @@ def releases_by_area(session: orm.Session, query: PictureQuery) -> ReleasesByAre
             notes.append("no population figure: rate not computed")
         result.areas.append(AreaReleases(area.code, area.name, area.lrf, bool(area.is_home), population, count,
                                          per_10k(count, population), reported, "; ".join(notes),
-                                         area.code in revised))
+                                         found.touches(["releases_total"], *span, [area.code])))
     return result
 
 
@@ -116,8 +122,10 @@ def release_series(session: orm.Session, query: PictureQuery) -> ReleaseSeries:
     if span is None:
         return result
     result.areas_in_scope = len(areas_in_scope(session, query))
+    result.areas_expected = len(expected_areas(session, query, ["releases_total"])["releases_total"])
     weekly = aggregate(session, query, RELEASE_METRICS, *span, by=(BY_WEEK,))
-    revised_weeks = {w for _m, _a, w in changed_since(session, query, RELEASE_METRICS, *span)}
+    found = revisions(session, query, *span)
+    revised_weeks = {w for w in weeks_between(*span) if found.touches(RELEASE_METRICS, w, w)}
     # A week with no figure for a metric is absent from its totals, not zero.
     totals = {metric: {r[BY_WEEK]: int(r[metric]) for r in weekly.to_dict("records") if r[f"{metric}_n"]}
               for metric in RELEASE_METRICS if metric in weekly}
@@ -142,8 +150,9 @@ def releases_table(result: ReleasesByArea) -> pd.DataFrame:
              "Released": a.count, "Population": a.population, "Per 10,000": a.rate,
              "Weeks reported": a.weeks_reported, "Note": a.note, "Revised since": "yes" if a.revised else ""}
             for a in result.areas]
-    return pd.DataFrame(rows, columns=["Area", "Code", "LRF", "Released", "Population", "Per 10,000",
-                                       "Weeks reported", "Note", "Revised since"])
+    return whole_numbers(pd.DataFrame(rows, columns=["Area", "Code", "LRF", "Released", "Population", "Per 10,000",
+                                                     "Weeks reported", "Note", "Revised since"]),
+                         "Released", "Population", "Weeks reported")
 
 
 def series_table(result: ReleaseSeries) -> pd.DataFrame:
@@ -153,7 +162,10 @@ def series_table(result: ReleaseSeries) -> pd.DataFrame:
              "Other releases": w.other if w.total is not None else None,
              "No fixed abode": w.nfa if w.total is not None else None,
              "Housed": w.housed if w.total is not None else None,
-             "Areas reporting": w.areas_reported, "Revised since": "yes" if w.revised else ""}
+             "Areas reporting": w.areas_reported, "Areas expected": result.areas_expected,
+             "Covers": (coverage_text(w.areas_reported, result.areas_expected) or "all") if w.total is not None else "",
+             "Revised since": "yes" if w.revised else ""}
             for w in result.weeks]
-    return pd.DataFrame(rows, columns=["Week beginning", "Released", "Tranche one", "Tranche two", "Other releases",
-                                       "No fixed abode", "Housed", "Areas reporting", "Revised since"])
+    counts = ["Released", "Tranche one", "Tranche two", "Other releases", "No fixed abode", "Housed",
+              "Areas reporting", "Areas expected"]
+    return whole_numbers(pd.DataFrame(rows, columns=["Week beginning", *counts, "Covers", "Revised since"]), *counts)

@@ -18,7 +18,14 @@ from sqlalchemy import orm
 from maic import disclosure
 from maic.errors import MaicError
 from maic.models import Metric, MetricRelation, utcnow
-from maic.picture.core import PictureQuery, areas_in_scope, data_version, home_lrf, observation_history
+from maic.picture.core import (
+    PictureQuery,
+    areas_in_scope,
+    coverage_text,
+    data_version,
+    home_lrf,
+    observation_history,
+)
 from maic.weeks import weeks_between
 
 ALL_AREAS = "ALL"
@@ -62,6 +69,23 @@ class SharedCell:
     value: float | int | None  # None whenever the figure is suppressed, withheld or missing
     shown: str
     status: str
+    # The figures behind the cell: areas for the all-areas row, weeks for an area's figure to date, area-weeks for
+    # the all-areas figure to date, 1 for an area's week. A total with fewer than expected is partial, and says so.
+    reporting: int = 1
+    expected: int = 1
+
+    @property
+    def partial(self) -> bool:
+        return self.status != "missing" and self.reporting < self.expected
+
+    @property
+    def covers(self) -> str:
+        """"5 of 6 areas" on a partial total; "" otherwise."""
+        if not self.partial:
+            return ""
+        unit = {(True, WEEK): "areas", (True, PER_10K): "areas", (True, TO_DATE): "area-weeks",
+                (False, TO_DATE): "weeks"}.get((self.area_code == ALL_AREAS, self.measure), "figures")
+        return coverage_text(self.reporting, self.expected, unit)
 
 
 @dataclass
@@ -282,20 +306,57 @@ def _group_cells(group: list[SharedMetric], links: list[LinkedTotal], areas: lis
     unpublished = {k for table in tables for k in table if k[0].startswith("rest of ")}
     protected = disclosure.protect_versions(tables, relations, threshold, unpublished)
     population = {a.code: a.population for a in areas}
-    population[ALL_AREAS] = sum(p for p in population.values() if p) or None
     out = []
-    for cells in protected:
+    for cells, raw, newest in zip(protected, raws, latest, strict=True):
+        shown_weeks = [w for w in weeks if newest is not None and w <= newest]
+        reporting = _reporting(group, [a.code for a in areas], shown_weeks, raw)
         version_cells = []
         for (metric_key, code, week, measure), cell in cells.items():
             if cell.status == disclosure.Status.UNPUBLISHED or (metric_key, code, week, measure) in unpublished:
                 continue
+            n, expected = reporting[(metric_key, code, week, measure)]
             version_cells.append(SharedCell(metric_key, code, week, measure, cell.value, cell.shown,
-                                            cell.status.value))
+                                            cell.status.value, n, expected))
             if measure == WEEK:
-                rate, shown = disclosure.rate(cell, population.get(code), 10_000)
+                # The all-areas rate is per resident of the areas that reported, not of every area.
+                people = (sum(population[c] or 0 for c in reporting.present(metric_key, week)) or None) \
+                    if code == ALL_AREAS else population.get(code)
+                rate, shown = disclosure.rate(cell, people, 10_000)
                 status = cell.status.value if rate is None else disclosure.Status.VALUE.value
-                version_cells.append(SharedCell(metric_key, code, week, PER_10K, rate, shown, status))
+                version_cells.append(SharedCell(metric_key, code, week, PER_10K, rate, shown, status, n, expected))
         out.append(version_cells)
+    return out
+
+
+class _Reporting(dict):
+    """(metric, area, week, measure) -> (figures reporting, figures expected), and who reported each week."""
+
+    def __init__(self):
+        super().__init__()
+        self.present_by_week: dict[tuple[str, dt.date], list[str]] = {}
+
+    def present(self, metric_key: str, week: dt.date) -> list[str]:
+        return self.present_by_week[(metric_key, week)]
+
+
+def _reporting(group: list[SharedMetric], codes: list[str], weeks: list[dt.date],
+               raw: dict[tuple[str, str, dt.date], int]) -> _Reporting:
+    """What each published figure is made of: areas for the all-areas row, weeks for an area's figure to date,
+    area-weeks for the all-areas figure to date, 1 for an area's week. A total over fewer than expected is
+    partial, never a quiet shortfall."""
+    out = _Reporting()
+    for metric in group:
+        m = metric.key
+        for week in weeks:
+            out.present_by_week[(m, week)] = [c for c in codes if (m, c, week) in raw]
+        for i, week in enumerate(weeks):
+            present = out.present_by_week[(m, week)]
+            out[(m, ALL_AREAS, week, WEEK)] = (len(present), len(codes))
+            for code in codes:
+                out[(m, code, week, WEEK)] = (int(code in present), 1)
+                out[(m, code, week, TO_DATE)] = (sum(code in out.present_by_week[(m, w)] for w in weeks[:i + 1]), i + 1)
+            out[(m, ALL_AREAS, week, TO_DATE)] = (sum(len(out.present_by_week[(m, w)]) for w in weeks[:i + 1]),
+                                                  len(codes) * (i + 1))
     return out
 
 

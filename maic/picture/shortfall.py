@@ -22,15 +22,19 @@ from maic.picture.core import (
     WEEK,
     PictureQuery,
     areas_in_scope,
-    changed_since,
+    coverage_text,
+    expected_areas,
     metric_ids,
     metric_sum,
     resolve_range,
+    revisions,
     visible,
 )
+from maic.picture.export import whole_numbers
 from maic.weeks import weeks_between
 
 SHORTFALL_METRICS = ["releases_nfa", "referrals_awaiting_placement", "ta_capacity", "households_in_ta"]
+CAPACITY_METRICS = ["ta_capacity", "households_in_ta"]  # an area's shortfall needs both
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,12 @@ class Shortfall:
     rows: list[ShortfallRow] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # areas with no capacity or TA figure for the week
     trend: list[tuple[dt.date, int | None, int]] = field(default_factory=list)  # week, total, areas reporting
+    areas_expected: int = 0  # areas that should send capacity and TA figures
+
+    @property
+    def coverage(self) -> str:
+        """"5 of 6 areas" when the total lacks some; "" when every area is in."""
+        return coverage_text(len(self.rows), max(self.areas_expected, len(self.rows))) if self.rows else ""
 
     @property
     def total(self) -> int | None:
@@ -120,7 +130,8 @@ def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
     week_from, week = span
     areas = areas_in_scope(session, query)
     table = shortfall_rows(session, query, week - WEEK, week)
-    revised = {a for _m, a, w in changed_since(session, query, SHORTFALL_METRICS, week, week)}
+    found = revisions(session, query, week - WEEK, week)
+    result.areas_expected = len(set.intersection(*expected_areas(session, query, CAPACITY_METRICS).values()))
     now = {r.area_code: r for r in table[table["week"] == week].itertuples(index=False)}
     before = {r.area_code: r.shortfall for r in table[table["week"] == week - WEEK].itertuples(index=False)}
     for code, name in zip(areas["code"], areas["name"], strict=True):
@@ -129,8 +140,9 @@ def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
             result.missing.append(name)
             continue
         change = row.shortfall - before[code] if code in before else None
+        # Revised when a value behind the row or behind its change on last week has changed since.
         result.rows.append(ShortfallRow(code, name, *(int(getattr(row, c)) for c in COLUMNS), change,
-                                        code in revised))
+                                        found.touches(SHORTFALL_METRICS, week - WEEK, week, [code])))
     result.rows.sort(key=lambda r: (-r.shortfall, -r.demand, r.area_name))
     by_week = shortfall_by_week(session, query, week_from, week)
     result.trend = [(w, *by_week.get(w, (None, 0))) for w in weeks_between(week_from, week)]
@@ -144,6 +156,9 @@ def shortfall_table(result: Shortfall) -> pd.DataFrame:
              "Revised since": "yes" if r.revised else ""} for r in result.rows]
     rows += [{"Area": name, "Shortfall": None, "Note": "no capacity or TA figure for this week"}
              for name in result.missing]
-    return pd.DataFrame(rows, columns=["Area", "Code", "No fixed abode", "Awaiting placement", "Demand",
-                                       "TA capacity", "Households in TA", "Spare places", "Shortfall",
-                                       "Change on last week", "Revised since", "Note"])
+    if result.rows:
+        rows.append({"Area": "Total", "Shortfall": result.total, "Revised since": "yes" if any(
+            r.revised for r in result.rows) else "", "Note": f"covers {result.coverage}" if result.coverage else ""})
+    counts = ["No fixed abode", "Awaiting placement", "Demand", "TA capacity", "Households in TA", "Spare places",
+              "Shortfall", "Change on last week"]
+    return whole_numbers(pd.DataFrame(rows, columns=["Area", "Code", *counts, "Revised since", "Note"]), *counts)

@@ -25,7 +25,8 @@ from maic.weeks import monday_of, parse_week, weeks_between
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi_document"}
-CSV_COLUMNS = ["metric", "area_code", "area_name", "week", "measure", "value", "shown", "status"]
+CSV_COLUMNS = ["metric", "area_code", "area_name", "week", "measure", "value", "shown", "status", "partial",
+               "reporting", "expected", "covers"]
 
 
 class Unauthorised(MaicError):
@@ -154,7 +155,8 @@ def picture_json(picture: shared.SharedPicture, marking: str) -> dict:
         "week_from": picture.week_from.isoformat() if picture.week_from else None,
         "week_to": picture.week_to.isoformat() if picture.week_to else None,
         "cells": [{"metric": c.metric, "area_code": c.area_code, "week": c.week.isoformat(), "measure": c.measure,
-                   "value": c.value, "shown": c.shown, "status": c.status} for c in picture.cells],
+                   "value": c.value, "shown": c.shown, "status": c.status, "partial": c.partial,
+                   "reporting": c.reporting, "expected": c.expected, "covers": c.covers} for c in picture.cells],
     }
 
 
@@ -162,13 +164,14 @@ def picture_csv(picture: shared.SharedPicture, marking: str) -> str:
     names = {a.code: a.name for a in picture.areas} | {shared.ALL_AREAS: f"All areas ({picture.lrf_name})"}
     out = io.StringIO()
     out.write(f"# {neutralise(marking)}; {picture.lrf_name}; as at {iso(picture.as_at)}; counts 1 to "
-              f"{picture.threshold - 1} shown as <{picture.threshold}, [c] withheld to protect them\n")
+              f"{picture.threshold - 1} shown as <{picture.threshold}, [c] withheld to protect them; "
+              "partial=yes: a total that lacks some areas or weeks (covers says how many)\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for c in picture.cells:
         writer.writerow([neutralise(cell) for cell in (
             c.metric, c.area_code, names.get(c.area_code, c.area_code), c.week.isoformat(), c.measure,
-            c.value, c.shown, c.status)])
+            c.value, c.shown, c.status, "yes" if c.partial else "no", c.reporting, c.expected, c.covers)])
     return out.getvalue()
 
 

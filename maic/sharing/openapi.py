@@ -54,6 +54,10 @@ def _ok(schema_ref: str, description: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
 
 
+_REPORTING = ("how many figures the cell is made of: areas for the all-areas row (area_code ALL), weeks for an "
+              "area's to_date, area-weeks for the all-areas to_date, 1 for an area's week (0: no return)")
+
+
 def document(marking: str, *, areas: list[str], metrics: list[str], weeks: list[str]) -> dict[str, Any]:
     """The document for this instance: its shared area codes, shareable metric keys and the weeks of its history."""
     nullable_str = {"type": ["string", "null"]}
@@ -73,7 +77,8 @@ def document(marking: str, *, areas: list[str], metrics: list[str], weeks: list[
             "/api/v1/shared.csv": {"get": {
                 "summary": "The same figures as CSV (first line: the protective marking).", "operationId": "sharedCsv",
                 "parameters": query, "responses": {
-                    "200": {"description": "CSV: metric, area_code, area_name, week, measure, value, shown, status.",
+                    "200": {"description": "CSV: metric, area_code, area_name, week, measure, value, shown, status, "
+                                           "partial (yes/no), reporting, expected, covers.",
                             "content": {"text/csv": {"schema": {"type": "string"}}}}, **_ERRORS}}},
             "/api/v1/metrics": {"get": {"summary": "The catalogue of shareable metrics.", "operationId": "metrics",
                                         "responses": {"200": _ok("Metrics", "Shareable metrics."),
@@ -96,14 +101,22 @@ def document(marking: str, *, areas: list[str], metrics: list[str], weeks: list[
                 "LRF": {"type": "object", "required": ["code", "name"],
                         "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
                 "Cell": {"type": "object", "additionalProperties": False,
-                         "required": ["metric", "area_code", "week", "measure", "value", "shown", "status"],
+                         "required": ["metric", "area_code", "week", "measure", "value", "shown", "status",
+                                      "partial", "reporting", "expected", "covers"],
                          "properties": {
                              "metric": {"type": "string"}, "area_code": {"type": "string"}, "week": _WEEK,
                              "measure": {"type": "string", "enum": list(MEASURES)},
                              "value": {"type": ["number", "null"],
                                        "description": "null when suppressed, withheld or missing"},
                              "shown": {"type": "string"},
-                             "status": {"type": "string", "enum": ["value", "suppressed", "withheld", "missing"]}}},
+                             "status": {"type": "string", "enum": ["value", "suppressed", "withheld", "missing"]},
+                             "partial": {"type": "boolean",
+                                         "description": "true when the figure is a total that lacks some of the "
+                                                        "figures it should have (an area with no return)"},
+                             "reporting": {"type": "integer", "description": _REPORTING},
+                             "expected": {"type": "integer", "description": "how many such figures it should have"},
+                             "covers": {"type": "string",
+                                        "description": "on a partial total, e.g. '5 of 6 areas'; empty otherwise"}}},
                 "SharedPicture": {"type": "object", "additionalProperties": False,
                                   "required": ["marking", "lrf", "as_at", "data_version", "threshold", "latest_week",
                                                "week_from", "week_to", "cells"],

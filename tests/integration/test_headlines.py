@@ -49,11 +49,16 @@ def test_headlines_hand_computed(factory, data_dir):
         "released_week": (50, 38),
         "released_to_date": (62, 50),
         "released_nfa": (10, 9),
-        "households_in_ta": (150, 52),  # last week only Cambridge had reported: 150 - 98
+        # Last week only Cambridge had reported: the change compares Cambridge with Cambridge, 100 - 98.
+        "households_in_ta": (150, 2),
         "shortfall": (3, 3),  # last week: Cambridge spare 6, demand 1 + 2 = 3: no shortfall
         "services_red": (0, 0),  # TA 100/104 and 98/104 are amber (red from 100%), 50/60 green
     }
-    assert next(t.note for t in result.tiles if t.key == "released_nfa") == "20% of those released"
+    by_key = {t.key: t for t in result.tiles}
+    assert by_key["released_nfa"].note == "20% of those released"
+    assert by_key["households_in_ta"].change_note == "change over the 1 area reporting both weeks"
+    assert by_key["households_in_ta"].coverage == "2 of 6 areas" and by_key["released_week"].coverage == "2 of 6 areas"
+    assert by_key["released_to_date"].coverage == "4 of 36 area-weeks"  # 6 areas x 6 weeks from 5 Aug
     assert (result.returns_in, result.returns_due) == (3, 14)
 
 

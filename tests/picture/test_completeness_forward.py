@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
 
 from maic.picture import PictureQuery, completeness, completeness_table, forward_look, forward_table
 from tests.picture.world import CAMBRIDGE, CORRECTED_AT, PETERBOROUGH, W1, W2, T, seed
@@ -66,7 +67,7 @@ def test_forward_look_against_spare_places(factory, data_dir):
         result = forward_look(session, RANGE)
     assert result.ahead == [dt.date(2024, 9, 16), dt.date(2024, 9, 23), dt.date(2024, 9, 30), dt.date(2024, 10, 7)]
     # NFA share over the last four weeks: (1 + 10) / (12 + 47)
-    assert round(result.nfa_share, 4) == round(11 / 59, 4)
+    assert result.nfa_share == Fraction(11, 59) and result.share_text == "19%"  # 18.64%
     rows = {r.area_code: r for r in result.rows}
     cambridge, peterborough = rows[CAMBRIDGE], rows[PETERBOROUGH]
     # Cambridge: 40 notified x 11/59 = 7.46 -> 7 expected NFA against 4 spare places: 3 short
@@ -76,6 +77,9 @@ def test_forward_look_against_spare_places(factory, data_dir):
     fenland = rows["E07000010"]
     assert fenland.notified == (None, None, None, None) and fenland.total is None and fenland.short is None
     assert result.totals() == [26, 10, 5, 5]
+    # The total is rounded once: 46 x 11/59 = 8.58 -> 9, where the areas' rounded figures add up to 7 + 1 = 8.
+    assert result.expected_total == 9 and (result.areas_notified, result.areas_expected) == (2, 6)
+    assert result.coverage == "2 of 6 areas"
     table = forward_table(result)
     assert table.columns.tolist()[2:6] == ["Week of 16 Sep", "Week of 23 Sep", "Week of 30 Sep", "Week of 07 Oct"]
 

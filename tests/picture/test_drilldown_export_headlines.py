@@ -110,7 +110,11 @@ def test_headlines_gain_services_at_red_and_revised_marks(factory, data_dir):
     with factory() as session:
         now = {t.key: t for t in headlines(session, PictureQuery(week_to=W2)).tiles}
         then = {t.key: t for t in headlines(session, PictureQuery(as_at=CORRECTED_AT - dt.timedelta(hours=1))).tiles}
-    assert (now["services_red"].value, now["services_red"].change) == (2, 1)  # W1: Peterborough MH 11/10 red
+    # W2 red: Peterborough MH 12/10, Cambridge rough sleeping 30 per 146,000 (2.05 per 10,000). The change counts
+    # only the pairs rated in both weeks: Peterborough MH (red, 11/10, in W1 too) and Cambridge TA (amber both
+    # weeks): 1 - 1 = 0; Cambridge rough sleeping had no W1 figure, so it is not a rise.
+    assert (now["services_red"].value, now["services_red"].change) == (2, 0)
+    assert now["services_red"].change_note == "change over the 2 service and area pairs reporting both weeks"
     assert not any(t.revised for t in now.values())
     assert then["released_week"].value == 50 and then["released_week"].revised
     assert then["released_to_date"].revised and not then["released_nfa"].revised
