@@ -34,7 +34,7 @@ def admin_data() -> view.AdminData:
     lrfs = session.execute(sa.select(LRF.code, LRF.name).order_by(LRF.name)).all()
     return view.AdminData(
         users=[(u.id, u.username, u.display_name, u.role, u.agency, u.lrf, "yes" if u.active else "no",
-                "locked" if u.locked else "", _fmt(u.last_login_at)) for u in users],
+                str(u.wrong_tries or ""), _fmt(u.last_login_at)) for u in users],
         agencies=[(slug, name, kind, lrf, "yes" if active else "no") for slug, name, kind, lrf, active in agencies],
         metrics=[(m.key, m.label, "yes" if m.shareable else "no", m.rag_basis or "", m.rag_amber, m.rag_red)
                  for m in metrics],

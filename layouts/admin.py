@@ -48,7 +48,7 @@ def _dropdown(ident: str, options, placeholder: str = "", multi: bool = False) -
 def body(data: AdminData) -> html.Div:
     """The lists, re-drawn after every change."""
     return html.Div([
-        grid(["id", "username", "name", "role", "agency", "LRF", "active", "locked", "last login"], data.users, "Users"),
+        grid(["id", "username", "name", "role", "agency", "LRF", "active", "wrong tries (15 min)", "last login"], data.users, "Users"),
         grid(["slug", "name", "kind", "LRF", "active"], data.agencies, "Agencies"),
         grid(["key", "label", "shareable", "RAG basis", "amber", "red"], data.metrics, "Metric settings"),
         grid(["id", "name", "starts with", "LRF", "created by", "expires", "last used", "state"], data.tokens,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from maic import audit
-from maic.auth import MIN_PASSWORD_LENGTH, create_user, hash_password
+from maic.auth import create_user, end_sessions, recent_wrong_tries, set_password
 from maic.errors import MaicError, NotFound
 from maic.models import LRF, Agency, AuditEvent, FederationSource, Metric, Role, User
 
@@ -29,15 +29,16 @@ class UserRow:
     agency: str
     lrf: str
     active: bool
-    locked: bool
+    wrong_tries: int  # in the last 15 minutes, from every address
     last_login_at: dt.datetime | None
 
 
 def list_users(session: orm.Session, now: dt.datetime) -> list[UserRow]:
     rows = session.execute(sa.select(User, Agency.slug, LRF.code).outerjoin(Agency, Agency.id == User.agency_id)
                            .outerjoin(LRF, LRF.id == User.lrf_id).order_by(User.username)).all()
+    wrong = recent_wrong_tries(session, now)
     return [UserRow(u.id, u.username, u.display_name, u.role, agency or "", lrf or "", u.active,
-                    u.locked_until is not None and u.locked_until > now, u.last_login_at) for u, agency, lrf in rows]
+                    wrong.get(u.username, 0), u.last_login_at) for u, agency, lrf in rows]
 
 
 def add_user(session: orm.Session, by: str, username: str, role: str, *, display_name: str = "",
@@ -63,6 +64,7 @@ def set_user_active(session: orm.Session, by: str, user_id: int, active: bool) -
     if user.username == by and not active:
         raise MaicError("you cannot disable your own account")
     user.active = active
+    end_sessions(user)
     audit.record(session, by, "admin.user_enable" if active else "admin.user_disable", f"user:{user.username}")
     return user
 
@@ -87,19 +89,18 @@ def set_user_role(session: orm.Session, by: str, user_id: int, role: str, *, age
     user.role = role
     user.agency_id = agency.id if agency else None
     user.lrf_id = lrf.id if lrf else None
+    end_sessions(user)  # signed in again, the person gets the pages and menus of the new role
     audit.record(session, by, "admin.user_role", f"user:{user.username}",
                  f"role={role} agency={agency_slug or ''} lrf={lrf_code or ''}")
     return user
 
 
 def reset_password(session: orm.Session, by: str, user_id: int) -> str:
-    """A new generated password (shown once); also lifts a lock-out."""
+    """A new generated password (shown once). Ends the user's sessions, and lifts any sign-in throttle on the
+    name (maic.auth counts wrong tries only since the last reset)."""
     user = _user(session, user_id)
     password = secrets.token_urlsafe(12)
-    assert len(password) >= MIN_PASSWORD_LENGTH
-    user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    set_password(session, user, password)
     audit.record(session, by, "admin.password_reset", f"user:{user.username}")
     return password
 

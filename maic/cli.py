@@ -238,6 +238,33 @@ def users_create(ctx: Context, username: str, role: str, agency_slug: str | None
     click.echo(f"created {role} '{username.strip().lower()}'")
 
 
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password-env", default=None, help="Read the password from this environment variable.")
+@pass_ctx
+def users_set_password(ctx: Context, username: str, password_env: str | None) -> None:
+    """Change a user's password; every session they have open ends at once."""
+    import sqlalchemy as sa
+
+    from maic import audit
+    from maic.auth import normalise_username, set_password
+    from maic.models import User
+
+    name = normalise_username(username)
+    password = os.environ.get(password_env, "") if password_env else click.prompt(
+        "New password", hide_input=True, confirmation_prompt=True)
+    try:
+        with transaction(ctx.factory) as session:
+            user = session.scalar(sa.select(User).where(User.username == name))
+            if user is None:
+                raise MaicError(f"there is no user '{name}'")
+            set_password(session, user, password)
+            audit.record(session, f"cli:{getpass.getuser()}", "admin.password_reset", f"user:{name}")
+    except MaicError as exc:
+        fail(exc)
+    click.echo(f"changed the password of '{name}'; their sessions have ended")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8050, type=int, help="Port (0: any free port; the one taken is printed).")

@@ -73,6 +73,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_SHARED_HISTORY_DAYS", 14, "How far back (days) neighbours may ask for the shared picture as at.", int),
     Setting("MAIC_LOGIN_RATE_LIMIT", "10 per minute;50 per hour",
             "Login attempts allowed per client address (Flask-Limiter syntax).", str),
+    Setting("MAIC_LOGIN_SLOWDOWN_SECONDS", 2.0, "How long each sign-in for a name is held once it has had 20 wrong "
+            "tries from all addresses in 15 minutes (slowed, never refused).", float),
     Setting("MAIC_FEDERATION_SECONDS", 900, "How often the scheduler pulls configured neighbour instances.", int),
 )
 

@@ -143,8 +143,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[dt.datetime | None]
+    # A session cookie names the generation it was signed in under; bumping it ends every session at once.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     agency: Mapped[Agency | None] = relationship()
     lrf: Mapped[LRF | None] = relationship()
 
@@ -212,6 +212,8 @@ class Observation(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
+    # Counting one name's recent sign-in attempts (maic/auth.py) reads by actor and time.
+    __table_args__ = (sa.Index("ix_audit_event_actor_at", "actor", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(sa.String(120))

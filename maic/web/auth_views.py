@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -13,10 +14,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from maic import audit
-from maic.auth import authenticate
+from maic.auth import end_sessions, sign_in
 from maic.db import session_for
-from maic.models import Role
-from maic.web.session_user import SessionUser
+from maic.models import Role, User
+from maic.web.session_user import SessionUser, session_id_parts
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 csrf = CSRFProtect()
@@ -30,13 +31,23 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
+# Said for every refused sign-in, whatever the reason: wrong password, unknown name, disabled or throttled.
+SIGN_IN_REFUSED = ("That username and password do not match an active account. After 5 wrong tries from one "
+                   "computer, it must wait 15 minutes before trying that name again: you can still sign in from "
+                   "another computer at once, or ask an admin to reset your password.")
+
+
 @login_manager.user_loader
-def load_user(user_id: str) -> SessionUser | None:
-    try:
-        user = SessionUser.load(session_for(current_app), int(user_id))
-    except ValueError:
+def load_user(session_id: str) -> SessionUser | None:
+    """Runs on every request: a session whose generation is no longer the user's has ended (maic.auth.end_sessions),
+    whichever worker ended it, because the check reads the database."""
+    parts = session_id_parts(session_id)
+    if parts is None:
         return None
-    return user if user is not None and user.active else None
+    user = SessionUser.load(session_for(current_app), parts[0])
+    if user is None or not user.active or user.session_generation != parts[1]:
+        return None
+    return user
 
 
 def home_for(user: SessionUser) -> str:
@@ -59,14 +70,15 @@ def login():  # rate-limited per client address by maic/web/security.py
     form = LoginForm()
     db = session_for(current_app)
     if form.validate_on_submit():
-        user = authenticate(db, form.username.data, form.password.data)
-        if user is None:
-            audit.record(db, form.username.data[:120], "login.failure", remote_addr=request.remote_addr or "")
-            db.commit()
-            flash("That username and password do not match an active account.", "error")
-            return render_template("login.html", form=form, marking=current_app.config["MAIC_PROTECTIVE_MARKING"]), 401
-        audit.record(db, user.username, "login.success", remote_addr=request.remote_addr or "")
+        attempt = sign_in(db, form.username.data, form.password.data, request.remote_addr or "",
+                          slowdown_seconds=float(current_app.config["MAIC_LOGIN_SLOWDOWN_SECONDS"]))
         db.commit()
+        if attempt.delay_seconds:
+            time.sleep(attempt.delay_seconds)
+        user = attempt.user
+        if user is None:
+            flash(SIGN_IN_REFUSED, "error")
+            return render_template("login.html", form=form, marking=current_app.config["MAIC_PROTECTIVE_MARKING"]), 401
         session.clear()
         login_user(SessionUser.load(db, user.id))
         session.permanent = True
@@ -76,8 +88,10 @@ def login():  # rate-limited per client address by maic/web/security.py
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Ends every session of the user, not only this browser's: a copied cookie must not outlive sign-out."""
     if current_user.is_authenticated:
         db = session_for(current_app)
+        end_sessions(db.get(User, current_user.id))
         audit.record(db, current_user.username, "logout", remote_addr=request.remote_addr or "")
         db.commit()
     logout_user()

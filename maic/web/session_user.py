@@ -22,13 +22,15 @@ class SessionUser(UserMixin):
     lrf_id: int | None
     lrf_name: str | None
     active: bool
+    session_generation: int
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie holds: the user and the generation signed in under (see session_id_parts)."""
+        return f"{self.id}:{self.session_generation}"
 
     @classmethod
     def load(cls, session: orm.Session, user_id: int) -> SessionUser | None:
@@ -42,4 +44,12 @@ class SessionUser(UserMixin):
             return None
         user, agency_name, lrf_name = row
         return cls(user.id, user.username, user.display_name, user.role, user.agency_id, agency_name,
-                   user.lrf_id, lrf_name, user.active)
+                   user.lrf_id, lrf_name, user.active, user.session_generation)
+
+
+def session_id_parts(session_id: str) -> tuple[int, int] | None:
+    """'12:3' -> (12, 3); None for anything else (a cookie signed before generations existed, or garbage)."""
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None
+    return int(user_id), int(generation)
