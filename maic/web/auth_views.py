@@ -124,6 +124,9 @@ def init_app(app) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["MAIC_SECURE_COOKIES"])
+    # A CSRF token lives as long as the session it is bound to (Flask-WTF keeps its secret in the session, which
+    # sign-in and sign-out clear), not an hour from the page load: a dashboard left open all day keeps working.
+    app.config["WTF_CSRF_TIME_LIMIT"] = None
     csrf.init_app(app)
     login_manager.init_app(app)
     app.register_blueprint(bp)
