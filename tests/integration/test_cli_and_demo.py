@@ -12,7 +12,7 @@ from maic.cli import main
 from maic.db import make_engine, make_session_factory
 from maic.models import Observation, Return, User
 from maic.picture import PictureQuery, headlines
-from tests.fixtures import csv_bytes
+from tests.fixtures import PASSWORD, csv_bytes, login, login_as
 
 
 @pytest.fixture
@@ -54,6 +54,19 @@ def test_cli_users_create(runner, factory, monkeypatch):
         assert user.password_hash.startswith("$argon2id$")
     short = runner.invoke(main, ["users", "create", "x", "--role", "viewer", "--password-env", "NOPE"])
     assert short.exit_code == 1 and "at least 12 characters" in short.output
+
+
+def test_cli_set_password_ends_the_users_sessions(runner, client, factory, monkeypatch):
+    username = login_as(client, factory, "viewer")
+    assert client.get("/dash/").status_code == 200
+    monkeypatch.setenv("NEW_PASSWORD", "another long enough password")
+    result = runner.invoke(main, ["users", "set-password", username.upper(), "--password-env", "NEW_PASSWORD"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/dash/").status_code == 302  # signed out at once
+    assert login(client, username, PASSWORD).status_code == 401
+    assert login(client, username, "another long enough password").status_code == 302
+    nobody = runner.invoke(main, ["users", "set-password", "nobody", "--password-env", "NEW_PASSWORD"])
+    assert nobody.exit_code == 1 and "there is no user 'nobody'" in nobody.output
 
 
 def test_demo_seed_runs_once_through_the_pipeline(runner, db_url, data_dir):
