@@ -147,3 +147,18 @@ def test_a_cookie_from_before_session_generations_is_refused(app, client, factor
         session["_user_id"] = str(_user_id(factory, username))
         session["_fresh"] = True
     assert client.get("/dash/").status_code == 302
+
+
+def test_a_callback_token_stays_good_past_an_hour_while_the_session_lives(client, factory, monkeypatch):
+    """The live poll every few seconds keeps the session alive; its CSRF token must live as long (not 60 min)."""
+    from itsdangerous.timed import TimestampSigner
+
+    _signed_in_viewer(client, factory)
+    real, offset = TimestampSigner.get_timestamp, {"seconds": 0}
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) + offset["seconds"])
+    for _ in range(4):  # 80 minutes, each step inside the 30-minute idle limit
+        offset["seconds"] += 20 * 60
+        response = client.post(_guard.UPDATE_PATH, json=POLL, headers=csrf_headers(client))
+        assert response.status_code in (200, 204), response.get_data(as_text=True)[:200]
+    offset["seconds"] += 31 * 60  # and a session left idle past its limit has still ended
+    assert client.post(_guard.UPDATE_PATH, json=POLL, headers=csrf_headers(client)).status_code == 401
