@@ -2,8 +2,8 @@
 names the generation it was issued in; bumping it ends every session of the user), an index for counting a
 name's recent sign-in attempts in the audit log, and the per-account lock-out columns dropped.
 
-Revision ID: 0007_sessions_throttle
-Revises: 0006_as_at_indexes
+Revision ID: 0008_sessions_throttle
+Revises: 0007_metric_relations
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_sessions_throttle"
-down_revision: str | Sequence[str] | None = "0006_as_at_indexes"
+revision: str = "0008_sessions_throttle"
+down_revision: str | Sequence[str] | None = "0007_metric_relations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
