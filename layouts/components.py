@@ -81,7 +81,7 @@ def tile(label: str, value: int | None, change: int | None, note: str = "", tile
         html.Div(label, className="label"),
         html.Div(fmt_int(value), className="value"),
         html.Div(text, className=css),
-        html.Div(note, className="note") if note else None,
+        html.Div(html.Div(note, className="note") if note else None, className="foot"),
     ])
 
 
