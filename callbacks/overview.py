@@ -74,7 +74,10 @@ def result(name: str, filters: Filters):
 
 
 def _incident_start() -> dt.date | None:
-    return _cache().get(("incident_start", _version()), lambda: picture.incident_start(db()))
+    """Read once per request (one row), not kept in the panel cache: its counts measure the panels."""
+    if "maic_incident_start" not in g:
+        g.maic_incident_start = picture.incident_start(db())
+    return g.maic_incident_start
 
 
 def checked(filters: Filters) -> tuple[Filters, str | None]:
@@ -126,12 +129,13 @@ def _from_controls(week_from, week_to, area, scope, asat_date, asat_time, measur
                               "time": asat_time, "measure": measure})
 
 
-def sync_filters(trigger, search, *values) -> tuple:
+def sync_filters(trigger, search, *values, current: dict | None = None) -> tuple:
     """The URL, the filters store and the controls kept in step, in one callback (Dash allows a callback to
     write what it reads). The page opening, or the browser's back and forward buttons, change the URL: the
     controls and the store follow it. A control changing (or an as-at box's Enter, leaving it, or Now): the URL
-    and the store follow the controls. An as-at that cannot be shown (unreadable, in the future, before the incident) leaves the picture live;
-    the controls keep what was asked and the message says why.
+    and the store follow the controls; `current` is the store as it was, so that leaving an as-at box unchanged
+    redraws nothing. An as-at that cannot be shown (unreadable, in the future, before the incident) leaves the
+    picture live; the controls keep what was asked and the message says why.
     Returns (search, store, *control values, as-at shown in words, message)."""
     permissions.require(user(), permissions.VIEW_PICTURE)
     unchanged = (no_update,) * len(values)
@@ -147,9 +151,12 @@ def sync_filters(trigger, search, *values) -> tuple:
     unreadable = picture.as_at_text_problem(asat_date, asat_time)
     asked = _from_controls(*values)
     filters, problem = checked(replace(asked, as_at_date=None, as_at_time=None) if unreadable else asked)
-    store = no_update if trigger == ids.MAP_MEASURE else replace(filters, measure="count").to_data()
-    return (filters.to_search(), store, *unchanged, picture.as_at_words(filters, _tz()),
-            unreadable or problem or "")
+    store = replace(filters, measure="count").to_data()
+    search_out = filters.to_search()
+    if trigger == ids.MAP_MEASURE or (trigger in (ids.ASAT_DATE, ids.ASAT_TIME) and store == (current or {})):
+        store = no_update
+        search_out = no_update if trigger != ids.MAP_MEASURE else search_out
+    return search_out, store, *unchanged, picture.as_at_words(filters, _tz()), unreadable or problem or ""
 
 
 # --- panels -----------------------------------------------------------------------------------------------
@@ -404,12 +411,14 @@ def register(app) -> None:
                   Output(ids.ASAT_MESSAGE, "children"), Input(ids.PICTURE_URL, "search"),
                   *(Input(c, "value") for c in controls if c not in (ids.ASAT_DATE, ids.ASAT_TIME)),
                   *(Input(c, prop) for c in (ids.ASAT_DATE, ids.ASAT_TIME) for prop in ("n_submit", "n_blur")),
-                  Input(ids.ASAT_NOW, "n_clicks"), State(ids.ASAT_DATE, "value"), State(ids.ASAT_TIME, "value"))
+                  Input(ids.ASAT_NOW, "n_clicks"), State(ids.ASAT_DATE, "value"), State(ids.ASAT_TIME, "value"),
+                  State(ids.FILTERS, "data"))
     def filters(search, week_from, week_to, area, scope, measure, *as_at):
-        *_applied, asat_date, asat_time = as_at
+        *_applied, asat_date, asat_time, current = as_at
         # Pressing Now also leaves the box the cursor was in: both arrive together, and Now wins.
         now = f"{ids.ASAT_NOW}.n_clicks" in ctx.triggered_prop_ids
-        return sync_filters(ids.ASAT_NOW if now else ctx.triggered_id, search, week_from, week_to, area, scope, asat_date, asat_time, measure)
+        return sync_filters(ids.ASAT_NOW if now else ctx.triggered_id, search, week_from, week_to, area, scope,
+                            asat_date, asat_time, measure, current=current)
 
     app.callback(Output(ids.HEADLINE_ASAT, "children"), Output(ids.HEADLINE_TILES, "children"),
                  Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))(headline_panel)
