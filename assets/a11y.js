@@ -5,6 +5,8 @@
  *   the combobox it acts as, named by the control's <label>, and keep the visual button out of the tab order.
  * - dcc.RadioItems wraps native radio buttons in role="listbox"/"option" (interactive inside interactive):
  *   make the group a radiogroup named by its fieldset legend and let the native radios speak for themselves.
+ *   dcc.Checklist does the same with checkboxes: make it a group named by its legend or <label>.
+ * - dcc.Upload's file input (the keyboard's way in) has no name: name it by the drop zone's own words.
  * No data is read or sent; this only sets attributes.
  */
 (function () {
@@ -30,11 +32,17 @@
     });
   }
 
-  function radios(root) {
-    root.querySelectorAll(".dash-radioitems").forEach(function (group) {
-      setAttr(group, "role", "radiogroup");
-      var legend = group.closest("fieldset") && group.closest("fieldset").querySelector("legend");
-      if (legend) { setAttr(group, "aria-label", legend.textContent.trim()); }
+  function labelFor(el) {
+    var label = el.id ? document.querySelector('label[for="' + el.id + '"]') : null;
+    var legend = el.closest("fieldset") && el.closest("fieldset").querySelector("legend");
+    return label ? label.textContent.trim() : (legend ? legend.textContent.trim() : "");
+  }
+
+  function optionLists(root) {
+    root.querySelectorAll(".dash-radioitems, .dash-checklist").forEach(function (group) {
+      setAttr(group, "role", group.classList.contains("dash-checklist") ? "group" : "radiogroup");
+      var name = labelFor(group);
+      if (name) { setAttr(group, "aria-label", name); }
       group.querySelectorAll('[role="option"]').forEach(function (option) {
         option.removeAttribute("role");
         option.removeAttribute("aria-selected");
@@ -42,10 +50,19 @@
     });
   }
 
+  function uploads(root) {
+    root.querySelectorAll('input[type="file"]').forEach(function (input) {
+      if (input.labels && input.labels.length) { return; }
+      var words = input.parentElement ? input.parentElement.textContent.trim() : "";
+      setAttr(input, "aria-label", words || "Choose a file");
+    });
+  }
+
   function repair() {
     setAttr(document.documentElement, "lang", "en-GB");
     dropdowns(document);
-    radios(document);
+    optionLists(document);
+    uploads(document);
   }
 
   var scheduled = false;
@@ -54,6 +71,6 @@
     scheduled = true;
     window.requestAnimationFrame(function () { scheduled = false; repair(); });
   }).observe(document.documentElement, { childList: true, subtree: true, attributes: true,
-                                         attributeFilter: ["role", "aria-hidden", "aria-expanded"] });
+                                         attributeFilter: ["role", "aria-hidden", "aria-expanded", "aria-label"] });
   repair();
 })();

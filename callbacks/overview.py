@@ -73,6 +73,23 @@ def result(name: str, filters: Filters):
     return _cache().get(key, lambda: _computers()[name](db(), filters.query(_tz())))
 
 
+def _incident_start() -> dt.date | None:
+    """Read once per request (one row), not kept in the panel cache: its counts measure the panels."""
+    if "maic_incident_start" not in g:
+        g.maic_incident_start = picture.incident_start(db())
+    return g.maic_incident_start
+
+
+def checked(filters: Filters) -> tuple[Filters, str | None]:
+    """The filters with an as-at that may be shown (none in the future or before the incident), and why not."""
+    return picture.checked_as_at(filters, _tz(), now=utcnow(), incident_start=_incident_start())
+
+
+def filters_from(data) -> Filters:
+    """The filters a callback was sent, checked again here: the store is the browser's, not ours."""
+    return checked(Filters.from_data(data))[0]
+
+
 def _as_at_text(filters: Filters, computed_at: dt.datetime) -> str:
     return picture.local_time(filters.as_at(_tz()) or computed_at, _tz())
 
@@ -101,7 +118,8 @@ def render_page():
 def control_values(filters: Filters) -> tuple:
     return (filters.week_from.isoformat() if filters.week_from else "start",
             filters.week_to.isoformat() if filters.week_to else "latest", filters.area or "all", filters.scope,
-            filters.as_at_date.isoformat() if filters.as_at_date else None, filters.as_at_time, filters.measure)
+            filters.as_at_date.strftime(picture.UK_DATE) if filters.as_at_date else None, filters.as_at_time,
+            filters.measure)
 
 
 def _from_controls(week_from, week_to, area, scope, asat_date, asat_time, measure) -> Filters:
@@ -111,24 +129,34 @@ def _from_controls(week_from, week_to, area, scope, asat_date, asat_time, measur
                               "time": asat_time, "measure": measure})
 
 
-def sync_filters(trigger, search, *values) -> tuple:
+def sync_filters(trigger, search, *values, current: dict | None = None) -> tuple:
     """The URL, the filters store and the controls kept in step, in one callback (Dash allows a callback to
     write what it reads). The page opening, or the browser's back and forward buttons, change the URL: the
-    controls and the store follow it. A control changing: the URL and the store follow the controls.
-    Returns (search, store, *control values)."""
+    controls and the store follow it. A control changing (or an as-at box's Enter, leaving it, or Now): the URL
+    and the store follow the controls; `current` is the store as it was, so that leaving an as-at box unchanged
+    redraws nothing. An as-at that cannot be shown (unreadable, in the future, before the incident) leaves the
+    picture live; the controls keep what was asked and the message says why.
+    Returns (search, store, *control values, as-at shown in words, message)."""
     permissions.require(user(), permissions.VIEW_PICTURE)
     unchanged = (no_update,) * len(values)
     if trigger is None or trigger == ids.PICTURE_URL:
-        filters = Filters.from_search(search)
-        return no_update, replace(filters, measure="count").to_data(), *control_values(filters)
-    filters = _from_controls(*values)
-    store = no_update if trigger == ids.MAP_MEASURE else replace(filters, measure="count").to_data()
-    return filters.to_search(), store, *unchanged
-
-
-def as_at_now(n_clicks):
-    permissions.require(user(), permissions.VIEW_PICTURE)
-    return (None, None) if n_clicks else (no_update, no_update)
+        asked = Filters.from_search(search)
+        filters, problem = checked(asked)
+        return (no_update, replace(filters, measure="count").to_data(), *control_values(asked),
+                picture.as_at_words(filters, _tz()), problem or "")
+    if trigger == ids.ASAT_NOW:  # back to live: the as-at boxes are emptied
+        values = (*values[:4], None, None, values[6])
+        unchanged = (*unchanged[:4], None, None, unchanged[6])
+    asat_date, asat_time = values[4], values[5]
+    unreadable = picture.as_at_text_problem(asat_date, asat_time)
+    asked = _from_controls(*values)
+    filters, problem = checked(replace(asked, as_at_date=None, as_at_time=None) if unreadable else asked)
+    store = replace(filters, measure="count").to_data()
+    search_out = filters.to_search()
+    if trigger == ids.MAP_MEASURE or (trigger in (ids.ASAT_DATE, ids.ASAT_TIME) and store == (current or {})):
+        store = no_update
+        search_out = no_update if trigger != ids.MAP_MEASURE else search_out
+    return search_out, store, *unchanged, picture.as_at_words(filters, _tz()), unreadable or problem or ""
 
 
 # --- panels -----------------------------------------------------------------------------------------------
@@ -197,14 +225,14 @@ def answer(name: str, filters: Filters, can_drill: bool):
 
 def releases_panel(data, measure):
     permissions.require(user(), permissions.VIEW_PICTURE)
-    return answer("releases", replace(Filters.from_data(data), measure=measure or "count"), _can_drill())
+    return answer("releases", replace(filters_from(data), measure=measure or "count"), _can_drill())
 
 
 def panel_body(name: str):
     """A panel's callback body: its inputs are the filters and the data version (which only triggers it)."""
     def panel(data, _version=None):
         permissions.require(user(), permissions.VIEW_PICTURE)
-        return answer(name, Filters.from_data(data), _can_drill())
+        return answer(name, filters_from(data), _can_drill())
 
     panel.__name__ = f"{name}_panel"
     return panel
@@ -286,7 +314,7 @@ def drill_panel(trigger, value, data):
     permissions.require(user(), permissions.DRILL_DOWN)
     if not isinstance(trigger, dict) or trigger.get("type") == ids.DRILL_CLOSE:
         return [], None
-    filters = Filters.from_data(data)
+    filters = filters_from(data)
     query = filters.query(_tz())
     figure = figure_for(trigger, value, query)
     if figure is None:
@@ -328,7 +356,7 @@ def export_csv(n_clicks, panel: str, data, drill_state):
     permissions.require(user(), permissions.EXPORT)
     if panel not in EXPORT_TITLES or (panel == "drill" and not drill_state):
         return no_update
-    filters = Filters.from_data(data)
+    filters = filters_from(data)
     table, title = export_table(panel, filters, drill_state)
     as_at = filters.as_at(_tz())
     text = picture.csv_text(table, title=title, marking=setting("MAIC_PROTECTIVE_MARKING"),
@@ -363,6 +391,8 @@ def register(app) -> None:
                         *((f"{c}.value", permissions.VIEW_PICTURE) for c in (
                             ids.WEEK_FROM, ids.WEEK_PICKER, ids.AREA_PICKER, ids.SCOPE_PICKER, ids.ASAT_DATE,
                             ids.ASAT_TIME, ids.MAP_MEASURE)),
+                        (f"{ids.ASAT_SHOWING}.children", permissions.VIEW_PICTURE),
+                        (f"{ids.ASAT_MESSAGE}.children", permissions.VIEW_PICTURE),
                         *((f"{panel}.children", permissions.VIEW_PICTURE) for panel in PANEL_OUTPUTS),
                         (f"{ids.DRILL_PANEL}.children", permissions.DRILL_DOWN),
                         (f"{ids.DRILL_STATE}.data", permissions.DRILL_DOWN),
@@ -374,15 +404,21 @@ def register(app) -> None:
 
     controls = (ids.WEEK_FROM, ids.WEEK_PICKER, ids.AREA_PICKER, ids.SCOPE_PICKER, ids.ASAT_DATE, ids.ASAT_TIME,
                 ids.MAP_MEASURE)
+    # The as-at boxes apply on Enter or on leaving the box (n_submit, n_blur), their text read as State: a
+    # debounced dcc.Input (Dash 4.4) puts the caret back a key late and scrambles fast typing ("25/11" -> "2511/").
     @app.callback(Output(ids.PICTURE_URL, "search"), Output(ids.FILTERS, "data"),
-                  *(Output(c, "value") for c in controls), Input(ids.PICTURE_URL, "search"),
-                  *(Input(c, "value") for c in controls))
-    def filters(search, *values):
-        return sync_filters(ctx.triggered_id, search, *values)
-
-    app.callback(Output(ids.ASAT_DATE, "value", allow_duplicate=True),
-                 Output(ids.ASAT_TIME, "value", allow_duplicate=True),
-                 Input(ids.ASAT_NOW, "n_clicks"), prevent_initial_call=True)(as_at_now)
+                  *(Output(c, "value") for c in controls), Output(ids.ASAT_SHOWING, "children"),
+                  Output(ids.ASAT_MESSAGE, "children"), Input(ids.PICTURE_URL, "search"),
+                  *(Input(c, "value") for c in controls if c not in (ids.ASAT_DATE, ids.ASAT_TIME)),
+                  *(Input(c, prop) for c in (ids.ASAT_DATE, ids.ASAT_TIME) for prop in ("n_submit", "n_blur")),
+                  Input(ids.ASAT_NOW, "n_clicks"), State(ids.ASAT_DATE, "value"), State(ids.ASAT_TIME, "value"),
+                  State(ids.FILTERS, "data"))
+    def filters(search, week_from, week_to, area, scope, measure, *as_at):
+        *_applied, asat_date, asat_time, current = as_at
+        # Pressing Now also leaves the box the cursor was in: both arrive together, and Now wins.
+        now = f"{ids.ASAT_NOW}.n_clicks" in ctx.triggered_prop_ids
+        return sync_filters(ids.ASAT_NOW if now else ctx.triggered_id, search, week_from, week_to, area, scope,
+                            asat_date, asat_time, measure, current=current)
 
     app.callback(Output(ids.HEADLINE_ASAT, "children"), Output(ids.HEADLINE_TILES, "children"),
                  Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))(headline_panel)

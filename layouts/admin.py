@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from dash import dcc, html
 
 from layouts import ids
+from layouts.components import scroll_box
 
 ROLES = ["admin", "analyst", "viewer", "agency_lead", "neighbour"]
 
@@ -30,7 +31,7 @@ class AdminData:
 
 
 def grid(headers: list[str], rows: list[tuple], caption: str) -> html.Div:
-    return html.Div(className="table-wrap", children=html.Table(className="admin", children=[
+    return scroll_box(caption, html.Table(className="admin", children=[
         html.Caption(caption),
         html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])),
         html.Tbody([html.Tr([html.Td("" if v is None else str(v)) for v in row]) for row in rows]),

@@ -74,6 +74,12 @@ def fmt_change(change: int | None) -> tuple[str, str]:
     return f"{arrow} {abs(change):,} on last week", "change up" if change > 0 else "change down"
 
 
+def scroll_box(label: str, table) -> html.Div:
+    """A table wider than a phone scrolls inside its own box, never the page; the box takes the keyboard's
+    focus so that it can be scrolled without a mouse, and is named for screen readers."""
+    return html.Div(className="table-scroll", tabIndex="0", role="region", **{"aria-label": label}, children=table)
+
+
 def tile(label: str, value: int | None, change: int | None, note: str = "", tile_id: str = "") -> html.Section:
     text, css = fmt_change(change)
     return html.Section(className="tile" + (" missing" if value is None else ""), id=tile_id or None,
@@ -81,7 +87,7 @@ def tile(label: str, value: int | None, change: int | None, note: str = "", tile
         html.Div(label, className="label"),
         html.Div(fmt_int(value), className="value"),
         html.Div(text, className=css),
-        html.Div(note, className="note") if note else None,
+        html.Div(html.Div(note, className="note") if note else None, className="foot"),
     ])
 
 

@@ -53,6 +53,33 @@ def control(label: str, component_id: str, component, hint: str = "") -> html.Di
                                                    html.Span(hint, className="hint") if hint else None])
 
 
+def as_at_control() -> html.Fieldset:
+    """The as-at picker: what is shown now, a date typed dd/mm/yyyy, a time typed HH:MM (UK time), Now to go back
+    to live, and why an as-at was refused. Plain text boxes: Dash 4's DatePickerSingle keeps its calendar open
+    after a date is typed and Tab walks into the calendar, not on to the time."""
+    return html.Fieldset(className="control asat-control", children=[
+        html.Legend("As at"),
+        html.P(["Showing: ", html.Strong("now, live", id=ids.ASAT_SHOWING)], className="asat-showing",
+               **{"aria-live": "polite"}),
+        html.Div(className="asat-fields", children=[
+            html.Div(className="asat-field", children=[
+                html.Label("Date (dd/mm/yyyy)", htmlFor=ids.ASAT_DATE),
+                dcc.Input(id=ids.ASAT_DATE, type="text", placeholder="dd/mm/yyyy", maxLength=10,
+                          autoComplete="off", className="asat-date"),
+            ]),
+            html.Div(className="asat-field", children=[
+                html.Label("Time (HH:MM)", htmlFor=ids.ASAT_TIME),
+                dcc.Input(id=ids.ASAT_TIME, type="text", placeholder="HH:MM", maxLength=5,
+                          autoComplete="off", className="asat-time"),
+            ]),
+            html.Button("Now", id=ids.ASAT_NOW, type="button", className="button secondary small",
+                        **{"aria-label": "Now: show the live picture"}),
+        ]),
+        html.P("UK time. Type a date and a time, then press Enter; leave empty for now.", className="hint"),
+        html.P(id=ids.ASAT_MESSAGE, className="asat-message", role="alert"),
+    ])
+
+
 def layout(options: OverviewOptions) -> html.Div:
     home = [{"label": name, "value": code} for code, name, is_home in options.areas if is_home]
     neighbours = [{"label": f"{name} (neighbour)", "value": code} for code, name, is_home in options.areas
@@ -98,14 +125,7 @@ def layout(options: OverviewOptions) -> html.Div:
                     {"label": "Home + neighbours", "value": "neighbours"}], inline=True,
                     inputClassName="radio", labelClassName="radio-label"),
             ]),
-            html.Fieldset(className="control asat-control", children=[
-                html.Legend("As at (leave empty for now)"),
-                html.Label("Date", htmlFor=ids.ASAT_DATE, className="sr-only"),
-                dcc.Input(id=ids.ASAT_DATE, type="date", debounce=True, className="input"),
-                html.Label("Time", htmlFor=ids.ASAT_TIME, className="sr-only"),
-                dcc.Input(id=ids.ASAT_TIME, type="time", debounce=True, className="input"),
-                html.Button("Now", id=ids.ASAT_NOW, type="button", className="button secondary small"),
-            ]),
+            as_at_control(),
         ]),
         html.Div(className="asat-row", children=[
             html.Div(id=ids.HEADLINE_ASAT, **{"aria-live": "polite"}),
@@ -147,12 +167,14 @@ def tiles(headlines, can_drill: bool, past: bool) -> list:
             html.Div([fmt_int(t.value), html.Span(" ✱", className="revised-mark", title="revised since")
                       if past and t.revised else None], className="value"),
             html.Div(text, className=css),
-            html.Div(t.change_note, className="note change-note") if t.change_note else None,
-            html.Div(f"Covers {t.coverage}", className="note coverage") if t.coverage else None,
-            html.Div(t.note, className="note") if t.note else None,
-            html.Div("revised since", className="revised-note") if past and t.revised else None,
-            html.Button("Returns behind this", id={"type": ids.DRILL_TILE, "key": t.key}, className="link small",
-                        **{"aria-label": f"Returns behind {t.label}"})
-            if can_drill and t.value is not None else None,
+            html.Div(className="foot", children=[  # the fourth row of the tile: the rest, whatever it holds
+                html.Div(t.change_note, className="note change-note") if t.change_note else None,
+                html.Div(f"Covers {t.coverage}", className="note coverage") if t.coverage else None,
+                html.Div(t.note, className="note") if t.note else None,
+                html.Div("revised since", className="revised-note") if past and t.revised else None,
+                html.Button("Returns behind this", id={"type": ids.DRILL_TILE, "key": t.key},
+                            className="link small", **{"aria-label": f"Returns behind {t.label}"})
+                if can_drill and t.value is not None else None,
+            ]),
         ]))
     return out

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from dash import dcc, html
 
 from layouts import ids
+from layouts.components import scroll_box
 
 
 def _local(moment: dt.datetime | None, tz: str) -> str:
@@ -62,11 +63,11 @@ def layout(agencies: list[tuple[str, str]], selected: str | None, weeks: list[dt
 
 
 def _issue_table(caption: str, issues: list[tuple[str, str, str]], css: str) -> html.Table:
-    return html.Table(className=f"issues {css}", children=[
+    return scroll_box(caption, html.Table(className=f"issues {css}", children=[
         html.Caption(caption),
         html.Thead(html.Tr([html.Th("Row"), html.Th("Column"), html.Th("Problem")])),
         html.Tbody([html.Tr([html.Td(r), html.Td(c), html.Td(m)]) for r, c, m in issues]),
-    ])
+    ]))
 
 
 def preview_children(preview: dict | None) -> list:
@@ -94,14 +95,14 @@ def preview_children(preview: dict | None) -> list:
     if warnings:
         out.append(_issue_table("Warnings (check them; they do not stop the commit)", warnings, "warnings"))
     if preview["totals"]:
-        out.append(html.Table(className="totals", children=[
+        out.append(scroll_box("Totals this return would change", html.Table(className="totals", children=[
             html.Caption("Totals for your agency that this return would change"),
             html.Thead(html.Tr([html.Th("Week"), html.Th("Measure"), html.Th("Now", className="num"),
                                 html.Th("After commit", className="num"), html.Th("Change", className="num")])),
             html.Tbody([html.Tr([html.Td(week), html.Td(label), html.Td(now, className="num"),
                                  html.Td(after, className="num"), html.Td(change, className="num")])
                         for week, label, now, after, change in preview["totals"]]),
-        ]))
+        ])))
     out.append(html.P(f"sha256 {preview['sha256']} · {preview['size']:,} bytes", className="muted small"))
     return out
 
@@ -131,17 +132,17 @@ def history_children(agency_name: str, returns: list[tuple], due: list[tuple[str
     return [
         html.Section(className="card", children=[
             html.H2(f"Weeks due for {agency_name}"),
-            html.Table(className="due", children=[
+            scroll_box("Weeks due", html.Table(className="due", children=[
                 html.Thead(html.Tr([html.Th("Week beginning"), html.Th("Due by"), html.Th("Status"),
                                     html.Th("First received")])),
                 html.Tbody([html.Tr(className="due-" + status.split()[0], children=[
                     html.Td(week), html.Td(deadline), html.Td(status), html.Td(received)])
                     for week, deadline, status, received in due]),
-            ]) if due else html.P("No week is due yet.", className="muted"),
+            ])) if due else html.P("No week is due yet.", className="muted"),
         ]),
         html.Section(className="card", children=[
             html.H2(f"Returns received from {agency_name}"),
-            html.Table(className="history", children=[
+            scroll_box("Returns received", html.Table(className="history", children=[
                 html.Thead(html.Tr([html.Th("Return"), html.Th("Week(s)"), html.Th("Status"), html.Th("How"),
                                     html.Th("Who"), html.Th("When"), html.Th("Figures", className="num"),
                                     html.Th("File")])),
@@ -149,7 +150,7 @@ def history_children(agency_name: str, returns: list[tuple], due: list[tuple[str
                                      html.Td(who), html.Td(when), html.Td(f"{rows:,}", className="num"),
                                      html.Td(filename)])
                             for rid, weeks, status, source, who, when, rows, filename in returns]),
-            ]) if returns else html.P("No returns yet.", className="muted"),
+            ])) if returns else html.P("No returns yet.", className="muted"),
         ]),
     ]
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from dash import dcc, html
 
 from layouts import ids
+from layouts.components import scroll_box
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def table(data: SharedTableData) -> html.Div:
     caption = html.Caption(f"{data.metric_label} ({data.unit}), {data.lrf_name}. {data.marking}.")
     notes = data.partial_notes()
     return html.Div(className="table-wrap", children=[
-        html.Table(className="shared", children=[caption, head, body]),
+        scroll_box(f"{data.metric_label} by area", html.Table(className="shared", children=[caption, head, body])),
         html.Div(className="partial-notes", children=[
             html.P("† A total marked so lacks some areas' returns (a missing return is not a zero):"),
             html.Ul([html.Li(n) for n in notes])]) if notes else None,

@@ -1,13 +1,15 @@
 """The overview's filters as plain data: read from and written to the URL's query string, turned into a
 PictureQuery, and described in words for headers and exports.
 
-Local times (the as-at control) are in the configured time zone; PictureQuery works in naive UTC.
+Local times (the as-at control) are in the configured time zone; PictureQuery works in naive UTC. People
+type an as-at the UK way (dd/mm/yyyy, HH:MM); the URL keeps ISO dates. An as-at in the future or before the
+incident is refused (checked_as_at), so the picture stays live and says why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
@@ -15,6 +17,45 @@ from maic.picture.core import PictureQuery
 
 HOME, NEIGHBOURS = "home", "neighbours"
 COUNT, RATE = "count", "rate"
+
+
+UK_DATE, UK_TIME = "%d/%m/%Y", "%H:%M"
+
+
+def _as_at_date(text: str | None) -> dt.date | None:
+    """An as-at date as typed (dd/mm/yyyy) or as kept in the URL (yyyy-mm-dd); None when unreadable."""
+    text = (text or "").strip()
+    for reading in (dt.date.fromisoformat, lambda t: dt.datetime.strptime(t, UK_DATE).date()):
+        try:
+            return reading(text) if text else None
+        except ValueError:
+            continue
+    return None
+
+
+def _as_at_time(text: str | None) -> str | None:
+    """'HH:MM' (24-hour; '9:05', '09.05' and '0905' read too) or None when unreadable."""
+    text = (text or "").strip().replace(".", ":")
+    if len(text) == 4 and text.isdigit():  # 1400, as typed on a phone's number pad
+        text = f"{text[:2]}:{text[2:]}"
+    for reading in (lambda t: dt.datetime.strptime(t, UK_TIME).time(), dt.time.fromisoformat):
+        try:
+            return reading(text).strftime(UK_TIME) if text else None
+        except ValueError:
+            continue
+    return None
+
+
+def as_at_text_problem(date_text: str | None, time_text: str | None) -> str | None:
+    """What is wrong with an as-at as typed, in words; None when it reads (or is empty, meaning now)."""
+    date_text, time_text = (date_text or "").strip(), (time_text or "").strip()
+    if date_text and _as_at_date(date_text) is None:
+        return f"“{date_text[:20]}” is not a date: write it as dd/mm/yyyy, for example 17/09/2024."
+    if time_text and _as_at_time(time_text) is None:
+        return f"“{time_text[:20]}” is not a time: write it as HH:MM on the 24-hour clock, for example 14:00."
+    if time_text and not date_text:
+        return "Give the date as well as the time (dd/mm/yyyy)."
+    return None
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -38,15 +79,9 @@ class Filters:
     def from_search(cls, search: str | None) -> Filters:
         """Anything unreadable in the URL falls back to the default, so a mangled link still opens."""
         raw = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
-        time = raw.get("time")
-        if time:
-            try:
-                time = dt.time.fromisoformat(time).strftime("%H:%M")
-            except ValueError:
-                time = None
         return cls(week_from=_date(raw.get("from")), week_to=_date(raw.get("to")), area=raw.get("area") or None,
                    scope=NEIGHBOURS if raw.get("scope") == NEIGHBOURS else HOME,
-                   as_at_date=_date(raw.get("asat")), as_at_time=time,
+                   as_at_date=_as_at_date(raw.get("asat")), as_at_time=_as_at_time(raw.get("time")),
                    measure=RATE if raw.get("measure") == RATE else COUNT)
 
     @classmethod
@@ -92,6 +127,46 @@ class Filters:
             ("Area", names.get(self.area, self.area) if self.area else "all areas"),
             ("LRF scope", "home LRF and neighbours" if self.scope == NEIGHBOURS else "home LRF only"),
         ]
+
+
+def _uk(moment: dt.datetime, tz: str) -> str:
+    local = moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz))
+    return f"{local:%d/%m/%Y %H:%M} ({local:%Z})"
+
+
+def as_at_words(filters: Filters, tz: str) -> str:
+    """The as-at being shown, for the control: 'now, live' or the local time in the UK way."""
+    as_at = filters.as_at(tz)
+    if as_at is None:
+        return "now, live"
+    return _uk(as_at, tz) + ("" if filters.as_at_time else ", the end of that day")
+
+
+def checked_as_at(filters: Filters, tz: str, *, now: dt.datetime,
+                  incident_start: dt.date | None) -> tuple[Filters, str | None]:
+    """The filters with an as-at that may be shown, and why the one asked for was refused (None if it was not).
+
+    An as-at after now, or before the incident began, is refused: the picture is shown live. A date without a
+    time means the end of that day, so today's date alone means now. `now` is naive UTC.
+    """
+    if filters.as_at_date is None:
+        return replace(filters, as_at_time=None), None
+    live = replace(filters, as_at_date=None, as_at_time=None)
+    local_today = now.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz)).date()
+    try:
+        future = filters.as_at(tz) > now
+    except (OverflowError, ValueError):  # a year the clock cannot convert (0001, 9999)
+        future = filters.as_at_date > local_today
+    if future and filters.as_at_time is None and filters.as_at_date == local_today:
+        return live, None
+    if future:
+        asked = f"{filters.as_at_date:{UK_DATE}}" + (f" {filters.as_at_time}" if filters.as_at_time else "")
+        return live, (f"{asked} is in the future: the picture shows now, live. "
+                      f"Choose a time up to now ({_uk(now, tz)}).")
+    if (incident_start is not None and filters.as_at_date < incident_start) or filters.as_at_date.year < 1900:
+        began = f"The incident began on {incident_start:{UK_DATE}}" if incident_start else "That is too early"
+        return live, f"{began}: choose an as-at on or after that day. The picture shows now, live."
+    return filters, None
 
 
 def local_time(moment: dt.datetime, tz: str) -> str:

@@ -212,3 +212,25 @@ def test_a_new_version_is_rendered_ahead_before_dashboards_are_told(app, client,
     misses = cache.misses
     assert "63 people released" in post(client, body).get_data(as_text=True)
     assert cache.misses == misses  # rendered ahead: the dashboard's request found it ready
+
+
+def test_a_forged_as_at_in_the_future_or_before_the_incident_is_answered_live(client, factory, data_dir):
+    """The filters store is the browser's: a future or pre-incident as-at sent straight to a panel is refused on
+    the server, and the panel answers with the live picture, never a traceback."""
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    live = post(client, panel_body("headline-asat", filters={})).get_data(as_text=True)
+    assert "as it stood then" not in live
+    for asked in ({"asat": "2999-01-01", "time": "10:00"}, {"asat": "9999-12-31", "time": "23:59"},
+                  {"asat": "2000-01-01"}, {"asat": "0001-01-01", "time": "00:00"}):
+        body = panel_body("headline-asat", filters=asked)
+        body["output"] = "..headline-asat.children...headline-tiles.children.."
+        body["outputs"] = [{"id": "headline-asat", "property": "children"},
+                           {"id": "headline-tiles", "property": "children"}]
+        response = post(client, body)
+        assert response.status_code == 200, asked
+        text = response.get_data(as_text=True)
+        assert "as it stood then" not in text and "Traceback" not in text, asked
+        shortfall = post(client, panel_body("shortfall-panel", filters=asked))
+        assert shortfall.status_code == 200 and "revised since" not in shortfall.get_data(as_text=True), asked
