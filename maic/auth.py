@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import orm
 
 from maic.errors import MaicError
+from maic.plaintext import require_plain
 from maic.models import LRF, Agency, Role, User, utcnow
 
 _hasher = PasswordHasher()
@@ -38,7 +39,8 @@ def verify_password(stored_hash: str, password: str) -> bool:
 
 def create_user(session: orm.Session, username: str, password: str, role: str, *, display_name: str = "",
                 agency_slug: str | None = None, lrf_code: str | None = None) -> User:
-    username = username.strip().lower()
+    username = require_plain(username, "user name").strip().lower()
+    display_name = require_plain(display_name, "display name").strip()
     if role not in {r.value for r in Role}:
         raise MaicError(f"'{role}' is not a role; choose one of {', '.join(r.value for r in Role)}")
     if len(password) < MIN_PASSWORD_LENGTH:

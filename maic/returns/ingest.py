@@ -32,6 +32,7 @@ from maic.models import (
     ReturnStatus,
     utcnow,
 )
+from maic.plaintext import one_line
 from maic.returns import personal_data
 from maic.returns.parse import ParsedFile, parse_long_csv
 from maic.returns.validate import (
@@ -195,7 +196,7 @@ def ingest_return(factory: orm.sessionmaker[orm.Session], submission: Submission
             return existing
         checked = check_submission(session, submission, settings)
     if checked.errors:
-        raise ValidationFailed(checked.issues, filename=submission.filename)
+        raise ValidationFailed(checked.issues, filename=one_line(submission.filename))
     archive_path = archive_bytes(settings.archive_dir, submission)
     try:
         with factory() as session, session.begin():
@@ -261,7 +262,7 @@ def _commit(session: orm.Session, submission: Submission, checked: CheckedReturn
     weeks = checked.weeks
     ret = Return(
         agency_id=agency.id, first_week=weeks[0], week=weeks[-1], source=str(submission.source),
-        submitted_by_id=submission.user_id, received_at=now, filename=submission.filename[:255], sha256=sha,
+        submitted_by_id=submission.user_id, received_at=now, filename=one_line(submission.filename)[:255], sha256=sha,
         archive_path=str(archive_path), size_bytes=len(submission.data), status=ReturnStatus.ACCEPTED,
         row_count=len(checked.rows), report="\n".join(str(i) for i in checked.issues),
     )
@@ -279,7 +280,7 @@ def _commit(session: orm.Session, submission: Submission, checked: CheckedReturn
     bump_data_version(session, now)
     audit.record(session, submission.actor, "return.commit", f"return:{ret.id}",
                  f"{agency.slug} {weeks[0].isoformat()}..{weeks[-1].isoformat()} {len(checked.rows)} rows "
-                 f"{submission.filename} sha256={sha}", submission.remote_addr)
+                 f"{one_line(submission.filename)} sha256={sha}", submission.remote_addr)
     return Receipt(ret.id, sha, len(checked.rows), weeks, superseded=superseded,
                    warnings=[i for i in checked.issues if i.severity != "error"])
 
