@@ -23,6 +23,7 @@ from maic import permissions
 from maic.db import factory_for
 from maic.errors import Forbidden, MaicError, ValidationFailed
 from maic.models import Agency, ReturnSource, utcnow
+from maic.plaintext import one_line
 from maic.returns import history
 from maic.returns.ingest import IngestSettings, Submission, ingest_return
 from maic.returns.preview import build_preview
@@ -70,7 +71,7 @@ def _decode(contents: str, max_bytes: int) -> bytes:
 def _submission(agency: Agency, contents: str, filename: str | None) -> Submission:
     current = user()
     data = _decode(contents, _settings().max_bytes)
-    return Submission(data=data, filename=(filename or "upload.csv")[:255], agency_slug=agency.slug,
+    return Submission(data=data, filename=one_line(filename or "upload.csv")[:255] or "upload.csv", agency_slug=agency.slug,
                       source=ReturnSource.UPLOAD, user_id=current.id, actor=current.username,
                       remote_addr=request.remote_addr or "")
 
