@@ -14,8 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import orm
 
 from maic.errors import MaicError
-from maic.plaintext import require_plain
 from maic.models import LRF, Agency, Role, User, utcnow
+from maic.plaintext import require_plain
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that both paths cost one argon2 verify.
