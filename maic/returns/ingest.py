@@ -58,7 +58,9 @@ class IngestSettings:
     today: dt.date | None = None
     change_factor: float = 3.0
     # An XLSX is a zip: what it may expand to, checked before anything is decompressed.
-    max_unzipped: int = 100 * 1024 * 1024
+    max_unzipped: int = 16 * 1024 * 1024
+    # Every cell read counts (formulas and blanks inside the sheet too): reading stops past this.
+    max_cells: int = 1_000_000
 
     @classmethod
     def from_config(cls, config: dict[str, Any], **overrides) -> IngestSettings:
@@ -68,7 +70,8 @@ class IngestSettings:
             "max_rows": int(config["MAIC_MAX_ROWS"]),
             "incident_start": dt.date.fromisoformat(str(config["MAIC_INCIDENT_START"])),
             "change_factor": float(config.get("MAIC_CHANGE_WARNING_FACTOR", 3.0)),
-            "max_unzipped": int(config.get("MAIC_MAX_UNZIPPED_BYTES", 100 * 1024 * 1024)),
+            "max_unzipped": int(config.get("MAIC_MAX_UNZIPPED_BYTES", 16 * 1024 * 1024)),
+            "max_cells": int(config.get("MAIC_MAX_CELLS", 1_000_000)),
         }
         values.update(overrides)
         return cls(**values)
@@ -125,12 +128,13 @@ def parse_submission(submission: Submission, settings: IngestSettings) -> Parsed
     if suffix in REFUSED_SUFFIXES:
         return ParsedFile(issues=[Issue(None, None, REFUSED_SUFFIXES[suffix])])
     if suffix == ".xlsx":
-        return parse_xlsx(submission.data, max_rows=settings.max_rows, max_unzipped=settings.max_unzipped)
+        return parse_xlsx(submission.data, max_rows=settings.max_rows, max_unzipped=settings.max_unzipped,
+                          max_cells=settings.max_cells)
     if suffix in (".csv", ".txt", ""):
         if submission.data.startswith(b"PK\x03\x04"):
             return ParsedFile(issues=[Issue(None, None, "this is a zip file (perhaps a workbook) named "
                                             f"'{suffix or 'no extension'}'; send a .csv, or a workbook named .xlsx")])
-        return parse_long_csv(submission.data, max_rows=settings.max_rows)
+        return parse_long_csv(submission.data, max_rows=settings.max_rows, max_cells=settings.max_cells)
     return ParsedFile(issues=[Issue(None, None, f"'{shown(suffix)}' files are not accepted: send a .csv or .xlsx "
                                     "return")])
 
