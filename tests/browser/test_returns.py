@@ -98,6 +98,9 @@ def test_many_problems_show_the_first_hundred_and_the_csv_holds_every_one(live_s
     expect(errors).to_contain_text("the first 100 of 250 (every one is in the CSV)")
     expect(errors.locator("tbody tr")).to_have_count(100)
     screenshot(page, "returns-many-problems")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "returns-many-problems-phone")
+    page.set_viewport_size({"width": 1366, "height": 768})
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download every problem (250) as CSV").click()
     download = download_info.value

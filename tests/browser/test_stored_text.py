@@ -47,3 +47,6 @@ def test_a_file_name_and_a_display_name_with_markdown_show_as_text_in_the_drill_
     expect(drill.locator("td", has_text=re.compile(r"^123456$"))).to_have_count(0)
     expect(drill.locator("th", has_text=re.compile(r"^999$"))).to_have_count(0)
     assert "\u202e" not in drill.inner_text()
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(drill).to_contain_text("f2 [Session expired")
+    screenshot(page, "drill-stored-text-phone")
