@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from maic.errors import MaicError, NotFound, ValidationFailed
 from maic.inbox import move_aside, write_report
 from maic.models import Agency, Feed, ReturnSource, utcnow
+from maic.plaintext import one_line
 from maic.returns.ingest import IngestSettings, Submission, ingest_return
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def _filename(feed: Feed, response: requests.Response) -> str:
     disposition = response.headers.get("Content-Disposition", "")
     match = re.search(r'filename="?([^";]+)"?', disposition)
     if match:
-        return match.group(1)
+        return one_line(match.group(1))
     path_name = urlsplit(feed.url).path.rsplit("/", 1)[-1]
     if re.search(r"\.(csv|xlsx)$", path_name, re.I):
         return path_name

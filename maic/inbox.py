@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from maic.errors import MaicError, NotFound, ValidationFailed
 from maic.models import ReturnSource
+from maic.plaintext import one_line
 from maic.returns.ingest import IngestSettings, Submission, ingest_return
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,9 @@ def scan_inbox(factory: orm.sessionmaker[orm.Session], settings: IngestSettings,
         results.append(_one(factory, settings, archive, quarantine, agency, path, info))
     for item in results:
         if item.outcome != WAITING:
-            log.info("inbox %s/%s: %s %s", item.agency, item.name, item.outcome, item.message)
+            # A name is one line in the log whatever the file is called (a new line would forge a log line).
+            log.info("inbox %s/%s: %s %s", one_line(item.agency), one_line(item.name), item.outcome,
+                     one_line(item.message))
     return results
 
 
