@@ -191,10 +191,23 @@ def pinned_now(value: str | None) -> dt.datetime | None:
 @pass_ctx
 def demo_seed(ctx: Context, today: str | None) -> None:
     """Create the demo users and ingest the demo returns, once, dated so that they end last week."""
-    from maic.demo import already_seeded, create_demo_users, date_incident, seed, seeded_shift, write_logins
+    from maic.demo import (
+        already_seeded,
+        create_demo_users,
+        date_incident,
+        demo_calendar,
+        seed,
+        seeded_shift,
+        write_logins,
+    )
     from maic.returns.ingest import IngestSettings
 
     now = pinned_now(today)
+    settings = IngestSettings.from_config(ctx.config)
+    try:
+        demo_calendar(now, settings.incident_start)
+    except MaicError as exc:
+        fail(exc)
     data_dir = Path(ctx.config["MAIC_DATA_DIR"])
     try:
         with transaction(ctx.factory) as session:
@@ -210,7 +223,7 @@ def demo_seed(ctx: Context, today: str | None) -> None:
             click.echo("demo returns already loaded")
             return
     try:
-        count = seed(ctx.factory, IngestSettings.from_config(ctx.config), data_dir / "demo-returns", now=now)
+        count = seed(ctx.factory, settings, data_dir / "demo-returns", now=now)
     except MaicError as exc:
         fail(exc)
     click.echo(f"demo: ingested {count} returns")

@@ -243,14 +243,21 @@ def already_seeded(session: orm.Session) -> bool:
     return session.scalar(sa.select(sa.func.count()).select_from(Return)) > 0
 
 
+def demo_calendar(now: dt.datetime | None, incident_start: dt.date) -> DemoCalendar:
+    """The demo's calendar when seeded at `now` (default: the clock); refused if it would begin before the
+    configured incident start, whose earlier weeks every door refuses."""
+    calendar = DemoCalendar.on(now or utcnow())
+    if calendar.first_week < incident_start:
+        raise MaicError(f"the demo would begin on {calendar.first_week.isoformat()}, before MAIC_INCIDENT_START "
+                        f"({incident_start.isoformat()}): seed it on a later day")
+    return calendar
+
+
 def seed(factory: orm.sessionmaker[orm.Session], settings: IngestSettings, out_dir: Path, *,
          now: dt.datetime | None = None, seed_value: int = 2024) -> int:
     """Date the incident, then write and ingest every demo return that has arrived by `now` (naive UTC, default
     the clock), in the order it arrived, each sent by its agency's lead. Returns the number ingested."""
-    calendar = DemoCalendar.on(now or utcnow())
-    if calendar.first_week < settings.incident_start:
-        raise MaicError(f"the demo would begin on {calendar.first_week.isoformat()}, before MAIC_INCIDENT_START "
-                        f"({settings.incident_start.isoformat()}): seed it on a later day")
+    calendar = demo_calendar(now, settings.incident_start)
     settings = replace(settings, today=calendar.now.date())
     rng = random.Random(seed_value)
     with factory() as session, session.begin():
