@@ -25,16 +25,20 @@ from maic.db import factory_for
 from maic.errors import Forbidden, MaicError, ValidationFailed
 from maic.models import Agency, ReturnSource, utcnow
 from maic.plaintext import one_line
+from maic.reference import first_week
 from maic.returns import history
 from maic.returns.ingest import IngestSettings, Submission, check_submission, ingest_return
 from maic.returns.preview import build_preview
 from maic.returns.report import problems_csv
 from maic.returns.template import render, template_spec
-from maic.weeks import monday_of
 
 
 def _settings() -> IngestSettings:
     return IngestSettings.from_config(current_app.config)
+
+
+def _incident_start() -> dt.date:
+    return first_week(db(), _settings().incident_start)
 
 
 def _agency_for(slug: str | None) -> Agency:
@@ -53,10 +57,7 @@ def render_page():
     if own is None and not permissions.allowed(current, permissions.UPLOAD_ANY):
         raise Forbidden("your account is not linked to an agency")
     agencies = history.agencies_for(db(), own)
-    last_week = monday_of(dt.date.today()) - dt.timedelta(days=7)
-    start = _settings().incident_start
-    weeks = [last_week - dt.timedelta(days=7 * i) for i in range(12)]
-    weeks = [w for w in weeks if w >= start] or [start]
+    weeks = history.template_weeks(utcnow().date(), _incident_start())
     return view.layout(agencies, agencies[0][0] if agencies else None, weeks, _settings().max_bytes)
 
 
@@ -151,7 +152,7 @@ def history_panel(agency_slug, _committed):
     agency = _agency_for(agency_slug)
     tz = setting("MAIC_TIMEZONE")
     rows = history.agency_returns(db(), agency.id)
-    due = history.weeks_due(db(), agency.id, now=utcnow(), incident_start=_settings().incident_start,
+    due = history.weeks_due(db(), agency.id, now=utcnow(), incident_start=_incident_start(),
                             deadline_rule=setting("MAIC_RETURN_DEADLINE"), tz=tz)
     return view.history_children(
         agency.name,

@@ -14,12 +14,13 @@ from layouts import ids
 from layouts import shared as view
 from maic import permissions
 from maic.picture import shared
+from maic.reference import first_week
 from maic.weeks import weeks_between
 
 
 def picture_for(query: shared.SharedQuery) -> shared.SharedPicture:
     return shared.shared_picture(db(), query, threshold=int(setting("MAIC_SUPPRESSION_THRESHOLD")),
-                                 history_from=dt.date.fromisoformat(str(setting("MAIC_INCIDENT_START"))),
+                                 history_from=first_week(db(), dt.date.fromisoformat(str(setting("MAIC_INCIDENT_START")))),
                                  history_days=int(setting("MAIC_SHARED_HISTORY_DAYS")))
 
 

@@ -42,7 +42,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Code of the LRF this instance serves. Empty: the LRF the reference file marks `home: true`. When set, "
             "loading a file that makes another LRF home is refused, and the app will not start on a database "
             "whose home LRF is another.", str),
-    Setting("MAIC_INCIDENT_START", "2024-08-05", "Monday of the first week of the incident; earlier weeks are refused."),
+    Setting("MAIC_INCIDENT_START", "2024-08-05", "Monday of the first week of the incident; earlier weeks are refused "
+            "(a later incident start in the reference data wins)."),
     Setting(
         "MAIC_RETURN_DEADLINE",
         "TUE 12:00",

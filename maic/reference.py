@@ -18,6 +18,7 @@ from sqlalchemy import orm
 
 from maic.errors import MaicError
 from maic.models import LRF, Agency, Area, Incident, IncidentMarker, Metric, MetricRelation
+from maic.weeks import monday_of
 
 DEFAULT_REFERENCE = Path(__file__).parent / "data" / "reference" / "sds40_east_of_england.yaml"
 NEIGHBOUR_KIND = "neighbour_maic"
@@ -335,6 +336,13 @@ def _load_relations(session: orm.Session, data: dict[str, Any], summary: LoadSum
         session.delete(gone)
         summary.count(summary.updated, MetricRelation.__tablename__)
     session.flush()
+
+
+def first_week(session: orm.Session, configured: dt.date) -> dt.date:
+    """The incident's first week: its start in the reference data (which the demo moves), never before the
+    configured MAIC_INCIDENT_START. Returns, the returns page, the shared view and the API all count from it."""
+    start = session.scalar(sa.select(sa.func.min(Incident.start)))
+    return max(configured, monday_of(start)) if start else configured
 
 
 def _date(value: Any) -> dt.date:

@@ -48,6 +48,14 @@ def agency_returns(session: orm.Session, agency_id: int, limit: int = 50) -> lis
                       r.row_count, one_line(r.filename), r.sha256) for r, username in session.execute(stmt)]
 
 
+def template_weeks(today: dt.date, incident_start: dt.date, count: int = 12) -> list[dt.date]:
+    """The weeks a template can be downloaded for, newest first: the last complete week (the one due next, and
+    the picture's latest) and the `count - 1` before it, none before the incident."""
+    last_week = monday_of(today) - dt.timedelta(days=7)
+    weeks = [last_week - dt.timedelta(days=7 * i) for i in range(count)]
+    return [w for w in weeks if w >= incident_start] or [incident_start]
+
+
 def weeks_due(session: orm.Session, agency_id: int, *, now: dt.datetime, incident_start: dt.date,
               deadline_rule: str, tz: str, count: int = 8) -> list[WeekDue]:
     """The last `count` weeks whose returns are due or past due, newest first, and how each stands."""

@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from maic.models import (
     utcnow,
 )
 from maic.plaintext import one_line
+from maic.reference import first_week
 from maic.returns import personal_data
 from maic.returns.parse import ParsedFile, parse_long_csv
 from maic.returns.validate import (
@@ -150,7 +151,7 @@ def check_submission(session: orm.Session, submission: Submission, settings: Ing
     parsed = parse_submission(submission, settings)
     if parsed.issues:
         return CheckedReturn(issues=parsed.issues)
-    rules = settings.rules()
+    rules = replace(settings.rules(), incident_start=first_week(session, settings.incident_start))
     scope = AgencyScope.load(session, agency)
     personal = personal_data_issues(session, parsed, scope, rules.today)
     if personal:
