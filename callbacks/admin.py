@@ -15,6 +15,7 @@ from callbacks import _guard
 from callbacks._common import db, user
 from layouts import admin as view
 from layouts import ids
+from layouts.roles import role_words
 from maic import admin, permissions
 from maic.errors import MaicError
 from maic.models import LRF, utcnow
@@ -34,7 +35,7 @@ def admin_data() -> view.AdminData:
     token_rows = tokens.list_tokens(session)
     lrfs = session.execute(sa.select(LRF.code, LRF.name).order_by(LRF.name)).all()
     return view.AdminData(
-        users=[(u.id, u.username, u.display_name, view.role_words(u.role), u.agency, u.lrf, "yes" if u.active else "no",
+        users=[(u.id, u.username, u.display_name, role_words(u.role), u.agency, u.lrf, "yes" if u.active else "no",
                 str(u.wrong_tries or ""), _fmt(u.last_login_at)) for u in users],
         agencies=[(slug, name, kind, lrf, "yes" if active else "no") for slug, name, kind, lrf, active in agencies],
         metrics=[(m.key, m.label, "yes" if m.shareable else "no", m.rag_basis or "", m.rag_amber, m.rag_red)
@@ -43,7 +44,7 @@ def admin_data() -> view.AdminData:
                  _fmt(t.last_used_at) or "never", t.state(now)) for t in token_rows],
         federation=[(code, s.base_url, "yes" if s.active else "no", _fmt(s.last_pulled_at), _fmt(s.last_as_at),
                      s.last_status) for s, code in admin.list_federation(session)],
-        user_options=[{"label": f"{u.username} ({view.role_words(u.role)})", "value": u.id} for u in users],
+        user_options=[{"label": f"{u.username} ({role_words(u.role)})", "value": u.id} for u in users],
         agency_options=[{"label": f"{name} ({slug})", "value": slug} for slug, name, *_ in agencies],
         lrf_options=[{"label": name, "value": code} for code, name in lrfs],
         metric_options=[{"label": m.label, "value": m.key} for m in metrics],
@@ -68,7 +69,7 @@ def admin_action(trigger: str | None, fields: dict):
             created, secret = admin.add_user(session, by, fields["name"] or "", fields["role"] or "",
                                              display_name=fields["display"] or "", agency_slug=fields["agency"],
                                              lrf_code=fields["lrf"])
-            text = f"Created {view.role_words(created.role).lower()} '{created.username}' with the password"
+            text = f"Created {role_words(created.role).lower()} '{created.username}' with the password"
         elif trigger in (ids.ADMIN_USER_SET_ROLE, ids.ADMIN_USER_DISABLE, ids.ADMIN_USER_ENABLE, ids.ADMIN_USER_RESET):
             if not fields["user_id"]:
                 raise MaicError("choose a user first")
@@ -76,7 +77,7 @@ def admin_action(trigger: str | None, fields: dict):
             if trigger == ids.ADMIN_USER_SET_ROLE:
                 changed = admin.set_user_role(session, by, uid, fields["new_role"] or "",
                                               agency_slug=fields["new_agency"], lrf_code=fields["new_lrf"])
-                text = f"'{changed.username}' is now {view.role_words(changed.role).lower()}"
+                text = f"'{changed.username}' is now {role_words(changed.role).lower()}"
             elif trigger == ids.ADMIN_USER_RESET:
                 secret = admin.reset_password(session, by, uid)
                 text = "The new password is"

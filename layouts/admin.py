@@ -11,9 +11,8 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.components import scroll_box
+from layouts.roles import ROLE_WORDS
 
-ROLE_WORDS = {"admin": "Administrator", "analyst": "Analyst", "viewer": "Viewer", "agency_lead": "Agency lead",
-              "neighbour": "Neighbouring LRF"}
 ROLE_OPTIONS = [{"label": words, "value": key} for key, words in ROLE_WORDS.items()]
 TOKEN_SCOPE = ("A token reads this LRF's shared figures through the API (/api/v1): the metrics marked shareable, "
                "area by week, with small counts withheld, exactly as the neighbours' shared view shows them. It "
@@ -34,10 +33,6 @@ class AdminData:
     metric_options: list[dict] = field(default_factory=list)
     token_options: list[dict] = field(default_factory=list)
     action_options: list[str] = field(default_factory=list)
-
-
-def role_words(role: str) -> str:
-    return ROLE_WORDS.get(role, role)
 
 
 def grid(headers: list[str], rows: list[tuple], caption: str) -> html.Div:
