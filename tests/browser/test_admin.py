@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from maic.db import make_engine
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import SCREENSHOTS, sign_in
 
 HOUSEHOLDS_IN_TA = "Households in emergency or temporary accommodation"
 
@@ -52,7 +52,9 @@ def test_changing_one_threshold_keeps_the_rest_and_every_open_picture_follows(li
     expect(message).to_contain_text("Before: shared: yes, amber at 0.9, red at 1.", timeout=10_000)
     expect(message).to_contain_text("After: shared: yes, amber at 0.85, red at 1.")
     assert _settings(live_server, "households_in_ta") == (True, 0.85, 1.0)
-    screenshot(page, "admin-metric-saved")
+    message.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "admin-metric-saved-1366.png"))
 
     # The picture already open moves to the new rule at its next live poll.
     expect(pressure).to_contain_text(f"{HOUSEHOLDS_IN_TA} (amber from 85%", timeout=20_000)
@@ -66,7 +68,8 @@ def test_changing_one_threshold_keeps_the_rest_and_every_open_picture_follows(li
     expect(review).to_contain_text("neighbouring LRFs will no longer see this metric")
     expect(review).to_contain_text("the red threshold is removed")
     expect(review).to_contain_text("After: shared: no, amber at 0.85, red at none")
-    screenshot(page, "admin-metric-review")
+    review.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "admin-metric-review-1366.png"))
     page.get_by_role("button", name="Cancel").click()
     expect(review).to_be_hidden()
     assert _settings(live_server, "households_in_ta") == (True, 0.85, 1.0)
@@ -98,5 +101,5 @@ def test_roles_are_words_and_the_page_fits_a_laptop_and_a_phone(live_server, pag
         page.set_viewport_size({"width": width, "height": height})
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width, f"the admin page is {scroll}px wide on a {width}px screen"
-    page.set_viewport_size({"width": 1366, "height": 768})
-    screenshot(page, "admin-1366")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(SCREENSHOTS / f"admin-top-{width}.png"))
