@@ -17,7 +17,17 @@ import yaml
 from sqlalchemy import orm
 
 from maic.errors import MaicError
-from maic.models import LRF, Agency, Area, Incident, IncidentMarker, Metric, MetricRelation
+from maic.models import (
+    LRF,
+    Agency,
+    Area,
+    Incident,
+    IncidentMarker,
+    Metric,
+    MetricRelation,
+    bump_data_version,
+    utcnow,
+)
 from maic.weeks import monday_of
 
 DEFAULT_REFERENCE = Path(__file__).parent / "data" / "reference" / "sds40_east_of_england.yaml"
@@ -303,6 +313,7 @@ def load_reference(session: orm.Session, data: dict[str, Any], *, home_lrf: str 
         wanted = [a for a in areas.values() if a.lrf_id == lrf.id] if codes == "all" else [areas[c] for c in codes]
         if {a.id for a in agency.areas} != {a.id for a in wanted}:
             agency.areas = sorted(wanted, key=lambda a: a.name)
+            summary.count(summary.updated, "agency_area")
 
     for order, metric_data in enumerate(data["metrics"]):
         rag = metric_data.get("rag") or {}
@@ -321,6 +332,9 @@ def load_reference(session: orm.Session, data: dict[str, Any], *, home_lrf: str 
         }, summary)
     session.flush()
     _load_relations(session, data, summary)
+    if summary.created or summary.updated:
+        # Areas, populations and thresholds shape every figure: open pictures redraw at their next poll.
+        bump_data_version(session, utcnow())
     return summary
 
 

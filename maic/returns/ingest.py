@@ -30,6 +30,7 @@ from maic.models import (
     Return,
     ReturnSource,
     ReturnStatus,
+    bump_data_version,
     utcnow,
 )
 from maic.plaintext import one_line
@@ -329,7 +330,3 @@ def _retire_emptied_returns(session: orm.Session, return_ids: set[int]) -> int:
             retired += 1
     return retired
 
-
-def bump_data_version(session: orm.Session, now: dt.datetime) -> None:
-    session.execute(sa.update(DataVersion).where(DataVersion.id == 1)
-                    .values(version=DataVersion.version + 1, changed_at=now))
