@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from maic.db import make_engine, make_session_factory, transaction
 from maic.demo import create_demo_users, seed
@@ -20,6 +21,12 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+
+
+# How long an assertion waits for the page to get there, as a person would wait. Playwright's 5 s default was
+# too short for the map's first draw on two loaded cores (it failed a panel test at random); a page that never
+# gets there still fails, 15 s later.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items):
