@@ -34,6 +34,12 @@ def parse_week(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
+def show_notice(title: str, lines: list[str]) -> None:
+    """A message in the page's alert, from any callback (as text: it may quote what the user sent)."""
+    set_props(ids.ALERT, {"children": html.Div(className="alert", children=[
+        html.Strong(title + ": "), " ".join(lines)])})
+
+
 def error_alert(exc: Exception) -> None:
     """Dash's on_error: show a MaicError's message in the page's alert, log anything else with a reference.
 

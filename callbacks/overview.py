@@ -14,10 +14,10 @@ from dash import ALL, MATCH, Input, Output, State, ctx, dcc, no_update
 from flask import current_app, g, request
 
 from callbacks import _guard
-from callbacks._common import db, setting, user
+from callbacks._common import db, setting, show_notice, user
 from layouts import ids, panels
 from layouts import overview as view
-from layouts.plain import serialised
+from layouts.plain import rendered
 from maic import audit, geo, permissions, picture
 from maic.models import utcnow
 from maic.picture import Filters, PictureQuery
@@ -39,7 +39,11 @@ def _tz() -> str:
 
 
 def _cache() -> picture.PanelCache:
-    return current_app.extensions.setdefault("maic.picture_cache", picture.PanelCache())
+    cache = current_app.extensions.get("maic.picture_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault("maic.picture_cache", picture.PanelCache(
+            max_bytes=int(setting("MAIC_PANEL_CACHE_BYTES"))))
+    return cache
 
 
 def _computers() -> dict:
@@ -64,6 +68,20 @@ def _clock(name: str, filters: Filters):
     if name == "completeness" and filters.as_at_date is None:
         return latest_week_due(utcnow(), setting("MAIC_RETURN_DEADLINE"), _tz())
     return None
+
+
+def _bounds() -> picture.FilterBounds:
+    return _cache().get(("bounds", _version()), lambda: picture.filter_bounds(db()))
+
+
+def asked(filters: Filters) -> Filters:
+    """The filters a request sent, inside what may be asked for (weeks of the incident up to the latest week,
+    areas from the reference): what had to change is said in the page's alert. Every callback that reads
+    filters goes through here, so no request, made by hand or by an odd link, can ask for more."""
+    bounded, notes = filters.within(_bounds())
+    if notes:
+        show_notice("Filters changed", notes)
+    return bounded
 
 
 def result(name: str, filters: Filters):
@@ -119,9 +137,9 @@ def sync_filters(trigger, search, *values) -> tuple:
     permissions.require(user(), permissions.VIEW_PICTURE)
     unchanged = (no_update,) * len(values)
     if trigger is None or trigger == ids.PICTURE_URL:
-        filters = Filters.from_search(search)
+        filters = asked(Filters.from_search(search))
         return no_update, replace(filters, measure="count").to_data(), *control_values(filters)
-    filters = _from_controls(*values)
+    filters = asked(_from_controls(*values))
     store = no_update if trigger == ids.MAP_MEASURE else replace(filters, measure="count").to_data()
     return filters.to_search(), store, *unchanged
 
@@ -181,30 +199,36 @@ BUILDERS = {"headlines": _headlines, "releases": _releases, "shortfall": _shortf
             "completeness": _completeness, "forward": _forward}
 
 
-def answer(name: str, filters: Filters, can_drill: bool):
+def answer(name: str, filters: Filters, can_drill: bool, reader: str | None = None):
     """A panel's answer as JSON, built once per data version, filters and whether the reader may drill down:
-    every dashboard asking the same question before the next return gets it ready-made. The view is noted,
-    so that the next data version can be rendered ahead for it (render_ahead)."""
+    every dashboard asking the same question before the next return gets it ready-made. A reader's view is
+    noted, so that the next data version can be rendered ahead for it (render_ahead) when it is a dashboard's
+    opening view or more than one reader asked for it."""
 
     def render():
-        built = BUILDERS[name](filters, can_drill)
-        return tuple(serialised(part) for part in built) if isinstance(built, tuple) else serialised(built)
+        return rendered(BUILDERS[name](filters, can_drill))
 
-    _recent_views(current_app).seen((name, filters, can_drill))
+    if reader is not None:
+        _recent_views(current_app).seen((name, filters, can_drill), reader, canonical=filters.is_default_view())
     key = ("rendered", name, _version(), filters, _clock(name, filters), can_drill)
-    return _cache().get(key, render)
+    return _cache().get(key, render).value()
+
+
+def _reader() -> str:
+    return str(getattr(user(), "id", ""))
 
 
 def releases_panel(data, measure):
     permissions.require(user(), permissions.VIEW_PICTURE)
-    return answer("releases", replace(Filters.from_data(data), measure=measure or "count"), _can_drill())
+    return answer("releases", replace(asked(Filters.from_data(data)), measure=measure or "count"), _can_drill(),
+                  _reader())
 
 
 def panel_body(name: str):
     """A panel's callback body: its inputs are the filters and the data version (which only triggers it)."""
     def panel(data, _version=None):
         permissions.require(user(), permissions.VIEW_PICTURE)
-        return answer(name, Filters.from_data(data), _can_drill())
+        return answer(name, asked(Filters.from_data(data)), _can_drill(), _reader())
 
     panel.__name__ = f"{name}_panel"
     return panel
@@ -225,6 +249,7 @@ def render_ahead(app, version: int) -> None:
     application context and database session), newest first."""
     with app.app_context():
         g.maic_data_version = version
+        _bounds()  # every request at the new version bounds its filters first
         for name, filters, can_drill in _recent_views(app).newest_first():
             answer(name, filters, can_drill)
 
@@ -286,7 +311,7 @@ def drill_panel(trigger, value, data):
     permissions.require(user(), permissions.DRILL_DOWN)
     if not isinstance(trigger, dict) or trigger.get("type") == ids.DRILL_CLOSE:
         return [], None
-    filters = Filters.from_data(data)
+    filters = asked(Filters.from_data(data))
     query = filters.query(_tz())
     figure = figure_for(trigger, value, query)
     if figure is None:
@@ -328,7 +353,7 @@ def export_csv(n_clicks, panel: str, data, drill_state):
     permissions.require(user(), permissions.EXPORT)
     if panel not in EXPORT_TITLES or (panel == "drill" and not drill_state):
         return no_update
-    filters = Filters.from_data(data)
+    filters = asked(Filters.from_data(data))
     table, title = export_table(panel, filters, drill_state)
     as_at = filters.as_at(_tz())
     text = picture.csv_text(table, title=title, marking=setting("MAIC_PROTECTIVE_MARKING"),
