@@ -270,9 +270,8 @@ def users_set_password(ctx: Context, username: str, password_env: str | None) ->
 @click.option("--port", default=8050, type=int, help="Port (0: any free port; the one taken is printed).")
 def serve(host: str, port: int) -> None:
     """Serve the dashboard (threaded development server; use gunicorn 'app:create_app()' in production)."""
-    from werkzeug.serving import make_server
-
     from app import create_app
+    from maic.web.serving import make_server  # Werkzeug's, without a Server header naming it
 
     try:
         app = create_app()
