@@ -548,10 +548,12 @@ def federation_list(ctx: Context) -> None:
 @pass_ctx
 def federation_pull(ctx: Context, lrf_code: str | None) -> None:
     """Pull the neighbour instances now, through the ingest pipeline."""
+    from maic.fetch import FetchPolicy
     from maic.returns.ingest import IngestSettings
     from maic.sharing.federation import pull_all
 
-    results = pull_all(ctx.factory, IngestSettings.from_config(ctx.config), lrf_code=lrf_code)
+    results = pull_all(ctx.factory, IngestSettings.from_config(ctx.config), lrf_code=lrf_code,
+                       fetch=FetchPolicy.from_config(ctx.config))
     for r in results:
         click.echo(f"{r.lrf_code}: {r.outcome}: {r.message}")
     if not results:
