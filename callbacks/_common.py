@@ -31,7 +31,12 @@ def setting(name: str):
 
 
 def parse_week(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise MaicError(f"{str(value)[:20]!r} is not a week: choose one from the list") from None
 
 
 def show_notice(title: str, lines: list[str]) -> None:

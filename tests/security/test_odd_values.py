@@ -49,3 +49,21 @@ def test_token_days_parsing():
     for bad in ("nan", "inf", "-inf", "12 days"):
         with pytest.raises(MaicError):
             token_days(bad)
+
+
+def test_an_odd_week_in_the_shared_view_gets_a_clear_message(sqlite_app, sqlite_factory):
+    client = sqlite_app.test_client()
+    login_as(client, sqlite_factory, "neighbour")
+    client.get("/dash/shared")
+    body = {"output": "..shared-asat.children...shared-table.children...shared-export.href..",
+            "outputs": [{"id": "shared-asat", "property": "children"}, {"id": "shared-table", "property": "children"},
+                        {"id": "shared-export", "property": "href"}],
+            "inputs": [{"id": "shared-metric", "property": "value", "value": "releases_total"},
+                       {"id": "shared-week-from", "property": "value", "value": "0001-13-45"},
+                       {"id": "shared-week-to", "property": "value", "value": ["not", "a", "week"]},
+                       {"id": "shared-areas", "property": "value", "value": None},
+                       {"id": "data-version", "property": "data", "value": None}],
+            "changedPropIds": ["shared-metric.value"], "state": []}
+    response = client.post("/dash/_dash-update-component", json=body, headers=csrf_headers(client))
+    text = response.get_data(as_text=True)
+    assert "is not a week: choose one from the list" in text and "Something went wrong" not in text
