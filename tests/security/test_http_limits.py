@@ -107,3 +107,32 @@ def test_no_answer_names_the_server_software(server):
     # Answers the app never sees (a header line too long to parse) come from the server itself.
     status, headers = status_and_headers(raw_exchange(server, f"GET / HTTP/1.1\r\nX-Long: {'a' * 70_000}\r\n\r\n"))
     assert status == 431 and "server" not in headers
+
+
+def test_maic_serve_does_not_name_the_server_software(sqlite_url, data_dir):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "MAIC_DATABASE_URL": sqlite_url, "MAIC_DATA_DIR": str(data_dir),
+           "MAIC_SECRET_KEY": "serve-test-secret"}
+    process = subprocess.Popen([sys.executable, "-m", "maic.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None, "maic serve did not start"
+                time.sleep(0.2)
+        assert answer.status_code == 200 and "Server" not in answer.headers
+        assert "Server" not in requests.get(f"http://127.0.0.1:{port}/nowhere", timeout=5).headers
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
