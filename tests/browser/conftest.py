@@ -12,7 +12,6 @@ import pytest
 
 from maic.db import make_engine, make_session_factory, transaction
 from maic.demo import create_demo_users, seed
-from maic.web.serving import make_server
 from tests.fixtures import settings_for
 from tests.live_server import LiveServer
 

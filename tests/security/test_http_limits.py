@@ -1,33 +1,50 @@
 """Over real HTTP (a live server on a free port): oversized bodies are refused with 413 from their
-Content-Length, before the server reads them; and no answer names the server's software or version."""
+Content-Length, before the server reads them; and no answer names the server's software or version.
+
+Served as `maic serve` serves (Werkzeug's server with maic.web.serving's handler), not waitress (the other
+tests' server), which reads a whole body before the app sees the request."""
 
 from __future__ import annotations
 
 import base64
 import socket
+import threading
 
 import pytest
 import requests
 
 from maic.web.limits import FORM_BYTES, callback_limit
-from tests.browser.conftest import LiveServer
+from maic.web.serving import make_server
 from tests.fixtures import csrf_from, make_user
 from tests.security.conftest import make_app
 
 HUGE = 300 * 1024 * 1024
 
 
+class DevServer:
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+
 @pytest.fixture
 def server(sqlite_url, data_dir):
-    app = make_app(sqlite_url, data_dir, TESTING=False, MAIC_MAX_UPLOAD_BYTES=30_000)
-    with LiveServer(app) as live:
-        yield live
+    live = DevServer(make_app(sqlite_url, data_dir, TESTING=False, MAIC_MAX_UPLOAD_BYTES=30_000))
+    live.thread.start()
+    yield live
+    live.server.shutdown()
+    live.server.server_close()
+    live.thread.join(timeout=10)
+    live.app.extensions["maic.db"]["engine"].dispose()
 
 
 def raw_exchange(server, head: str, body_start: bytes = b"") -> bytes:
     """Send a request's head (and at most the first bytes of its body), then read the whole answer. A server
     that tried to read the promised body would wait for it, and the read here would time out."""
-    port = server.server.server_port
+    port = server.port
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         conn.sendall(head.encode("latin-1") + body_start)
         conn.settimeout(10)
