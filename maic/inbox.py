@@ -94,8 +94,8 @@ def withheld(issue: Issue, known_columns: frozenset[str]) -> str:
     where = [f"row {issue.row}"] if issue.row is not None else []
     if issue.column:
         parts = [part.strip() for part in issue.column.split(",")]
-        # A spreadsheet column letter (C, AB) says where, not what.
-        named = all(part in known_columns or re.fullmatch(r"[A-Z]{1,3}", part) for part in parts)
+        # A spreadsheet column letter (C, AB) or a column's number says where, not what.
+        named = all(part in known_columns or re.fullmatch(r"[A-Z]{1,3}|\d{1,6}", part) for part in parts)
         where.append(f"column {issue.column}" if named else "a column of the file")
     message = withhold_quoted(issue.message)
     return f"{', '.join(where)}: {message}" if where else message
