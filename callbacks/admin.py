@@ -92,7 +92,8 @@ def admin_action(trigger: str | None, fields: dict):
             text = f"Agency {fields['agency_slug']} is now {'active' if not current[fields['agency_slug']] else 'inactive'}"
         elif trigger == ids.ADMIN_TOKEN_CREATE:
             info, secret = tokens.create_token(session, fields["token_name"] or "", created_by=by,
-                                               lrf_code=fields["token_lrf"], days=int(fields["token_days"] or 90))
+                                               lrf_code=fields["token_lrf"],
+                                               days=tokens.token_days(fields["token_days"]))
             text = f"Token {info.id} for '{info.name}':"
         elif trigger == ids.ADMIN_TOKEN_REVOKE:
             if not fields["token_id"]:

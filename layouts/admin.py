@@ -119,7 +119,7 @@ def layout(data: AdminData) -> html.Div:
             html.Div(className="controls", children=[
                 _field("Held by", dcc.Input(id=ids.ADMIN_TOKEN_NAME, type="text", maxLength=120)),
                 _field("For LRF (who holds it)", _dropdown(ids.ADMIN_TOKEN_LRF, data.lrf_options, "LRF")),
-                _field("Days valid", dcc.Input(id=ids.ADMIN_TOKEN_DAYS, type="number", min=1, value=90)),
+                _field("Days valid", dcc.Input(id=ids.ADMIN_TOKEN_DAYS, type="number", min=1, max=730, step=1, value=90)),
             ]),
             html.Button("Create token (shown once)", id=ids.ADMIN_TOKEN_CREATE, className="button"),
             html.Div(className="controls", children=[

@@ -306,9 +306,8 @@ def users_set_password(ctx: Context, username: str, password_env: str | None) ->
 @click.option("--port", default=8050, type=int, help="Port (0: any free port; the one taken is printed).")
 def serve(host: str, port: int) -> None:
     """Serve the dashboard (threaded development server; use gunicorn 'app:create_app()' in production)."""
-    from werkzeug.serving import make_server
-
     from app import create_app
+    from maic.web.serving import make_server  # Werkzeug's, without a Server header naming it
 
     try:
         app = create_app()
@@ -585,10 +584,12 @@ def federation_list(ctx: Context) -> None:
 @pass_ctx
 def federation_pull(ctx: Context, lrf_code: str | None) -> None:
     """Pull the neighbour instances now, through the ingest pipeline."""
+    from maic.fetch import FetchPolicy
     from maic.returns.ingest import IngestSettings
     from maic.sharing.federation import pull_all
 
-    results = pull_all(ctx.factory, IngestSettings.from_config(ctx.config), lrf_code=lrf_code)
+    results = pull_all(ctx.factory, IngestSettings.from_config(ctx.config), lrf_code=lrf_code,
+                       fetch=FetchPolicy.from_config(ctx.config))
     for r in results:
         click.echo(f"{r.lrf_code}: {r.outcome}: {r.message}")
     if not results:

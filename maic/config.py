@@ -79,6 +79,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_LOGIN_SLOWDOWN_SECONDS", 2.0, "How long each sign-in for a name is held once it has had 20 wrong "
             "tries from all addresses in 15 minutes (slowed, never refused).", float),
     Setting("MAIC_FEDERATION_SECONDS", 900, "How often the scheduler pulls configured neighbour instances.", int),
+    # issue 18: bounded cost and server-side requests
+    Setting("MAIC_PANEL_CACHE_BYTES", 256 * 1024 * 1024,
+            "Most memory (bytes, estimated) one worker keeps for panel results and answers.", int),
+    Setting("MAIC_FETCH_ALLOW_NETWORKS", "",
+            "Networks (CIDR, comma-separated) feeds and federation may fetch from although they are the "
+            "server's own (loopback, private, link-local...), e.g. 127.0.0.0/8. Default: none.", str),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

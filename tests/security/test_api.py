@@ -162,6 +162,7 @@ def test_csv_neutralises_text_that_a_spreadsheet_would_run(api_app, factory):
     ("week_from=2024-09-16&week_to=2024-09-09", "week_from 2024-09-16 is after week_to 2024-09-09"),
     ("week_from=2024-09-09&week_from=2024-09-16", "week_from: give it once"),
     ("area=", "area: an empty value"), ("metric=releases_total,", "metric: an empty value"),
+    ("as_at=0001-01-01T00:00:00%2B14:00", "as_at"),
 ])
 def test_bad_questions_get_a_clear_400(api_app, factory, query, message):
     token = new_token(factory)
