@@ -61,16 +61,18 @@ def table_data(picture: shared.SharedPicture, metric_key: str, marking: str) -> 
     return data
 
 
-def ordered_weeks(week_from: str | None, week_to: str | None) -> tuple[str | None, str | None]:
-    """A range is a choice, never an error: ends given the wrong way round are read the right way round."""
-    if week_from and week_to and week_from > week_to:
-        return week_to, week_from
-    return week_from, week_to
+def ordered_weeks(week_from: str | None, week_to: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """The two ends read as weeks (a value that is not one is named in a message). A range is a choice, never an
+    error: ends given the wrong way round are read the right way round."""
+    first, last = parse_week(week_from), parse_week(week_to)
+    if first and last and first > last:
+        return last, first
+    return first, last
 
 
 def keep_range(trigger: str | None, week_from: str | None, week_to: str | None):
     """When one end passes the other, the other follows it (ISO dates compare as text)."""
-    if not (week_from and week_to) or week_from <= week_to:
+    if not (isinstance(week_from, str) and isinstance(week_to, str)) or week_from <= week_to:
         return no_update, no_update
     if trigger == ids.SHARED_WEEK_TO:
         return week_to, no_update
@@ -81,12 +83,11 @@ def shared_panel(metric: str | None, week_from: str | None, week_to: str | None,
     permissions.require(user(), permissions.VIEW_SHARED)
     if not metric:
         return None, view.table(view.SharedTableData("", "", "", 0, "")), "/exports/shared.csv"
-    week_from, week_to = ordered_weeks(week_from, week_to)
-    query = shared.SharedQuery(week_from=parse_week(week_from), week_to=parse_week(week_to),
-                               area_codes=tuple(sorted(areas or ())), metrics=(metric,))
+    first, last = ordered_weeks(week_from, week_to)
+    query = shared.SharedQuery(week_from=first, week_to=last, area_codes=tuple(sorted(areas or ())), metrics=(metric,))
     picture = picture_for(query)
     local = picture.as_at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(setting("MAIC_TIMEZONE")))
-    params = [("metric", metric)] + [(k, v) for k, v in (("week_from", week_from), ("week_to", week_to)) if v]
+    params = [("metric", metric)] + [(k, v.isoformat()) for k, v in (("week_from", first), ("week_to", last)) if v]
     params += [("area", code) for code in query.area_codes]
     return (view.as_at_text(f"{local:%d %b %Y %H:%M} ({local:%Z})"),
             view.table(table_data(picture, metric, setting("MAIC_PROTECTIVE_MARKING"))),

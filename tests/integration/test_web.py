@@ -151,5 +151,6 @@ def test_a_forbidden_page_shows_a_message_not_a_traceback(client, factory):
             "changedPropIds": ["url.pathname"], "state": []}
     response = client.post("/dash/_dash-update-component", json=body, headers={"X-CSRFToken": token})
     text = response.get_data(as_text=True)
-    assert "your role cannot see this page" in text and "Traceback" not in text
+    # Inside the app, a page the role cannot use says so and links the page it can (a neighbour's: the shared view).
+    assert "This page is not open to your role" in text and "Shared view" in text and "Traceback" not in text
     assert "Released this week" not in text
