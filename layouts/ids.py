@@ -101,4 +101,6 @@ RETURNS_COMMITTED = "returns-committed"
 SCHEDULER_RUNS = "scheduler-runs"
 SCHEDULER_REFRESH = "scheduler-refresh"
 DRILL_STATE = "drill-state"
+# Set after a drill-down opens or closes, when focus has been moved to it or back (a clientside callback).
+DRILL_FOCUS = "drill-focus"
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
+from maic import dates
 from maic.picture.core import PictureQuery
 
 HOME, NEIGHBOURS = "home", "neighbours"
@@ -123,7 +124,7 @@ class Filters:
         names = area_names or {}
         return [
             ("Weeks from", self.week_from.isoformat() if self.week_from else "start of the incident"),
-            ("Weeks to", self.week_to.isoformat() if self.week_to else "latest week with returns"),
+            ("Weeks to", self.week_to.isoformat() if self.week_to else "latest week whose returns are due and mostly in"),
             ("Area", names.get(self.area, self.area) if self.area else "all areas"),
             ("LRF scope", "home LRF and neighbours" if self.scope == NEIGHBOURS else "home LRF only"),
         ]
@@ -170,5 +171,4 @@ def checked_as_at(filters: Filters, tz: str, *, now: dt.datetime,
 
 
 def local_time(moment: dt.datetime, tz: str) -> str:
-    local = moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz))
-    return f"{local:%d %b %Y %H:%M} ({local:%Z})"
+    return dates.moment(moment, tz)
