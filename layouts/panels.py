@@ -375,7 +375,8 @@ def shortfall_calculation(rows) -> html.Div:
               "TA capacity - households in TA (never below 0)", "Demand - spare places (never below 0)"]
     body = [[(r.area_name, None), (f"{r.nfa:,}", None), (f"{r.awaiting:,}", None),
              (f"{r.nfa:,} + {r.awaiting:,} = {r.demand:,}", None), (f"{r.capacity:,}", None), (f"{r.in_ta:,}", None),
-             (f"{r.capacity:,} - {r.in_ta:,} = {r.spare:,}", None),
+             (f"{r.capacity:,} - {r.in_ta:,} = {r.spare:,}" if r.capacity >= r.in_ta
+              else f"none ({r.capacity:,} - {r.in_ta:,} is below 0)", None),
              (f"{r.demand:,} - {r.spare:,} = {r.shortfall:,}" if r.shortfall else "none", None)] for r in rows]
     total = sum(r.shortfall for r in rows)
     return html.Div(className="calculation", children=[

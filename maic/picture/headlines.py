@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from maic import dates
 from maic.models import Incident
 from maic.picture.core import (
     BY_AREA,
@@ -122,7 +123,7 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
 
     result.tiles = [
         tile("released_week", "Released this week", released, "people"),
-        Tile("released_to_date", "Released to date", to_date, released.value, "people", f"since {start:%d %b %Y}",
+        Tile("released_to_date", "Released to date", to_date, released.value, "people", f"since {dates.day(start)}",
              coverage=coverage_text(reported_area_weeks, max(expected_area_weeks, reported_area_weeks),
                                     "area-weeks") if to_date is not None else ""),
         tile("released_nfa", "Released this week with no fixed abode", nfa, "people", nfa_note),
