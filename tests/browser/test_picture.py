@@ -108,7 +108,7 @@ def test_the_back_button_returns_the_controls_and_panels_to_the_previous_view(li
 
 def test_drill_down_from_a_tile_and_from_a_red_cell(live_server, page):
     open_picture(page, live_server)
-    page.get_by_role("button", name="Returns behind Released this week").click()
+    page.get_by_role("button", name="Returns behind Released this week", exact=True).click()
     drill = page.locator("#drill-panel")
     expect(drill).to_contain_text("Returns behind: Released this week", timeout=15_000)
     expect(drill).to_contain_text("probation-cambs-2024-11-18.csv")
