@@ -47,7 +47,7 @@ def returns_in_text(status) -> str:
 
 def week_options(weeks: list) -> list[dict]:
     """The default first, then each week newest first; a week not yet quotable says it is in progress."""
-    return [{"label": "Latest week with returns due and mostly in", "value": "latest"}] + [
+    return [{"label": "Latest week mostly in", "value": "latest"}] + [
         {"label": dates.week_beginning(w.week) + ("" if w.quotable else f" (in progress: {returns_in_text(w)})"),
          "value": w.week.isoformat()} for w in weeks]
 

@@ -75,3 +75,16 @@ def test_a_shortfall_bar_opens_its_calculation_in_view_with_focus_and_a_way_back
     expect(page.locator("#panel-shortfall")).to_be_in_viewport()
     page.locator("#drill-panel").get_by_role("button", name="Close").click()
     expect(page.locator("#panel-shortfall")).to_be_focused(timeout=5_000)
+
+
+def test_the_tiles_and_contents_fit_a_phone(live_server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        open_picture(page, live_server)
+        widths = page.evaluate("""() => [document.querySelector('nav.contents').scrollWidth,
+                                         document.querySelector('#tile-shortfall').scrollWidth, window.innerWidth]""")
+        assert widths[0] <= widths[2] and widths[1] <= widths[2], widths
+        page.screenshot(path=str(screenshot(page, "scg-phone").with_name("scg-phone-screen.png")))
+    finally:
+        context.close()
