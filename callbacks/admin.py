@@ -147,7 +147,7 @@ BUTTONS = [ids.ADMIN_USER_CREATE, ids.ADMIN_USER_SET_ROLE, ids.ADMIN_USER_DISABL
 
 def register(app) -> None:
     for key in (f"{ids.ADMIN_MESSAGE}.children", f"{ids.ADMIN_BODY}.children", f"{ids.ADMIN_AUDIT_TABLE}.children",
-                f"{ids.ADMIN_AUDIT_EXPORT}.href", f"{{{ids.ADMIN_SECRET}}}.children"):
+                f"{ids.ADMIN_AUDIT_EXPORT}.href", f"{{{ids.ADMIN_SECRET}}}.children", f"{{{ids.ADMIN_SECRET_COPY}}}.children"):
         _guard.rule(key, permissions.ADMIN)
     value_prop = {ids.ADMIN_METRIC_SHAREABLE: "value"}
 
