@@ -7,4 +7,5 @@ table; results are also written to benchmarks/results/ (git-ignored).
 BENCHMARKS = {
     "ingest": "benchmarks.ingest",
     "panels": "benchmarks.panels",
+    "preview": "benchmarks.preview",
 }

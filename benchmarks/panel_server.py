@@ -10,7 +10,8 @@ import logging
 import sys
 
 from dash import Input, Output
-from werkzeug.serving import make_server
+
+from maic.web.serving import make_server
 
 NOOP_OUTPUT = "bench-noop"
 NOOP_INPUT = "bench-noop-in"

@@ -31,7 +31,18 @@ def setting(name: str):
 
 
 def parse_week(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise MaicError(f"{str(value)[:20]!r} is not a week: choose one from the list") from None
+
+
+def show_notice(title: str, lines: list[str]) -> None:
+    """A message in the page's alert, from any callback (as text: it may quote what the user sent)."""
+    set_props(ids.ALERT, {"children": html.Div(className="alert", children=[
+        html.Strong(title + ": "), " ".join(lines)])})
 
 
 def error_alert(exc: Exception) -> None:

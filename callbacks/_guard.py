@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, jsonify, request
+from flask import abort, jsonify, redirect, request
 from flask_login import current_user
 
 from callbacks import pages
@@ -89,6 +89,9 @@ def init_app(server, dash_app) -> None:
         if endpoint in ("/dash/", "/dash/<path:path>"):
             status = _page_allowed(current_user, request.path)
             if status == 403:
+                home = pages.home_for(current_user)
+                if home and request.method == "GET":
+                    return redirect(home)  # e.g. a neighbour's old bookmark of /dash/: their shared view
                 abort(403, "your role cannot see this page")
             if status == 404:
                 abort(404, "there is no such page")

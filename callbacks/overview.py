@@ -14,10 +14,10 @@ from dash import ALL, MATCH, Input, Output, State, ctx, dcc, no_update
 from flask import current_app, g, request
 
 from callbacks import _guard
-from callbacks._common import db, setting, user
+from callbacks._common import db, setting, show_notice, user
 from layouts import ids, panels
 from layouts import overview as view
-from layouts.plain import serialised
+from layouts.plain import rendered
 from maic import audit, dates, geo, permissions, picture
 from maic.models import utcnow
 from maic.picture import Filters, PictureQuery
@@ -39,7 +39,11 @@ def _tz() -> str:
 
 
 def _cache() -> picture.PanelCache:
-    return current_app.extensions.setdefault("maic.picture_cache", picture.PanelCache())
+    cache = current_app.extensions.get("maic.picture_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault("maic.picture_cache", picture.PanelCache(
+            max_bytes=int(setting("MAIC_PANEL_CACHE_BYTES"))))
+    return cache
 
 
 def _computers() -> dict:
@@ -88,6 +92,20 @@ def week_status(filters: Filters, week: dt.date | None) -> picture.WeekStatus | 
     return next((s for s in week_statuses(filters) if s.week == week), None)
 
 
+def _bounds() -> picture.FilterBounds:
+    return _cache().get(("bounds", _version()), lambda: picture.filter_bounds(db()))
+
+
+def bounded_filters(filters: Filters) -> Filters:
+    """The filters a request sent, inside what may be asked for (weeks of the incident up to the latest week,
+    areas from the reference): what had to change is said in the page's alert. Every callback that reads
+    filters goes through here, so no request, made by hand or by an odd link, can ask for more."""
+    bounded, notes = filters.within(_bounds())
+    if notes:
+        show_notice("Filters changed", notes)
+    return bounded
+
+
 def result(name: str, filters: Filters):
     """A panel's result for these filters, computed once per data version (the version is read before the
     query, so a result can only be newer than its key, never older)."""
@@ -109,7 +127,7 @@ def checked(filters: Filters) -> tuple[Filters, str | None]:
 
 def filters_from(data) -> Filters:
     """The filters a callback was sent, checked again here: the store is the browser's, not ours."""
-    return checked(Filters.from_data(data))[0]
+    return bounded_filters(checked(Filters.from_data(data))[0])
 
 
 def _as_at_text(filters: Filters, computed_at: dt.datetime) -> str:
@@ -174,17 +192,19 @@ def sync_filters(trigger, search, *values, current: dict | None = None) -> tuple
     permissions.require(user(), permissions.VIEW_PICTURE)
     unchanged = (no_update,) * len(values)
     if trigger is None or trigger == ids.PICTURE_URL:
-        asked = Filters.from_search(search)
-        filters, problem = checked(asked)
-        return (no_update, replace(filters, measure="count").to_data(), *control_values(asked),
+        wanted = Filters.from_search(search)
+        filters, problem = checked(bounded_filters(wanted))
+        shown = replace(filters, as_at_date=wanted.as_at_date, as_at_time=wanted.as_at_time)
+        return (no_update, replace(filters, measure="count").to_data(), *control_values(shown),
                 picture.as_at_words(filters, _tz()), problem or "")
     if trigger == ids.ASAT_NOW:  # back to live: the as-at boxes are emptied
         values = (*values[:4], None, None, values[6])
         unchanged = (*unchanged[:4], None, None, unchanged[6])
     asat_date, asat_time = values[4], values[5]
     unreadable = picture.as_at_text_problem(asat_date, asat_time)
-    asked = _from_controls(*values)
-    filters, problem = checked(replace(asked, as_at_date=None, as_at_time=None) if unreadable else asked)
+    wanted = _from_controls(*values)
+    filters, problem = checked(bounded_filters(
+        replace(wanted, as_at_date=None, as_at_time=None) if unreadable else wanted))
     store = replace(filters, measure="count").to_data()
     search_out = filters.to_search()
     if trigger == ids.MAP_MEASURE or (trigger in (ids.ASAT_DATE, ids.ASAT_TIME) and store == (current or {})):
@@ -244,30 +264,35 @@ BUILDERS = {"headlines": _headlines, "releases": _releases, "shortfall": _shortf
             "completeness": _completeness, "forward": _forward}
 
 
-def answer(name: str, filters: Filters, can_drill: bool):
+def answer(name: str, filters: Filters, can_drill: bool, reader: str | None = None):
     """A panel's answer as JSON, built once per data version, filters and whether the reader may drill down:
-    every dashboard asking the same question before the next return gets it ready-made. The view is noted,
-    so that the next data version can be rendered ahead for it (render_ahead)."""
+    every dashboard asking the same question before the next return gets it ready-made. A reader's view is
+    noted, so that the next data version can be rendered ahead for it (render_ahead) when it is a dashboard's
+    opening view or more than one reader asked for it."""
 
     def render():
-        built = BUILDERS[name](filters, can_drill)
-        return tuple(serialised(part) for part in built) if isinstance(built, tuple) else serialised(built)
+        return rendered(BUILDERS[name](filters, can_drill))
 
-    _recent_views(current_app).seen((name, filters, can_drill))
+    if reader is not None:
+        _recent_views(current_app).seen((name, filters, can_drill), reader, canonical=filters.is_default_view())
     key = ("rendered", name, _version(), filters, _clock(name, filters), can_drill)
-    return _cache().get(key, render)
+    return _cache().get(key, render).value()
+
+
+def _reader() -> str:
+    return str(getattr(user(), "id", ""))
 
 
 def releases_panel(data, measure):
     permissions.require(user(), permissions.VIEW_PICTURE)
-    return answer("releases", replace(filters_from(data), measure=measure or "count"), _can_drill())
+    return answer("releases", replace(filters_from(data), measure=measure or "count"), _can_drill(), _reader())
 
 
 def panel_body(name: str):
     """A panel's callback body: its inputs are the filters and the data version (which only triggers it)."""
     def panel(data, _version=None):
         permissions.require(user(), permissions.VIEW_PICTURE)
-        return answer(name, filters_from(data), _can_drill())
+        return answer(name, filters_from(data), _can_drill(), _reader())
 
     panel.__name__ = f"{name}_panel"
     return panel
@@ -288,6 +313,7 @@ def render_ahead(app, version: int) -> None:
     application context and database session), newest first."""
     with app.app_context():
         g.maic_data_version = version
+        _bounds()  # every request at the new version bounds its filters first
         for name, filters, can_drill in _recent_views(app).newest_first():
             answer(name, filters, can_drill)
 

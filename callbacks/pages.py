@@ -39,3 +39,8 @@ def page_for(pathname: str | None) -> Page | None:
 
 def nav_for(current) -> tuple[tuple[str, str], ...]:
     return tuple((p.label, p.path) for p in PAGES if p.in_nav and permissions.allowed(current, p.action))
+
+
+def home_for(current) -> str | None:
+    """The first page a role can use: where a bookmark to a page it cannot use sends it."""
+    return next((p.path for p in PAGES if p.in_nav and permissions.allowed(current, p.action)), None)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from pathlib import Path
 
 import sqlalchemy as sa
-from dash import Input, Output, State, ctx, dcc, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, no_update
 from flask import current_app, request
 
 from callbacks import _guard
@@ -23,15 +24,21 @@ from maic import dates, permissions
 from maic.db import factory_for
 from maic.errors import Forbidden, MaicError, ValidationFailed
 from maic.models import Agency, ReturnSource, utcnow
+from maic.plaintext import one_line
+from maic.reference import first_week
 from maic.returns import history
-from maic.returns.ingest import IngestSettings, Submission, ingest_return
+from maic.returns.ingest import IngestSettings, Submission, check_submission, ingest_return
 from maic.returns.preview import build_preview
+from maic.returns.report import problems_csv
 from maic.returns.template import render, template_spec
-from maic.weeks import monday_of
 
 
 def _settings() -> IngestSettings:
     return IngestSettings.from_config(current_app.config)
+
+
+def _incident_start() -> dt.date:
+    return first_week(db(), _settings().incident_start)
 
 
 def _agency_for(slug: str | None) -> Agency:
@@ -50,10 +57,7 @@ def render_page():
     if own is None and not permissions.allowed(current, permissions.UPLOAD_ANY):
         raise Forbidden("your account is not linked to an agency")
     agencies = history.agencies_for(db(), own)
-    last_week = monday_of(dt.date.today()) - dt.timedelta(days=7)
-    start = _settings().incident_start
-    weeks = [last_week - dt.timedelta(days=7 * i) for i in range(12)]
-    weeks = [w for w in weeks if w >= start] or [start]
+    weeks = history.template_weeks(utcnow().date(), _incident_start())
     return view.layout(agencies, agencies[0][0] if agencies else None, weeks, _settings().max_bytes)
 
 
@@ -70,13 +74,17 @@ def _decode(contents: str, max_bytes: int) -> bytes:
 def _submission(agency: Agency, contents: str, filename: str | None) -> Submission:
     current = user()
     data = _decode(contents, _settings().max_bytes)
-    return Submission(data=data, filename=(filename or "upload.csv")[:255], agency_slug=agency.slug,
+    return Submission(data=data, filename=one_line(filename or "upload.csv")[:255] or "upload.csv", agency_slug=agency.slug,
                       source=ReturnSource.UPLOAD, user_id=current.id, actor=current.username,
                       remote_addr=request.remote_addr or "")
 
 
+# The preview shows this many errors (and warnings) in full; the rest are counted, and every one is in the report.
+SHOWN_ISSUES = 100
+
+
 def _issues(issues) -> list[tuple[str, str, str]]:
-    return [("" if i.row is None else str(i.row), i.column or "", i.message) for i in issues]
+    return [("" if i.row is None else str(i.row), i.column or "", i.message) for i in issues[:SHOWN_ISSUES]]
 
 
 def preview_data(agency_slug: str | None, contents: str, filename: str | None) -> dict:
@@ -89,7 +97,8 @@ def preview_data(agency_slug: str | None, contents: str, filename: str | None) -
     return {
         "filename": preview.filename, "sha256": preview.sha256, "size": preview.size_bytes, "rows": preview.rows,
         "weeks": [dates.day(w) for w in preview.weeks], "errors": _issues(preview.errors),
-        "warnings": _issues(preview.warnings), "duplicate_of": preview.duplicate_of,
+        "errors_total": len(preview.errors), "warnings": _issues(preview.warnings),
+        "warnings_total": len(preview.warnings), "duplicate_of": preview.duplicate_of,
         "totals": [(dates.day(t.week), t.label, "no figure" if t.current is None else f"{t.current:,}",
                     f"{t.after:,}", "" if t.change is None else f"{t.change:+,}") for t in preview.totals],
     }
@@ -118,7 +127,8 @@ def act(contents, _commit, _cancel, filename, agency_slug):
             receipt = commit_data(agency_slug, contents, filename)
         except ValidationFailed as exc:
             data = preview_data(agency_slug, contents, filename)
-            data["errors"] = data["errors"] or _issues(exc.issues)
+            if not data.get("message") and not data["errors"]:
+                data["errors"], data["errors_total"] = _issues(exc.issues), len(exc.issues)
             return view.preview_children(data), True, [], no_update, no_update
         return [], True, view.receipt_children(receipt), receipt["return_id"], None
     data = preview_data(agency_slug, contents, filename)
@@ -126,11 +136,23 @@ def act(contents, _commit, _cancel, filename, agency_slug):
     return view.preview_children(data), not can_commit, [], no_update, no_update
 
 
+def problems_report(n_clicks, contents, filename, agency_slug):
+    """Every error and warning of the uploaded file as a CSV (the preview shows the first SHOWN_ISSUES)."""
+    agency = _agency_for(agency_slug)
+    if not any(n_clicks or []) or not contents:
+        return no_update
+    submission = _submission(agency, contents, filename)
+    checked = check_submission(db(), submission, _settings())
+    stem = Path(submission.filename.replace("\\", "/")).stem
+    name = "problems-" + ("".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:80] or "upload") + ".csv"
+    return dcc.send_string(problems_csv(checked.issues), name)
+
+
 def history_panel(agency_slug, _committed):
     agency = _agency_for(agency_slug)
     tz = setting("MAIC_TIMEZONE")
     rows = history.agency_returns(db(), agency.id)
-    due = history.weeks_due(db(), agency.id, now=utcnow(), incident_start=_settings().incident_start,
+    due = history.weeks_due(db(), agency.id, now=utcnow(), incident_start=_incident_start(),
                             deadline_rule=setting("MAIC_RETURN_DEADLINE"), tz=tz)
     return view.history_children(
         agency.name,
@@ -153,7 +175,7 @@ def template_download(_xlsx, _csv, agency_slug, week):
 def register(app) -> None:
     for key in (f"{ids.RETURNS_PREVIEW}.children", f"{ids.RETURNS_COMMIT}.disabled", f"{ids.RETURNS_RECEIPT}.children",
                 f"{ids.RETURNS_COMMITTED}.data", f"{ids.RETURNS_UPLOAD}.contents", f"{ids.RETURNS_HISTORY}.children",
-                f"{ids.RETURNS_DOWNLOAD}.data"):
+                f"{ids.RETURNS_DOWNLOAD}.data", f"{ids.RETURNS_REPORT_DOWNLOAD}.data"):
         _guard.rule(key, permissions.VIEW_RETURNS)
 
     app.callback(
@@ -165,6 +187,9 @@ def register(app) -> None:
         State(ids.RETURNS_UPLOAD, "filename"), State(ids.RETURNS_AGENCY, "value"),
         prevent_initial_call=True,
     )(act)
+    app.callback(Output(ids.RETURNS_REPORT_DOWNLOAD, "data"), Input({"type": ids.RETURNS_REPORT, "n": ALL}, "n_clicks"),
+                 State(ids.RETURNS_UPLOAD, "contents"), State(ids.RETURNS_UPLOAD, "filename"),
+                 State(ids.RETURNS_AGENCY, "value"), prevent_initial_call=True)(problems_report)
     app.callback(Output(ids.RETURNS_HISTORY, "children"), Input(ids.RETURNS_AGENCY, "value"),
                  Input(ids.RETURNS_COMMITTED, "data"))(history_panel)
     app.callback(Output(ids.RETURNS_DOWNLOAD, "data"), Input(ids.RETURNS_TEMPLATE_XLSX, "n_clicks"),

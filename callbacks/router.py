@@ -12,7 +12,7 @@ from dash import Input, Output, html
 
 from callbacks import admin, overview, returns, scheduler, shared
 from callbacks._common import user
-from callbacks.pages import page_for
+from callbacks.pages import PAGES, home_for, page_for
 from layouts import ids
 from maic import permissions
 from maic.errors import Forbidden
@@ -28,12 +28,22 @@ BUILDERS: dict[str, Callable[[], object]] = {
 NOT_FOUND = html.Div([html.H1("Page not found"), html.P("There is no such page. Use the links above.")])
 
 
+def not_for_you(home: str | None) -> html.Div:
+    label = next((p.label for p in PAGES if p.path == home), None)
+    return html.Div([html.H1("This page is not open to your role"),
+                     html.P(["Your page is ", html.A(label, href=home), "."] if home and label
+                            else "Ask an administrator what you can use.")])
+
+
 def render_page(pathname: str | None):
     page = page_for(pathname)
     if page is None:
         return NOT_FOUND
-    if not permissions.allowed(user(), page.action):
-        raise Forbidden("your role cannot see this page")
+    current = user()
+    if current is None:
+        raise Forbidden("sign in first")
+    if not permissions.allowed(current, page.action):
+        return not_for_you(home_for(current))
     return BUILDERS[page.path]()
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from dash import Input, Output
+from dash import Input, Output, ctx, no_update
 
 from callbacks import _guard
 from callbacks._common import db, parse_week, setting, user
@@ -14,12 +14,13 @@ from layouts import ids
 from layouts import shared as view
 from maic import permissions
 from maic.picture import shared
+from maic.reference import first_week
 from maic.weeks import weeks_between
 
 
 def picture_for(query: shared.SharedQuery) -> shared.SharedPicture:
     return shared.shared_picture(db(), query, threshold=int(setting("MAIC_SUPPRESSION_THRESHOLD")),
-                                 history_from=dt.date.fromisoformat(str(setting("MAIC_INCIDENT_START"))),
+                                 history_from=first_week(db(), dt.date.fromisoformat(str(setting("MAIC_INCIDENT_START")))),
                                  history_days=int(setting("MAIC_SHARED_HISTORY_DAYS")))
 
 
@@ -36,11 +37,11 @@ def table_data(picture: shared.SharedPicture, metric_key: str, marking: str) -> 
     found = picture.index()
     flow = metric.aggregation == "sum"
     weeks = picture.weeks
-    columns = [f"w/c {w:%d %b}" for w in weeks]
+    columns = [f"w/c {w:%d %b %Y}" for w in weeks]
     if weeks and flow:
-        columns.append(f"To date (to w/c {weeks[-1]:%d %b})")
+        columns.append(f"To date (to w/c {weeks[-1]:%d %b %Y})")
     if weeks:
-        columns.append(f"Per 10,000 residents (w/c {weeks[-1]:%d %b})")
+        columns.append(f"Per 10,000 residents (w/c {weeks[-1]:%d %b %Y})")
     data = view.SharedTableData(metric.label, metric.unit, picture.lrf_name, picture.threshold, marking, columns)
     shown_codes = {c.area_code for c in picture.cells}
     areas = [(a.code, a.name) for a in picture.areas if a.code in shown_codes]
@@ -60,17 +61,34 @@ def table_data(picture: shared.SharedPicture, metric_key: str, marking: str) -> 
     return data
 
 
+def ordered_weeks(week_from: str | None, week_to: str | None) -> tuple[str | None, str | None]:
+    """A range is a choice, never an error: ends given the wrong way round are read the right way round."""
+    if week_from and week_to and week_from > week_to:
+        return week_to, week_from
+    return week_from, week_to
+
+
+def keep_range(trigger: str | None, week_from: str | None, week_to: str | None):
+    """When one end passes the other, the other follows it (ISO dates compare as text)."""
+    if not (week_from and week_to) or week_from <= week_to:
+        return no_update, no_update
+    if trigger == ids.SHARED_WEEK_TO:
+        return week_to, no_update
+    return no_update, week_from
+
+
 def shared_panel(metric: str | None, week_from: str | None, week_to: str | None, areas: list[str] | None):
     permissions.require(user(), permissions.VIEW_SHARED)
     if not metric:
         return None, view.table(view.SharedTableData("", "", "", 0, "")), "/exports/shared.csv"
+    week_from, week_to = ordered_weeks(week_from, week_to)
     query = shared.SharedQuery(week_from=parse_week(week_from), week_to=parse_week(week_to),
                                area_codes=tuple(sorted(areas or ())), metrics=(metric,))
     picture = picture_for(query)
     local = picture.as_at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(setting("MAIC_TIMEZONE")))
     params = [("metric", metric)] + [(k, v) for k, v in (("week_from", week_from), ("week_to", week_to)) if v]
     params += [("area", code) for code in query.area_codes]
-    return (view.as_at_text(f"{local:%d %b %Y %H:%M} ({local:%Z})", picture.data_version),
+    return (view.as_at_text(f"{local:%d %b %Y %H:%M} ({local:%Z})"),
             view.table(table_data(picture, metric, setting("MAIC_PROTECTIVE_MARKING"))),
             "/exports/shared.csv?" + urlencode(params))
 
@@ -78,6 +96,14 @@ def shared_panel(metric: str | None, week_from: str | None, week_to: str | None,
 def register(app) -> None:
     for key in (f"{ids.SHARED_ASAT}.children", f"{ids.SHARED_TABLE}.children", f"{ids.SHARED_EXPORT}.href"):
         _guard.rule(key, permissions.VIEW_SHARED)
+
+    for key in (f"{ids.SHARED_WEEK_FROM}.value", f"{ids.SHARED_WEEK_TO}.value"):
+        _guard.rule(key, permissions.VIEW_SHARED)
+
+    @app.callback(Output(ids.SHARED_WEEK_FROM, "value"), Output(ids.SHARED_WEEK_TO, "value"),
+                  Input(ids.SHARED_WEEK_FROM, "value"), Input(ids.SHARED_WEEK_TO, "value"), prevent_initial_call=True)
+    def week_range(week_from, week_to):
+        return keep_range(ctx.triggered_id, week_from, week_to)
 
     @app.callback(Output(ids.SHARED_ASAT, "children"), Output(ids.SHARED_TABLE, "children"),
                   Output(ids.SHARED_EXPORT, "href"),

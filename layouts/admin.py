@@ -11,8 +11,13 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.components import scroll_box
+from layouts.roles import ROLE_WORDS
 
-ROLES = ["admin", "analyst", "viewer", "agency_lead", "neighbour"]
+ROLE_OPTIONS = [{"label": words, "value": key} for key, words in ROLE_WORDS.items()]
+TOKEN_SCOPE = ("A token reads this LRF's shared figures through the API (/api/v1): the metrics marked shareable, "
+               "area by week, with small counts withheld, exactly as the neighbours' shared view shows them. It "
+               "cannot upload, see the full common picture or change anything. \"For LRF\" records which "
+               "neighbouring LRF holds it; it does not widen what the token can read.")
 
 
 @dataclass
@@ -65,18 +70,24 @@ def layout(data: AdminData) -> html.Div:
         html.Div(id=ids.ADMIN_MESSAGE, role="status", **{"aria-live": "polite"}),
         html.Section(className="admin-forms", children=[
             html.H2("Users"),
+            html.H3("Add a user"),
             html.Div(className="controls", children=[
                 _field("New username", dcc.Input(id=ids.ADMIN_USER_NAME, type="text", maxLength=120)),
                 _field("Name shown", dcc.Input(id=ids.ADMIN_USER_DISPLAY, type="text", maxLength=200)),
-                _field("Role", _dropdown(ids.ADMIN_USER_ROLE, ROLES, "role")),
+                _field("Role", _dropdown(ids.ADMIN_USER_ROLE, ROLE_OPTIONS, "role")),
                 _field("Agency (agency leads)", _dropdown(ids.ADMIN_USER_AGENCY, data.agency_options, "agency")),
                 _field("LRF (neighbours)", _dropdown(ids.ADMIN_USER_LRF, data.lrf_options, "LRF")),
             ]),
             html.Button("Create user", id=ids.ADMIN_USER_CREATE, className="button"),
+            html.H3("Change a user"),
             html.Div(className="controls", children=[
                 _field("Existing user", _dropdown(ids.ADMIN_USER_ID, data.user_options, "choose a user")),
+                _field("New role", _dropdown(ids.ADMIN_ROLE_SET, ROLE_OPTIONS, "role")),
+                _field("Their agency (agency leads)", _dropdown(ids.ADMIN_ROLE_SET_AGENCY, data.agency_options,
+                                                                "agency")),
+                _field("Their LRF (neighbours)", _dropdown(ids.ADMIN_ROLE_SET_LRF, data.lrf_options, "LRF")),
             ]),
-            html.Button("Set role, agency and LRF above", id=ids.ADMIN_USER_SET_ROLE, className="button"),
+            html.Button("Change role", id=ids.ADMIN_USER_SET_ROLE, className="button"),
             html.Button("Disable", id=ids.ADMIN_USER_DISABLE, className="button"),
             html.Button("Enable", id=ids.ADMIN_USER_ENABLE, className="button"),
             html.Button("Reset password", id=ids.ADMIN_USER_RESET, className="button"),
@@ -86,19 +97,30 @@ def layout(data: AdminData) -> html.Div:
                 _field("Agency", _dropdown(ids.ADMIN_AGENCY_SLUG, data.agency_options, "choose an agency"))]),
             html.Button("Switch active / inactive", id=ids.ADMIN_AGENCY_TOGGLE, className="button"),
             html.H2("Metric settings"),
+            html.P("Choose a metric: its current settings are filled in. Only what you change is saved.",
+                   className="muted"),
             html.Div(className="controls", children=[
                 _field("Metric", _dropdown(ids.ADMIN_METRIC_KEY, data.metric_options, "choose a metric")),
                 _field("Shared with neighbours", dcc.Checklist(id=ids.ADMIN_METRIC_SHAREABLE,
                                                                options=[{"label": " shareable", "value": "yes"}])),
-                _field("Amber at", dcc.Input(id=ids.ADMIN_METRIC_AMBER, type="number", min=0)),
-                _field("Red at", dcc.Input(id=ids.ADMIN_METRIC_RED, type="number", min=0)),
+                _field("Amber at", dcc.Input(id=ids.ADMIN_METRIC_AMBER, type="number", min=0, step="any")),
+                _field("Red at", dcc.Input(id=ids.ADMIN_METRIC_RED, type="number", min=0, step="any")),
             ]),
+            html.P(id=ids.ADMIN_METRIC_UNIT, className="muted"),
             html.Button("Save metric settings", id=ids.ADMIN_METRIC_SAVE, className="button"),
+            dcc.Store(id=ids.ADMIN_METRIC_LOADED),
+            html.Div(id=ids.ADMIN_METRIC_REVIEW, className="alert", hidden=True, children=[
+                html.Div(id=ids.ADMIN_METRIC_REVIEW_TEXT),
+                html.Button("Yes, save this change", id=ids.ADMIN_METRIC_CONFIRM, className="button"),
+                html.Button("Cancel", id=ids.ADMIN_METRIC_CANCEL, className="button"),
+            ]),
+            html.Div(id=ids.ADMIN_METRIC_MESSAGE, role="status", **{"aria-live": "polite"}),
             html.H2("API tokens"),
+            html.P(TOKEN_SCOPE, id=ids.ADMIN_TOKEN_SCOPE, className="muted"),
             html.Div(className="controls", children=[
                 _field("Held by", dcc.Input(id=ids.ADMIN_TOKEN_NAME, type="text", maxLength=120)),
-                _field("For LRF", _dropdown(ids.ADMIN_TOKEN_LRF, data.lrf_options, "LRF")),
-                _field("Days valid", dcc.Input(id=ids.ADMIN_TOKEN_DAYS, type="number", min=1, value=90)),
+                _field("For LRF (who holds it)", _dropdown(ids.ADMIN_TOKEN_LRF, data.lrf_options, "LRF")),
+                _field("Days valid", dcc.Input(id=ids.ADMIN_TOKEN_DAYS, type="number", min=1, max=730, step=1, value=90)),
             ]),
             html.Button("Create token (shown once)", id=ids.ADMIN_TOKEN_CREATE, className="button"),
             secret_slot("token"),
@@ -124,6 +146,20 @@ def layout(data: AdminData) -> html.Div:
                       className="button")),
         html.Div(id=ids.ADMIN_AUDIT_TABLE),
     ])
+
+
+def metric_change(before: str, after: str, losses: list[str]) -> list:
+    """The before and after of a metric change, and what it takes away (shown before it is saved)."""
+    return [html.P("This change takes something away. Check it before saving:"),
+            html.Ul([html.Li(loss) for loss in losses]),
+            html.P(["Before: ", html.Strong(before)]), html.P(["After: ", html.Strong(after)])]
+
+
+def metric_saved(label: str, before: str, after: str) -> html.Div:
+    if before == after:
+        return html.Div(className="notice", children=f"{label}: nothing changed, nothing saved ({after}).")
+    return html.Div(className="notice", children=[f"Saved {label}. ", html.Br(), f"Before: {before}.", html.Br(),
+                                                  f"After: {after}."])
 
 
 def message(text: str, secret: str | None = None, error: bool = False) -> html.Div:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from dash import dcc, html
 
 from layouts import ids
+from layouts.roles import role_words
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def header(data: HeaderData) -> html.Header:
         html.Span(data.lrf_name, className="lrf"),
         html.Span("Demo data", className="demo-flag") if data.demo else None,
         html.Span(className="who", children=[
-            f"{data.user_name} · {data.role.replace('_', ' ')} · ",
+            f"{data.user_name} · {role_words(data.role)} · ",
             html.Form(method="post", action="/logout", children=[
                 dcc.Input(type="hidden", name="csrf_token", value=data.csrf_token),
                 html.Button("Sign out", type="submit", className="link"),

@@ -157,8 +157,12 @@ RAG_Z = {"G": 0, "A": 1, "R": 2}
 RAG_NAMES = {"R": "red", "A": "amber", "G": "green"}
 
 
-def rag_heatmap(metrics: list, areas: list[tuple[str, str]], cells: list, height: int | None = None) -> Figure:
+def rag_heatmap(metrics: list, areas: list[tuple[str, str]], cells: list, height: int | None = None,
+                area_lrfs: list[str] | None = None) -> Figure:
     """Service (rows) x area (columns); colour and letter from the RAG; no figure: blank grey with a dash.
+
+    Every area is labelled (turned upright when there are many); with neighbours in scope the columns come
+    in LRF blocks, divided by a line and named below.
 
     A clicked cell is known by its row and column labels (service label, area name), so the figure carries
     no per-cell keys: with hundreds of areas the panel's answer stays small.
@@ -183,9 +187,29 @@ def rag_heatmap(metrics: list, areas: list[tuple[str, str]], cells: list, height
              "hovertext": hover, "zmin": 0, "zmax": 2, "colorscale": colourscale, "showscale": False,
              "xgap": 2, "ygap": 2, "hoverongaps": True,
              "hovertemplate": "<b>%{y}</b><br>%{x}: %{hovertext}<extra></extra>"}
-    return _figure([trace], height or max(260, 80 + 34 * len(metrics)), plot_bgcolor=NO_DATA,
-                   xaxis=_axis(side="top", tickangle=-30, showgrid=False),
-                   yaxis=_axis(autorange="reversed", showgrid=False), margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    many = len(areas) > 12
+    shapes, notes = _lrf_blocks(area_lrfs or [])
+    return _figure([trace], height or max(260, 80 + 34 * len(metrics)) + (150 if many else 0) + (60 if notes else 0),
+                   plot_bgcolor=NO_DATA, shapes=shapes, annotations=notes,
+                   xaxis=_axis(side="top", tickangle=-90 if many else -30, showgrid=False, tickmode="linear", dtick=1,
+                               tickfont={"size": 11 if many else 13}, range=[-0.5, len(areas) - 0.5]),
+                   yaxis=_axis(autorange="reversed", showgrid=False),
+                   margin={"l": 10, "r": 10, "t": 10, "b": 60 if notes else 10})
+
+
+def _lrf_blocks(area_lrfs: list[str]) -> tuple[list[dict], list[dict]]:
+    """A dividing line between LRFs and each LRF's name under its block (nothing when there is one LRF)."""
+    if len(set(area_lrfs)) < 2:
+        return [], []
+    starts = [i for i, name in enumerate(area_lrfs) if i == 0 or name != area_lrfs[i - 1]]
+    ends = [*starts[1:], len(area_lrfs)]
+    shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": i - 0.5, "x1": i - 0.5, "y0": -0.15, "y1": 1,
+               "line": {"color": "#0b0c0c", "width": 2}} for i in starts[1:]]
+    # Names alternate between two rows, so that a narrow block's name does not run into its neighbour's.
+    notes = [{"xref": "x", "yref": "paper", "x": (start + end - 1) / 2, "y": -0.02 - 0.07 * (n % 2),
+              "yanchor": "top", "showarrow": False, "text": area_lrfs[start].replace(" LRF", ""), "font": {"size": 12}}
+             for n, (start, end) in enumerate(zip(starts, ends, strict=True))]
+    return shapes, notes
 
 
 def forward_bars(result, height: int | None = None) -> Figure:

@@ -13,6 +13,7 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.components import fmt_change, fmt_int
+from layouts.loading import waiting
 from maic import dates
 
 # In the order the SCG reads them: what is short now, what is coming, which services are under strain, then
@@ -121,7 +122,7 @@ def layout(options: OverviewOptions) -> html.Div:
                     *[export_button(e, options.can_export) for e in exports],
                 ]),
             ]),
-            html.Div(id=body_id, className="panel-body", **{"aria-live": "polite"}),
+            waiting(html.Div(id=body_id, className="panel-body", **{"aria-live": "polite"})),
         ]))
     return html.Div([
         dcc.Location(id=ids.PICTURE_URL, refresh=False),

@@ -16,6 +16,7 @@ from dash import dcc, html
 
 from layouts import figures, ids
 from maic import dates
+from maic.plaintext import one_line
 from maic.rounding import fixed
 
 REVISED_MARK = "✱"
@@ -42,24 +43,30 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def text_of(text: str) -> str:
+    """Text for the escaped HTML string: escaped, and on one line. The string is read by dcc.Markdown as one raw
+    HTML block, which a blank line would end (what followed would be read as Markdown: links, tables)."""
+    return escape(one_line(text))
+
+
 def html_table(caption: str, header: list[str], rows: list[list[tuple]], *,
                header_titles: list[str] | None = None, css: str = "data") -> str:
     """A table as one escaped HTML string: thousands of cells as one component, not thousands (Dash renders
     every html.* element as its own React component, which made large tables take seconds to draw).
     rows: cells of (text, css class[, title]); the first cell of each row is its header."""
     def attr(name: str, value: str | None) -> str:
-        return f' {name}="{escape(value)}"' if value else ""
+        return f' {name}="{text_of(value)}"' if value else ""
 
     titles = header_titles or [""] * len(header)
-    parts = [f'<table class="{css}"><caption>{escape(caption)}</caption><thead><tr>']
-    parts += [f'<th scope="col"{attr("title", t)}>{escape(h)}</th>' for h, t in zip(header, titles, strict=True)]
+    parts = [f'<table class="{css}"><caption>{text_of(caption)}</caption><thead><tr>']
+    parts += [f'<th scope="col"{attr("title", t)}>{text_of(h)}</th>' for h, t in zip(header, titles, strict=True)]
     parts.append("</tr></thead><tbody>")
     for row in rows:
         parts.append("<tr>")
         for i, (text, cls, *title) in enumerate(row):
             tag = "th" if i == 0 else "td"
             parts.append(f'<{tag}{attr("scope", "row" if i == 0 else None)}{attr("class", cls)}'
-                         f'{attr("title", title[0] if title else None)}>{escape(text)}</{tag}>')
+                         f'{attr("title", title[0] if title else None)}>{text_of(text)}</{tag}>')
         parts.append("</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
@@ -84,6 +91,18 @@ def data_table(frame, caption: str, *, label: str) -> html.Div:
             cells.append((text, None))
         rows.append(cells)
     return scroll_region(label, html_table(caption, columns, rows))
+
+
+def component_table(frame, caption: str, *, label: str) -> html.Div:
+    """A DataFrame as a table of html components in a keyboard-scrollable region: for tables that show stored
+    text (file names, people's names), which must never pass through Markdown or HTML. Kept for tables of at
+    most a few hundred rows (each cell is a component)."""
+    columns = [str(c) for c in frame.columns]
+    body = [html.Tr([html.Th(_cell_text(row[0]), scope="row"), *(html.Td(_cell_text(v)) for v in row[1:])])
+            for row in frame.itertuples(index=False)]
+    return html.Div(className="table-scroll", tabIndex="0", role="region", **{"aria-label": label}, children=[
+        html.Table(className="data", children=[
+            html.Caption(caption), html.Thead(html.Tr([html.Th(c, scope="col") for c in columns])), html.Tbody(body)])])
 
 
 def details(summary: str, content) -> html.Details:
@@ -272,7 +291,8 @@ def pressure_children(result, can_drill: bool, past: bool) -> list:
             html.Span("R", className="rag rag-R letter"), " red ", html.Span("A", className="rag rag-A letter"),
             " amber ", html.Span("G", className="rag rag-G letter"), " green ",
             html.Span("–", className="rag rag-none letter"), " no figure"]),
-        graph("heatmap", figures.rag_heatmap(result.metrics, result.areas, result.cells),
+        graph("heatmap", figures.rag_heatmap(result.metrics, result.areas, result.cells,
+                                             area_lrfs=result.area_lrfs),
               "Heatmap of services by area coloured red, amber or green, with the letter in each cell. " + summary,
               can_drill),
         html.H3(f"At red ({len(red)})"),
@@ -409,5 +429,5 @@ def drill_children(drill, table, as_at_text: str, filters_text: str, export=None
                "'superseded' ones had been replaced by a later return by then.", className="muted"),
         shortfall_calculation(shortfall_rows) if shortfall_rows else None,
         message("No return carries a value for this figure.") if not drill.rows else
-        data_table(table, caption, label="Returns behind the figure"),
+        component_table(table, caption, label="Returns behind the figure"),
     ]

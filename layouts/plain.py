@@ -10,6 +10,7 @@ answer again on each request, and finds nothing left to replace.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -35,8 +36,32 @@ ESCAPES = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"/", b"\\u002f"),
            ("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
 
 
-def serialised(node: Any) -> orjson.Fragment:
+def _json_text(node: Any) -> bytes:
     text = orjson.dumps(plain(node), option=orjson.OPT_NON_STR_KEYS)
     for unsafe, safe in ESCAPES:
         text = text.replace(unsafe, safe)
-    return orjson.Fragment(text)
+    return text
+
+
+def serialised(node: Any) -> orjson.Fragment:
+    return orjson.Fragment(_json_text(node))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A callback's answer kept as JSON: one fragment per output, and its size in bytes (what keeping it costs;
+    a Fragment does not say)."""
+
+    parts: tuple[orjson.Fragment, ...]
+    nbytes: int
+    single: bool
+
+    def value(self) -> orjson.Fragment | tuple[orjson.Fragment, ...]:
+        return self.parts[0] if self.single else self.parts
+
+
+def rendered(built: Any) -> Rendered:
+    """A component tree, or a tuple of them (one per output), rendered once to keep."""
+    single = not isinstance(built, tuple)
+    texts = [_json_text(part) for part in ((built,) if single else built)]
+    return Rendered(tuple(orjson.Fragment(text) for text in texts), sum(len(text) for text in texts), single)

@@ -42,6 +42,7 @@ def layout(agencies: list[tuple[str, str]], selected: str | None, weeks: list[dt
             html.Button("Download XLSX template", id=ids.RETURNS_TEMPLATE_XLSX, className="button secondary"),
             html.Button("Download CSV template", id=ids.RETURNS_TEMPLATE_CSV, className="button secondary"),
             dcc.Download(id=ids.RETURNS_DOWNLOAD),
+            dcc.Download(id=ids.RETURNS_REPORT_DOWNLOAD),
         ]),
         html.Section(className="card", **{"aria-labelledby": "upload-heading"}, children=[
             html.H2("Upload a return", id="upload-heading"),
@@ -62,7 +63,9 @@ def layout(agencies: list[tuple[str, str]], selected: str | None, weeks: list[dt
     ])
 
 
-def _issue_table(caption: str, issues: list[tuple[str, str, str]], css: str) -> html.Table:
+def _issue_table(caption: str, issues: list[tuple[str, str, str]], total: int, css: str) -> html.Table:
+    if total > len(issues):
+        caption += f": the first {len(issues):,} of {total:,} (every one is in the CSV)"
     return scroll_box(caption, html.Table(className=f"issues {css}", children=[
         html.Caption(caption),
         html.Thead(html.Tr([html.Th("Row"), html.Th("Column"), html.Th("Problem")])),
@@ -78,12 +81,14 @@ def preview_children(preview: dict | None) -> list:
     if preview.get("message"):
         return [*out, html.Div(preview["message"], className="alert")]
     errors, warnings = preview["errors"], preview["warnings"]
+    errors_total = preview.get("errors_total", len(errors))
+    warnings_total = preview.get("warnings_total", len(warnings))
     if errors:
         out.append(html.Div(className="alert", role="status", children=[
             html.Strong("This file cannot be committed: "),
-            f"{len(errors)} problem{'s' if len(errors) != 1 else ''} to fix. Nothing has been written. Fix them and "
-            "upload the file again."]))
-        out.append(_issue_table("Problems (every one must be fixed)", errors, "errors"))
+            f"{errors_total:,} problem{'s' if errors_total != 1 else ''} to fix. Nothing has been written. Fix them "
+            "and upload the file again."]))
+        out.append(_issue_table("Problems (every one must be fixed)", errors, errors_total, "errors"))
     else:
         weeks = ", ".join(preview["weeks"])
         out.append(html.Div(className="alert alert-info", role="status", children=[
@@ -93,7 +98,12 @@ def preview_children(preview: dict | None) -> list:
         out.append(html.P(f"These exact bytes were already received as return {preview['duplicate_of']}; "
                           "committing again changes nothing.", className="muted"))
     if warnings:
-        out.append(_issue_table("Warnings (check them; they do not stop the commit)", warnings, "warnings"))
+        out.append(_issue_table("Warnings (check them; they do not stop the commit)", warnings, warnings_total,
+                                "warnings"))
+    if errors or warnings:
+        # Above the tables, beside the summary: the one place a long list does not push it off the screen.
+        out.insert(2, html.P(html.Button(f"Download every problem ({errors_total + warnings_total:,}) as CSV",
+                                         id={"type": ids.RETURNS_REPORT, "n": 0}, className="button secondary small")))
     if preview["totals"]:
         out.append(scroll_box("Totals this return would change", html.Table(className="totals", children=[
             html.Caption("Totals for your agency that this return would change"),

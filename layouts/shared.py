@@ -13,6 +13,7 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.components import scroll_box
+from layouts.loading import waiting
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def layout(lrf_name: str, metrics: list[tuple[str, str]], weeks: list[dt.date], 
                                            options=[{"label": name, "value": code} for code, name in areas])),
         ]),
         html.Div(id=ids.SHARED_ASAT),
-        html.Div(id=ids.SHARED_TABLE, **{"aria-live": "polite"}),
+        waiting(html.Div(id=ids.SHARED_TABLE, **{"aria-live": "polite"})),
         html.P(html.A("Download these figures (CSV)", id=ids.SHARED_EXPORT, href="/exports/shared.csv",
                       className="button")),
     ])
@@ -99,9 +100,18 @@ def table(data: SharedTableData) -> html.Div:
         html.Div(className="partial-notes", children=[
             html.P("† A total marked so lacks some areas' returns (a missing return is not a zero):"),
             html.Ul([html.Li(n) for n in notes])]) if notes else None,
+        legend(data.threshold),
     ])
 
 
-def as_at_text(as_at_local: str, version: int) -> html.Div:
-    return html.Div(className="asat", children=[html.Span(f"As at {as_at_local}"),
-                                                html.Span(f"data version {version}", className="muted")])
+def legend(threshold: int) -> html.P:
+    """What the marks in the table mean, beside the table where they appear."""
+    return html.P(className="legend-note", children=[
+        html.Strong(f"<{threshold}"), f": a count from 1 to {threshold - 1}, not shown exactly. ",
+        html.Strong("[c]"), ": withheld, because with a total or the week before it would reveal a count "
+        f"below {threshold}. ", html.Strong("no return"), ": no figure was sent for that area and week.",
+    ])
+
+
+def as_at_text(updated_local: str) -> html.Div:
+    return html.Div(className="asat", children=html.Span(f"Figures updated {updated_local}"))

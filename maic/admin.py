@@ -6,6 +6,7 @@ refuses to update or delete it). Callers check permissions.ADMIN first; these fu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from dataclasses import dataclass
@@ -17,7 +18,17 @@ from sqlalchemy import orm
 from maic import audit
 from maic.auth import create_user, end_sessions, recent_wrong_tries, set_password
 from maic.errors import MaicError, NotFound
-from maic.models import LRF, Agency, AuditEvent, FederationSource, Metric, Role, User
+from maic.models import (
+    LRF,
+    Agency,
+    AuditEvent,
+    FederationSource,
+    Metric,
+    Role,
+    User,
+    bump_data_version,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -123,20 +134,93 @@ def list_metrics(session: orm.Session) -> list[Metric]:
     return list(session.scalars(sa.select(Metric).order_by(Metric.sort_order, Metric.key)))
 
 
-def update_metric(session: orm.Session, by: str, key: str, *, shareable: bool, amber: float | None,
-                  red: float | None) -> Metric:
+@dataclass(frozen=True)
+class MetricSettings:
+    """What an admin may change about a metric; thresholds are in the metric's RAG unit (threshold_unit)."""
+
+    shareable: bool
+    amber: float | None
+    red: float | None
+
+    def text(self) -> str:
+        def fmt(x: float | None) -> str:
+            return "none" if x is None else f"{x:g}"
+
+        return f"shared: {'yes' if self.shareable else 'no'}, amber at {fmt(self.amber)}, red at {fmt(self.red)}"
+
+
+def metric_settings(session: orm.Session, key: str) -> MetricSettings:
+    metric = _metric(session, key)
+    return MetricSettings(metric.shareable, metric.rag_amber, metric.rag_red)
+
+
+def metric_label(session: orm.Session, key: str) -> str:
+    return _metric(session, key).label
+
+
+def threshold_unit(session: orm.Session, key: str) -> str:
+    """What the amber and red numbers of a metric are measured in, in words."""
+    metric = _metric(session, key)
+    basis = metric.rag_basis
+    if basis == "per_10k":
+        return f"{metric.unit} per 10,000 people living in the area (e.g. 1.5)"
+    if basis and basis != "value":
+        other = session.scalar(sa.select(Metric.label).where(Metric.key == basis)) or basis
+        return f"a share of {other}: 0.9 means 90% of it, 1 means all of it"
+    return f"a plain number of {metric.unit} in one area"
+
+
+def settings_losses(before: MetricSettings, after: MetricSettings) -> list[str]:
+    """What a change takes away (stops sharing, removes a threshold): these are saved only once confirmed."""
+    losses = []
+    if before.shareable and not after.shareable:
+        losses.append("neighbouring LRFs will no longer see this metric")
+    for word, old, new in (("amber", before.amber, after.amber), ("red", before.red, after.red)):
+        if old is not None and new is None:
+            losses.append(f"the {word} threshold is removed: no area can be rated {word} on this metric")
+    return losses
+
+
+def _metric(session: orm.Session, key: str) -> Metric:
     metric = session.scalar(sa.select(Metric).where(Metric.key == key))
     if metric is None:
         raise NotFound(f"there is no metric '{key}'")
-    if amber is not None and red is not None and amber > red:
-        raise MaicError(f"{key}: the amber threshold ({amber}) must not be above the red one ({red})")
-    if any(v is not None and v < 0 for v in (amber, red)):
-        raise MaicError(f"{key}: thresholds cannot be negative")
-    before = f"shareable={metric.shareable} amber={metric.rag_amber} red={metric.rag_red}"
-    metric.shareable, metric.rag_amber, metric.rag_red = shareable, amber, red
-    audit.record(session, by, "admin.metric_update", f"metric:{key}",
-                 f"{before} -> shareable={shareable} amber={amber} red={red}")
     return metric
+
+
+SETTINGS = ("shareable", "amber", "red")
+
+
+def proposed_settings(before: MetricSettings, changes: dict) -> MetricSettings:
+    """The settings after `changes` (a subset of SETTINGS); what is not named keeps its value."""
+    unknown = set(changes) - set(SETTINGS)
+    if unknown:
+        raise MaicError(f"{', '.join(sorted(unknown))} cannot be set on a metric")
+    return dataclasses.replace(before, **changes)
+
+
+def update_metric(session: orm.Session, by: str, key: str, changes: dict) -> tuple[MetricSettings, MetricSettings]:
+    """Change only the settings named in `changes` (others keep their value); returns (before, after), audited.
+
+    A change moves the data version: every open picture then redraws under the new rule at its next poll,
+    and no kept answer computed under the old rule is served again.
+    """
+    metric = _metric(session, key)
+    before = MetricSettings(metric.shareable, metric.rag_amber, metric.rag_red)
+    after = proposed_settings(before, changes)
+    if after.amber is not None and after.red is not None and after.amber > after.red:
+        raise MaicError(f"{metric.label}: the amber threshold ({after.amber:g}) must not be above the red one "
+                        f"({after.red:g})")
+    if any(v is not None and v < 0 for v in (after.amber, after.red)):
+        raise MaicError(f"{metric.label}: thresholds cannot be negative")
+    if after == before:
+        return before, after
+    metric.shareable, metric.rag_amber, metric.rag_red = after.shareable, after.amber, after.red
+    bump_data_version(session, utcnow())
+    audit.record(session, by, "admin.metric_update", f"metric:{key}",
+                 f"shareable={before.shareable} amber={before.amber} red={before.red} -> "
+                 f"shareable={after.shareable} amber={after.amber} red={after.red}")
+    return before, after
 
 
 def list_federation(session: orm.Session) -> list[tuple[FederationSource, str]]:

@@ -17,6 +17,7 @@ from sqlalchemy import orm
 from maic import audit
 from maic.errors import MaicError
 from maic.models import LRF, Agency, AuditEvent, Role, User, utcnow
+from maic.plaintext import require_plain
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that both paths cost one argon2 verify.
@@ -54,7 +55,8 @@ def _check_password_length(password: str) -> None:
 
 def create_user(session: orm.Session, username: str, password: str, role: str, *, display_name: str = "",
                 agency_slug: str | None = None, lrf_code: str | None = None) -> User:
-    username = username.strip().lower()
+    username = require_plain(username, "user name").strip().lower()
+    display_name = require_plain(display_name, "display name").strip()
     if role not in {r.value for r in Role}:
         raise MaicError(f"'{role}' is not a role; choose one of {', '.join(r.value for r in Role)}")
     _check_password_length(password)

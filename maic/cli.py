@@ -168,16 +168,46 @@ def ingest(ctx: Context, file: str, agency_slug: str) -> None:
 
 @main.group()
 def demo() -> None:
-    """Demo data: 16 weeks of SDS40 returns and one user per role."""
+    """Demo data: 16 weeks of SDS40 returns ending last week, one user per role and a lead per agency."""
+
+
+def pinned_now(value: str | None) -> dt.datetime | None:
+    """`--today`: a date (the demo is seeded as at 12:00 UTC that day) or a date and time (UTC)."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+    if len(value.strip()) == 10:
+        moment = moment.replace(hour=12)
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 @demo.command("seed")
+@click.option("--today", "today", envvar="MAIC_DEMO_TODAY", default=None, metavar="DATE",
+              help="Seed as if today were DATE (YYYY-MM-DD, or YYYY-MM-DDTHH:MM UTC); default: now. "
+                   "Also MAIC_DEMO_TODAY.")
 @pass_ctx
-def demo_seed(ctx: Context) -> None:
-    """Create the demo users and ingest the demo returns, once."""
-    from maic.demo import already_seeded, create_demo_users, seed, write_logins
+def demo_seed(ctx: Context, today: str | None) -> None:
+    """Create the demo users and ingest the demo returns, once, dated so that they end last week."""
+    from maic.demo import (
+        already_seeded,
+        create_demo_users,
+        date_incident,
+        demo_calendar,
+        seed,
+        seeded_shift,
+        write_logins,
+    )
     from maic.returns.ingest import IngestSettings
 
+    now = pinned_now(today)
+    settings = IngestSettings.from_config(ctx.config)
+    try:
+        demo_calendar(now, settings.incident_start)
+    except MaicError as exc:
+        fail(exc)
     data_dir = Path(ctx.config["MAIC_DATA_DIR"])
     try:
         with transaction(ctx.factory) as session:
@@ -186,11 +216,16 @@ def demo_seed(ctx: Context) -> None:
         fail(MaicError(f"the demo is made for the bundled reference file (Cambridgeshire & Peterborough); with "
                        f"this instance's reference data: {exc.message}"))
     write_logins(data_dir / DEMO_LOGINS, logins)
-    with ctx.factory() as session:
+    with transaction(ctx.factory) as session:
         if already_seeded(session):
+            # A reference load puts the real tranche dates back; the demo's own dates go back over them.
+            date_incident(session, seeded_shift(session) or dt.timedelta())
             click.echo("demo returns already loaded")
             return
-    count = seed(ctx.factory, IngestSettings.from_config(ctx.config), data_dir / "demo-returns")
+    try:
+        count = seed(ctx.factory, settings, data_dir / "demo-returns", now=now)
+    except MaicError as exc:
+        fail(exc)
     click.echo(f"demo: ingested {count} returns")
 
 
@@ -205,8 +240,9 @@ def demo_logins(ctx: Context) -> None:
         click.echo("no demo users: run `maic demo seed`")
         return
     click.echo("Demo logins (demo data only; see MAIC_DATA_DIR/demo-logins.txt):")
+    width = max(len(username) for username, _, _ in logins)
     for username, password, role in logins:
-        click.echo(f"  {role:<12} {username:<20} {password}")
+        click.echo(f"  {role:<12} {username:<{width}} {password}")
 
 
 @main.group()
@@ -270,9 +306,8 @@ def users_set_password(ctx: Context, username: str, password_env: str | None) ->
 @click.option("--port", default=8050, type=int, help="Port (0: any free port; the one taken is printed).")
 def serve(host: str, port: int) -> None:
     """Serve the dashboard (threaded development server; use gunicorn 'app:create_app()' in production)."""
-    from werkzeug.serving import make_server
-
     from app import create_app
+    from maic.web.serving import make_server  # Werkzeug's, without a Server header naming it
 
     try:
         app = create_app()
@@ -549,10 +584,12 @@ def federation_list(ctx: Context) -> None:
 @pass_ctx
 def federation_pull(ctx: Context, lrf_code: str | None) -> None:
     """Pull the neighbour instances now, through the ingest pipeline."""
+    from maic.fetch import FetchPolicy
     from maic.returns.ingest import IngestSettings
     from maic.sharing.federation import pull_all
 
-    results = pull_all(ctx.factory, IngestSettings.from_config(ctx.config), lrf_code=lrf_code)
+    results = pull_all(ctx.factory, IngestSettings.from_config(ctx.config), lrf_code=lrf_code,
+                       fetch=FetchPolicy.from_config(ctx.config))
     for r in results:
         click.echo(f"{r.lrf_code}: {r.outcome}: {r.message}")
     if not results:

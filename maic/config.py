@@ -42,7 +42,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Code of the LRF this instance serves. Empty: the LRF the reference file marks `home: true`. When set, "
             "loading a file that makes another LRF home is refused, and the app will not start on a database "
             "whose home LRF is another.", str),
-    Setting("MAIC_INCIDENT_START", "2024-08-05", "Monday of the first week of the incident; earlier weeks are refused."),
+    Setting("MAIC_INCIDENT_START", "2024-08-05", "Monday of the first week of the incident; earlier weeks are refused "
+            "(a later incident start in the reference data wins)."),
     Setting(
         "MAIC_RETURN_DEADLINE",
         "TUE 12:00",
@@ -58,8 +59,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_INBOX_SETTLE_SECONDS", 2.0,
             "Pause between the two looks at a dropped file; a file whose size changed is left for the next scan.",
             float),
-    Setting("MAIC_MAX_UNZIPPED_BYTES", 100 * 1024 * 1024,
+    Setting("MAIC_MAX_UNZIPPED_BYTES", 16 * 1024 * 1024,
             "Most an XLSX may expand to when unzipped (checked before it is opened: zip bombs).", int),
+    Setting("MAIC_MAX_CELLS", 1_000_000,
+            "Most cells read from one return (every cell counts: values, blanks inside the sheet, formulas).", int),
     Setting("MAIC_FEED_CHECK_SECONDS", 60, "How often the scheduler looks for feeds that are due a pull.", int),
     Setting("MAIC_FEED_TIMEOUT_SECONDS", 20.0, "Connect and read timeout for one feed request.", float),
     Setting("MAIC_FEED_RETRIES", 3, "Retries (with exponential backoff) after a feed's network error or 5xx.", int),
@@ -76,6 +79,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_LOGIN_SLOWDOWN_SECONDS", 2.0, "How long each sign-in for a name is held once it has had 20 wrong "
             "tries from all addresses in 15 minutes (slowed, never refused).", float),
     Setting("MAIC_FEDERATION_SECONDS", 900, "How often the scheduler pulls configured neighbour instances.", int),
+    # issue 18: bounded cost and server-side requests
+    Setting("MAIC_PANEL_CACHE_BYTES", 256 * 1024 * 1024,
+            "Most memory (bytes, estimated) one worker keeps for panel results and answers.", int),
+    Setting("MAIC_FETCH_ALLOW_NETWORKS", "",
+            "Networks (CIDR, comma-separated) feeds and federation may fetch from although they are the "
+            "server's own (loopback, private, link-local...), e.g. 127.0.0.0/8. Default: none.", str),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

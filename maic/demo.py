@@ -1,9 +1,13 @@
-"""A realistic demo: 16 weeks (August to November 2024) of returns for the home LRF and its neighbours.
+"""A realistic demo: 16 weeks of returns for the home LRF and its neighbours, dated to end on the day it is seeded.
 
 Calibrated on FACTS.md: tranche spikes in the weeks of 10 September and 22 October, about 13% of people
-released with no fixed abode, TA pressure in Cambridge and Peterborough. Every figure is written as a CSV
-return and ingested through the same pipeline as a real one, with late returns, one missing return and a
-correction, so completeness and history have something to show. Synthetic: screens say "Demo data".
+released with no fixed abode, TA pressure in Cambridge and Peterborough. The story is written on the real
+2024 calendar (August to November) and moved, as a whole and by whole weeks, so that its last week is the
+last complete week when it is seeded (`DemoCalendar`): a live incident on that day. The incident's start and
+tranche dates in the database move with it and are labelled as demo dates; the reference YAML keeps the
+real ones. Every figure is written as a CSV return and ingested through the same pipeline as a real one, sent
+by the agency's demo lead, with late returns, one missing return and a correction; a return the story has
+arriving after the moment of seeding is not in yet. Synthetic: screens say "Demo data".
 """
 
 from __future__ import annotations
@@ -15,20 +19,36 @@ import math
 import os
 import random
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from maic import audit
 from maic.auth import create_user
-from maic.models import LRF, Agency, Area, Metric, Return, ReturnSource, Role, User
+from maic.errors import MaicError
+from maic.models import (
+    LRF,
+    Agency,
+    Area,
+    AuditEvent,
+    Incident,
+    Metric,
+    Return,
+    ReturnSource,
+    Role,
+    User,
+    utcnow,
+)
 from maic.reference import NEIGHBOUR_KIND
 from maic.returns.ingest import IngestSettings, Submission, ingest_return
-from maic.weeks import weeks_between
+from maic.weeks import monday_of, weeks_between
 
+# The story's calendar: the real one of the 2024 scheme. Every date below is moved by DemoCalendar.shift.
 FIRST_WEEK = dt.date(2024, 8, 5)
 LAST_WEEK = dt.date(2024, 11, 18)
+WEEK = dt.timedelta(weeks=1)
 TRANCHE_ONE_WEEK = dt.date(2024, 9, 9)
 TRANCHE_TWO_WEEK = dt.date(2024, 10, 21)
 # Releases per week into the whole home LRF before the scheme, and the people released early on each
@@ -56,6 +76,37 @@ DEMO_USERS = [
     ("housing.lead", Role.AGENCY_LEAD, "Jo Lead (Cambridge City housing)", "cambridge-housing", None),
     ("norfolk.neighbour", Role.NEIGHBOUR, "Nat Neighbour (Norfolk LRF)", None, "norfolk"),
 ]
+# Every other home agency gets its own lead, `<slug>.lead`: the demo's returns are sent by the agencies' leads.
+LEAD_SUFFIX = ".lead"
+DEMO_DATE_LABEL = " (demo date)"
+SEED_ACTION = "demo.seed"
+
+
+@dataclass(frozen=True)
+class DemoCalendar:
+    """Where the story sits in time: moved by whole weeks so that its last week is the last complete week
+    before `now` (naive UTC), the moment the demo is seeded."""
+
+    now: dt.datetime
+    shift: dt.timedelta
+
+    @classmethod
+    def on(cls, now: dt.datetime) -> DemoCalendar:
+        return cls(now, monday_of(now.date()) - WEEK - LAST_WEEK)
+
+    @property
+    def first_week(self) -> dt.date:
+        return FIRST_WEEK + self.shift
+
+    @property
+    def last_week(self) -> dt.date:
+        return LAST_WEEK + self.shift
+
+    def week(self, story_week: dt.date) -> dt.date:
+        return story_week + self.shift
+
+    def moment(self, story_moment: dt.datetime) -> dt.datetime:
+        return story_moment + self.shift
 
 
 @dataclass(frozen=True)
@@ -192,10 +243,28 @@ def already_seeded(session: orm.Session) -> bool:
     return session.scalar(sa.select(sa.func.count()).select_from(Return)) > 0
 
 
+def demo_calendar(now: dt.datetime | None, incident_start: dt.date) -> DemoCalendar:
+    """The demo's calendar when seeded at `now` (default: the clock); refused if it would begin before the
+    configured incident start, whose earlier weeks every door refuses."""
+    calendar = DemoCalendar.on(now or utcnow())
+    if calendar.first_week < incident_start:
+        raise MaicError(f"the demo would begin on {calendar.first_week.isoformat()}, before MAIC_INCIDENT_START "
+                        f"({incident_start.isoformat()}): seed it on a later day")
+    return calendar
+
+
 def seed(factory: orm.sessionmaker[orm.Session], settings: IngestSettings, out_dir: Path, *,
-         seed_value: int = 2024) -> int:
-    """Write and ingest every demo return in the order it would have arrived. Returns the number ingested."""
+         now: dt.datetime | None = None, seed_value: int = 2024) -> int:
+    """Date the incident, then write and ingest every demo return that has arrived by `now` (naive UTC, default
+    the clock), in the order it arrived, each sent by its agency's lead. Returns the number ingested."""
+    calendar = demo_calendar(now, settings.incident_start)
+    settings = replace(settings, today=calendar.now.date())
     rng = random.Random(seed_value)
+    with factory() as session, session.begin():
+        date_incident(session, calendar.shift)
+        audit.record(session, "demo seed", SEED_ACTION, "incident",
+                     f"shift_days={calendar.shift.days} first_week={calendar.first_week.isoformat()} "
+                     f"last_week={calendar.last_week.isoformat()} seeded_at={calendar.now:%Y-%m-%dT%H:%M}")
     with factory() as session:
         home = session.scalar(sa.select(LRF).where(LRF.is_home.is_(True)))
         agencies = session.scalars(sa.select(Agency).order_by(Agency.slug)).all()
@@ -204,9 +273,12 @@ def seed(factory: orm.sessionmaker[orm.Session], settings: IngestSettings, out_d
             areas_by_lrf.setdefault(area.lrf_id, []).append(DemoArea(area.code, area.population or 0, ""))
         kinds = {m.key: m.agency_kind for m in session.scalars(sa.select(Metric))}
         agency_areas = {a.slug: {x.code for x in a.areas} for a in agencies}
+        lrf_of = {a.slug: a.lrf.code for a in agencies}
+        leads = agency_leads(session)
     home_data = home_figures(sorted(areas_by_lrf[home.id], key=lambda a: a.code), rng)
 
-    pending: list[tuple[dt.datetime, Submission]] = []
+    # (when it arrives in the story, agency, story week, rows, file name suffix, sent by a lead or federated)
+    story: list[tuple[dt.datetime, str, dt.date, dict[str, dict[str, int]], str, bool]] = []
     for agency in agencies:
         for week in weeks_between(FIRST_WEEK, LAST_WEEK):
             if (agency.slug, week) in MISSING:
@@ -218,15 +290,16 @@ def seed(factory: orm.sessionmaker[orm.Session], settings: IngestSettings, out_d
             rows = {code: {k: v for k, v in m.items() if kinds.get(k) == agency.kind} for code, m in rows.items()}
             if not rows:
                 continue
+            if agency.slug not in leads:
+                raise MaicError(f"the agency '{agency.slug}' has no demo lead: create the demo users first")
             when = received_at(agency.slug, week, rng)
-            pending.append((when, _submission(out_dir, agency.slug, week, rows, when)))
+            story.append((when, agency.slug, week, rows, "", False))
             if (agency.slug, week) == CORRECTED:
                 # Probation found Peterborough's tranche-one count double-counted a transfer: corrected two days on.
                 fixed = {code: dict(m) for code, m in rows.items()}
                 fixed["E06000031"]["releases_total"] -= 3
                 fixed["E06000031"]["releases_tranche1"] = max(0, fixed["E06000031"]["releases_tranche1"] - 3)
-                later = when + dt.timedelta(days=2, hours=3)
-                pending.append((later, _submission(out_dir, agency.slug, week, fixed, later, "-corrected")))
+                story.append((when + dt.timedelta(days=2, hours=3), agency.slug, week, fixed, "-corrected", False))
 
     for agency in agencies:
         if agency.kind != NEIGHBOUR_KIND:
@@ -236,30 +309,83 @@ def seed(factory: orm.sessionmaker[orm.Session], settings: IngestSettings, out_d
         for week in weeks_between(FIRST_WEEK, LAST_WEEK):
             rows = {code: metrics for (code, w), metrics in data.items() if w == week}
             when = dt.datetime.combine(week + dt.timedelta(days=9), dt.time(6, 0))  # their Wednesday pull
-            pending.append((when, _submission(out_dir, agency.slug, week, rows, when,
-                                              source=ReturnSource.FEDERATION)))
+            story.append((when, agency.slug, week, rows, "", True))
 
-    pending.sort(key=lambda item: item[0])
-    for _, submission in pending:
+    arrived = sorted((item for item in story if calendar.moment(item[0]) <= calendar.now), key=lambda item: item[0])
+    for when, slug, week, rows, suffix, federated in arrived:
+        data = to_csv(calendar.week(week), rows)
+        name = f"{slug}-{calendar.week(week).isoformat()}{suffix}.csv"
+        folder = out_dir / slug
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+        if federated:
+            submission = Submission(data=data, filename=name, agency_slug=slug, source=ReturnSource.FEDERATION,
+                                    actor=f"federation:{lrf_of[slug]}", received_at=calendar.moment(when))
+        else:
+            user_id, username = leads[slug]
+            submission = Submission(data=data, filename=name, agency_slug=slug, source=ReturnSource.UPLOAD,
+                                    user_id=user_id, actor=username, received_at=calendar.moment(when))
         ingest_return(factory, submission, settings)
-    return len(pending)
+    return len(arrived)
 
 
-def _submission(out_dir: Path, slug: str, week: dt.date, rows: dict[str, dict[str, int]], when: dt.datetime,
-                suffix: str = "", source: str = ReturnSource.CLI) -> Submission:
-    data = to_csv(week, rows)
-    folder = out_dir / slug
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{slug}-{week.isoformat()}{suffix}.csv"
-    (folder / name).write_bytes(data)
-    return Submission(data=data, filename=name, agency_slug=slug, source=source, actor="demo seed",
-                      received_at=when)
+def agency_leads(session: orm.Session) -> dict[str, tuple[int, str]]:
+    """The first active agency lead of each agency: {agency slug: (user id, username)}."""
+    rows = session.execute(sa.select(Agency.slug, User.id, User.username).join(User, User.agency_id == Agency.id)
+                           .where(User.role == Role.AGENCY_LEAD, User.active.is_(True)).order_by(User.id)).all()
+    leads: dict[str, tuple[int, str]] = {}
+    for slug, user_id, username in rows:
+        leads.setdefault(slug, (user_id, username))
+    return leads
+
+
+def date_incident(session: orm.Session, shift: dt.timedelta) -> None:
+    """Move the incident's start to the demo's first week and its markers by `shift`, named as demo dates.
+
+    A marker with its real name and date (as `maic reference load` writes it) becomes "<name> (demo date)",
+    its note keeping the real date; run again after a reference load, it puts the demo dates back.
+    """
+    if not shift:
+        return
+    for incident in session.scalars(sa.select(Incident)):
+        incident.start = FIRST_WEEK + shift
+        markers = {m.name: m for m in incident.markers}
+        for name, marker in markers.items():
+            if name.endswith(DEMO_DATE_LABEL):
+                continue
+            real = f"the real date was {marker.date.day} {marker.date:%B %Y}"
+            note = f"Demo date: {real}" + (f" ({marker.note})" if marker.note else "")
+            demo = markers.get(name + DEMO_DATE_LABEL)
+            if demo is None:
+                marker.name, marker.date, marker.note = name + DEMO_DATE_LABEL, marker.date + shift, note[:300]
+            else:
+                demo.date, demo.note = marker.date + shift, note[:300]
+                session.delete(marker)
+    session.flush()
+
+
+def seeded_shift(session: orm.Session) -> dt.timedelta | None:
+    """How far the demo was moved when it was seeded (from its audit event); None when it never was."""
+    detail = session.scalar(sa.select(AuditEvent.detail).where(AuditEvent.action == SEED_ACTION)
+                            .order_by(AuditEvent.id.desc()).limit(1))
+    if detail is None:
+        return None
+    fields = dict(part.partition("=")[::2] for part in detail.split())
+    return dt.timedelta(days=int(fields.get("shift_days", "0")))
 
 
 def create_demo_users(session: orm.Session) -> list[tuple[str, str, str]]:
-    """Create one user per role that does not exist yet, with generated passwords: (username, password, role)."""
+    """Create one user per role, and a lead for every home agency, that does not exist yet, with generated
+    passwords: (username, password, role)."""
+    wanted = list(DEMO_USERS)
+    named = {agency for *_, agency, _lrf in DEMO_USERS if agency}
+    home_agencies = session.execute(
+        sa.select(Agency.slug, Agency.name).join(LRF).where(LRF.is_home.is_(True), Agency.kind != NEIGHBOUR_KIND)
+        .order_by(Agency.slug)).all()
+    wanted += [(slug + LEAD_SUFFIX, Role.AGENCY_LEAD, f"Lead, {name}", slug, None)
+               for slug, name in home_agencies if slug not in named]
     logins = []
-    for username, role, name, agency, lrf in DEMO_USERS:
+    for username, role, name, agency, lrf in wanted:
         if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
             continue
         password = "demo-" + secrets.token_urlsafe(9)

@@ -28,7 +28,7 @@ class NotFound(MaicError):
     title = "Not found"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issue:
     """One problem found in a file: where (row, column) and what. Row 1 is the header line."""
 

@@ -23,8 +23,10 @@ from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
 from maic.errors import MaicError, NotFound, ValidationFailed
+from maic.fetch import FetchPolicy, RefusedAddress
 from maic.inbox import move_aside, write_report
 from maic.models import Agency, Feed, ReturnSource, utcnow
+from maic.plaintext import one_line
 from maic.returns.ingest import IngestSettings, Submission, ingest_return
 
 log = logging.getLogger(__name__)
@@ -41,12 +43,13 @@ class FeedSettings:
     timeout_seconds: float = 20.0
     retries: int = 3
     backoff_seconds: float = 2.0
+    fetch: FetchPolicy = FetchPolicy()  # public addresses only, unless MAIC_FETCH_ALLOW_NETWORKS says otherwise
 
     @classmethod
     def from_config(cls, config: dict[str, Any], **overrides) -> FeedSettings:
         values = {"ingest": IngestSettings.from_config(config), "data_dir": Path(config["MAIC_DATA_DIR"]),
                   "timeout_seconds": float(config.get("MAIC_FEED_TIMEOUT_SECONDS", 20)),
-                  "retries": int(config.get("MAIC_FEED_RETRIES", 3))}
+                  "retries": int(config.get("MAIC_FEED_RETRIES", 3)), "fetch": FetchPolicy.from_config(config)}
         values.update(overrides)
         return cls(**values)
 
@@ -100,7 +103,7 @@ def _filename(feed: Feed, response: requests.Response) -> str:
     disposition = response.headers.get("Content-Disposition", "")
     match = re.search(r'filename="?([^";]+)"?', disposition)
     if match:
-        return match.group(1)
+        return one_line(match.group(1))
     path_name = urlsplit(feed.url).path.rsplit("/", 1)[-1]
     if re.search(r"\.(csv|xlsx)$", path_name, re.I):
         return path_name
@@ -119,12 +122,15 @@ def _fetch(feed: Feed, settings: FeedSettings) -> requests.Response | str:
     if feed.last_modified:
         headers["If-Modified-Since"] = feed.last_modified
     problem = ""
+    http = settings.fetch.session()
     for attempt in range(settings.retries + 1):
         if attempt:
             time.sleep(settings.backoff_seconds * 2 ** (attempt - 1))
         try:
-            response = requests.get(feed.url, headers=headers, timeout=settings.timeout_seconds, stream=True,
-                                    allow_redirects=False)
+            response = http.get(feed.url, headers=headers, timeout=settings.timeout_seconds, stream=True,
+                                allow_redirects=False)
+        except RefusedAddress as exc:
+            return exc.message
         except requests.RequestException as exc:
             problem = f"{exc.__class__.__name__} (after {attempt + 1} attempt{'s' if attempt else ''})"
             continue

@@ -5,7 +5,10 @@ to archive/<agency>/received/; refused ones to quarantine/<agency>/ with a `<nam
 person can read. A file still being written (its size or time changed between two looks, or a temporary
 name: .tmp, .part, .partial, .crdownload, ~$ or dot prefix) is left for the next scan, and so is every
 file when the database cannot be reached. Names are never trusted: destinations are built from a
-sanitised name with a time stamp, and nothing is ever overwritten.
+sanitised name with a time stamp, and nothing is ever overwritten. Only regular files that belong to the
+inbox are read: never a link (symbolic, or a hard link: a name for a file that lives elsewhere too), opened
+without following links and checked again once open. Reports say where each problem is and what kind it is,
+and never repeat what the file holds (it is the file's, not ours to copy about).
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from maic.errors import MaicError, NotFound, ValidationFailed
-from maic.models import ReturnSource
+from maic.errors import Issue, MaicError, NotFound, ValidationFailed
+from maic.models import Metric, ReturnSource
+from maic.plaintext import one_line
 from maic.returns.ingest import IngestSettings, Submission, ingest_return
 
 log = logging.getLogger(__name__)
@@ -84,6 +89,60 @@ def write_report(target: Path, original_name: str, agency: str, lines: list[str]
     return report
 
 
+def withheld(issue: Issue, known_columns: frozenset[str]) -> str:
+    """An issue for a report, without the file's content: a column named only when it is one we know, and
+    anything quoted from the file replaced by '...'."""
+    where = [f"row {issue.row}"] if issue.row is not None else []
+    if issue.column:
+        parts = [part.strip() for part in issue.column.split(",")]
+        # A spreadsheet column letter (C, AB) or a column's number says where, not what.
+        named = all(part in known_columns or re.fullmatch(r"[A-Z]{1,3}|\d{1,6}", part) for part in parts)
+        where.append(f"column {issue.column}" if named else "a column of the file")
+    message = withhold_quoted(issue.message)
+    return f"{', '.join(where)}: {message}" if where else message
+
+
+# A quoted value, from an opening quote (not an apostrophe inside a word) to the last closing quote on the line
+# (one followed by a space, punctuation or the end): a value may itself hold quotes.
+_QUOTED = re.compile(r"(?<!\w)'.*'(?=[\s:;,.)\]]|$)|(?<!\w)\".*\"(?=[\s:;,.)\]]|$)")
+
+
+def withhold_quoted(text: str) -> str:
+    return _QUOTED.sub("'...'", text)
+RETURN_COLUMNS = frozenset({"week", "area_code", "area_name", "metric", "value"})
+
+
+def _known_columns(factory: orm.sessionmaker[orm.Session]) -> frozenset[str]:
+    try:
+        with factory() as session:
+            return RETURN_COLUMNS | frozenset(session.scalars(sa.select(Metric.key)))
+    except (OperationalError, DBAPIError):
+        return RETURN_COLUMNS
+
+
+class NotOurs(Exception):
+    """The name no longer leads to the regular, single-named file that was looked at."""
+
+
+def read_own_file(path: Path, looked_at: os.stat_result, limit: int) -> bytes:
+    """At most `limit` bytes of the file, opened without following a link (in its folder, and its folder
+    without following one either), and only when it is still the one regular file with one name looked at."""
+    nofollow = os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)  # non-blocking: a pipe put in its place cannot hang us
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | nofollow)
+    try:
+        fd = os.open(path.name, os.O_RDONLY | nofollow, dir_fd=folder)
+    except OSError as exc:  # ELOOP: it became a link
+        raise NotOurs(str(exc.strerror)) from None
+    finally:
+        os.close(folder)
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if (not stat.S_ISREG(info.st_mode) or info.st_nlink != 1
+                or (info.st_dev, info.st_ino) != (looked_at.st_dev, looked_at.st_ino)):
+            raise NotOurs("changed while it was read")
+        return fh.read(limit)
+
+
 def _candidates(inbox: Path) -> list[tuple[str, Path, os.stat_result]]:
     out = []
     for agency_dir in sorted(inbox.iterdir()) if inbox.is_dir() else []:
@@ -116,7 +175,9 @@ def scan_inbox(factory: orm.sessionmaker[orm.Session], settings: IngestSettings,
         results.append(_one(factory, settings, archive, quarantine, agency, path, info))
     for item in results:
         if item.outcome != WAITING:
-            log.info("inbox %s/%s: %s %s", item.agency, item.name, item.outcome, item.message)
+            # A name is one line in the log whatever the file is called (a new line would forge a log line).
+            log.info("inbox %s/%s: %s %s", one_line(item.agency), one_line(item.name), item.outcome,
+                     one_line(item.message))
     return results
 
 
@@ -140,18 +201,27 @@ def _one(factory, settings: IngestSettings, archive: Path, quarantine: Path, age
         return refuse(["Files must be dropped into a folder named after the agency: inbox/<agency>/<file>."])
     if not stat.S_ISREG(now.st_mode):
         return refuse(["Only ordinary files are read (this is a link or a device); drop the file itself."])
+    if now.st_nlink != 1:
+        return refuse(["Only files dropped into the inbox are read: this one is a hard link, another name for "
+                       "a file kept elsewhere too. Copy the file into the inbox instead."])
     if safe_name(name) != name:
         log.warning("inbox file with an unusual name %r in %r", name, agency)
     if now.st_size > settings.max_bytes:
         return refuse([f"The file is {now.st_size:,} bytes; the limit is {settings.max_bytes:,}."])
-    with open(path, "rb") as fh:
-        data = fh.read(settings.max_bytes + 1)
+    try:
+        data = read_own_file(path, now, settings.max_bytes + 1)
+    except NotOurs:
+        return refuse(["The file was replaced while it was read (by a link or another file); it was not read."])
+    except FileNotFoundError:
+        return ScanItem(agency, name, WAITING, "gone before it was read")
     submission = Submission(data=data, filename=name, agency_slug=agency, source=ReturnSource.DROP_FOLDER,
                             actor=f"inbox:{agency}")
     try:
         receipt = ingest_return(factory, submission, settings)
     except ValidationFailed as exc:
-        return refuse([exc.message, *(f"- {issue}" for issue in exc.issues)])
+        known = _known_columns(factory)
+        return refuse([exc.message, "(What the file holds is not repeated here: open it, or preview it on the "
+                       "upload page, to see the values.)", *(f"- {withheld(issue, known)}" for issue in exc.issues)])
     except NotFound as exc:
         return refuse([f"The folder '{agency}' is not a known agency ({exc.message}). Use the agency's slug."])
     except (OperationalError, DBAPIError) as exc:

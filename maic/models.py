@@ -232,6 +232,12 @@ class DataVersion(Base):
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+def bump_data_version(session: orm.Session, now: dt.datetime) -> None:
+    """Every change that alters a figure or its rating (returns, voids, settings, reference) calls this."""
+    session.execute(sa.update(DataVersion).where(DataVersion.id == 1)
+                    .values(version=DataVersion.version + 1, changed_at=now))
+
+
 class Incident(Base):
     __tablename__ = "incident"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,7 +17,18 @@ import yaml
 from sqlalchemy import orm
 
 from maic.errors import MaicError
-from maic.models import LRF, Agency, Area, Incident, IncidentMarker, Metric, MetricRelation
+from maic.models import (
+    LRF,
+    Agency,
+    Area,
+    Incident,
+    IncidentMarker,
+    Metric,
+    MetricRelation,
+    bump_data_version,
+    utcnow,
+)
+from maic.weeks import monday_of
 
 DEFAULT_REFERENCE = Path(__file__).parent / "data" / "reference" / "sds40_east_of_england.yaml"
 NEIGHBOUR_KIND = "neighbour_maic"
@@ -302,6 +313,7 @@ def load_reference(session: orm.Session, data: dict[str, Any], *, home_lrf: str 
         wanted = [a for a in areas.values() if a.lrf_id == lrf.id] if codes == "all" else [areas[c] for c in codes]
         if {a.id for a in agency.areas} != {a.id for a in wanted}:
             agency.areas = sorted(wanted, key=lambda a: a.name)
+            summary.count(summary.updated, "agency_area")
 
     for order, metric_data in enumerate(data["metrics"]):
         rag = metric_data.get("rag") or {}
@@ -320,6 +332,9 @@ def load_reference(session: orm.Session, data: dict[str, Any], *, home_lrf: str 
         }, summary)
     session.flush()
     _load_relations(session, data, summary)
+    if summary.created or summary.updated:
+        # Areas, populations and thresholds shape every figure: open pictures redraw at their next poll.
+        bump_data_version(session, utcnow())
     return summary
 
 
@@ -335,6 +350,13 @@ def _load_relations(session: orm.Session, data: dict[str, Any], summary: LoadSum
         session.delete(gone)
         summary.count(summary.updated, MetricRelation.__tablename__)
     session.flush()
+
+
+def first_week(session: orm.Session, configured: dt.date) -> dt.date:
+    """The incident's first week: its start in the reference data (which the demo moves), never before the
+    configured MAIC_INCIDENT_START. Returns, the returns page, the shared view and the API all count from it."""
+    start = session.scalar(sa.select(sa.func.min(Incident.start)))
+    return max(configured, monday_of(start)) if start else configured
 
 
 def _date(value: Any) -> dt.date:

@@ -80,10 +80,12 @@ register_job("feeds-pull", _pull_feeds, lambda c: int(c.get("MAIC_FEED_CHECK_SEC
 
 
 def _pull_federation(ctx: JobContext) -> str:  # issue 6
+    from maic.fetch import FetchPolicy
     from maic.returns.ingest import IngestSettings
     from maic.sharing.federation import pull_all
 
-    results = pull_all(ctx.factory, IngestSettings.from_config(ctx.config))
+    results = pull_all(ctx.factory, IngestSettings.from_config(ctx.config),
+                       fetch=FetchPolicy.from_config(ctx.config))
     return "; ".join(f"{r.lrf_code}: {r.outcome}" for r in results) or "no neighbour instance configured"
 
 

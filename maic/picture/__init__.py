@@ -35,7 +35,16 @@ from maic.picture.drilldown import (
     tile_figure,
 )
 from maic.picture.export import csv_text, neutralise
-from maic.picture.filters import UK_DATE, Filters, as_at_text_problem, as_at_words, checked_as_at, local_time
+from maic.picture.filters import (
+    UK_DATE,
+    FilterBounds,
+    Filters,
+    as_at_text_problem,
+    as_at_words,
+    checked_as_at,
+    filter_bounds,
+    local_time,
+)
 from maic.picture.forward import Forward, forward_look, forward_table
 from maic.picture.headlines import HEADLINE_METRICS, Headlines, Tile, headlines, headlines_table
 from maic.picture.pressure import RAG_WORDS, Pressure, measure_text, pressure, pressure_table, services_at_red
@@ -51,7 +60,7 @@ from maic.picture.releases import (
 from maic.picture.shortfall import SHORTFALL_METRICS, Shortfall, shortfall, shortfall_table
 
 __all__ = [
-    "HEADLINE_METRICS", "SHORTFALL_METRICS", "UK_DATE", "Filters", "as_at_text_problem", "as_at_words", "checked_as_at", "PanelCache", "RecentViews", "Warmer", "headlines_table", "local_time", "RAG_WORDS", "STATUS_TEXT", "WEEK", "Completeness", "Drill", "FigureRef", "Forward",
+    "HEADLINE_METRICS", "SHORTFALL_METRICS", "UK_DATE", "FilterBounds", "Filters", "filter_bounds", "as_at_text_problem", "as_at_words", "checked_as_at", "PanelCache", "RecentViews", "Warmer", "headlines_table", "local_time", "RAG_WORDS", "STATUS_TEXT", "WEEK", "Completeness", "Drill", "FigureRef", "Forward",
     "Headlines", "PictureQuery", "Pressure", "ReleaseSeries", "ReleasesByArea", "Shortfall", "Tile",
     "area_figure", "areas_in_scope", "cell_figure", "changed_since", "completeness", "completeness_table",
     "csv_text", "data_version", "drill_table", "forward_look", "forward_table", "headlines", "home_lrf",

@@ -19,6 +19,7 @@ from maic.models import Agency, Area, Metric, Observation, Return, User
 from maic.picture.core import PictureQuery, areas_in_scope, changed_since, incident_start, resolve_range
 from maic.picture.pressure import PER_10K, rag_metrics
 from maic.picture.shortfall import SHORTFALL_METRICS
+from maic.plaintext import one_line
 
 LIMIT = 500
 
@@ -136,8 +137,10 @@ def returns_behind(session: orm.Session, query: PictureQuery, figure: FigureRef,
     for r in session.execute(stmt):
         superseded = r.superseded_at is not None and r.superseded_at <= at
         result.rows.append(DrillRow(
-            r.id, r.name, r.who or f"no user ({r.source.replace('_', ' ')})", r.received_at, r.filename, r.key,
-            r.metric_label or r.key, r.code, r.area_name, r.week, int(r.value), "superseded" if superseded else "used",
+            # Stored names as one plain line, whenever they were stored (see maic.plaintext).
+            r.id, one_line(r.name), one_line(r.who or f"no user ({r.source.replace('_', ' ')})"), r.received_at,
+            one_line(r.filename), r.key, r.metric_label or r.key,
+            r.code, r.area_name, r.week, int(r.value), "superseded" if superseded else "used",
             r.superseded_at if superseded else None, r.superseded_by_return_id if superseded else None,
             not superseded and (r.key, r.code, r.week) in changed))
     return result

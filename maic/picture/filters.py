@@ -4,6 +4,8 @@ PictureQuery, and described in words for headers and exports.
 Local times (the as-at control) are in the configured time zone; PictureQuery works in naive UTC. People
 type an as-at the UK way (dd/mm/yyyy, HH:MM); the URL keeps ISO dates. An as-at in the future or before the
 incident is refused (checked_as_at), so the picture stays live and says why.
+What a question may ask for is bounded (Filters.within): weeks of the incident up to the latest week with
+returns, areas from the reference data, so no request can ask for centuries of weeks.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import orm
+
 from maic import dates
-from maic.picture.core import PictureQuery
+from maic.picture.core import PictureQuery, areas_in_scope, incident_start, latest_week
+from maic.weeks import monday_of
 
 HOME, NEIGHBOURS = "home", "neighbours"
 COUNT, RATE = "count", "rate"
@@ -119,6 +124,25 @@ class Filters:
         return PictureQuery(week_to=week_to, week_from=week_from, area_codes=(self.area,) if self.area else (),
                             include_neighbours=self.scope == NEIGHBOURS, as_at=self.as_at(tz))
 
+    def within(self, bounds: FilterBounds) -> tuple[Filters, list[str]]:
+        """These filters inside what may be asked for, and a sentence for each thing that had to change: weeks
+        move to the nearest week of the incident up to the latest week with returns (a day names its week's
+        Monday), and an area not in the reference data becomes all areas."""
+        notes: list[str] = []
+        week_from, week_to = (_bounded_week(label, week, bounds, notes) for label, week in
+                              (("From week", self.week_from), ("Week", self.week_to)))
+        if week_from is not None and week_from == bounds.first_week:
+            week_from = None  # the same weeks as "start of the incident", and one view rather than two
+        area = self.area
+        if area is not None and area not in bounds.area_codes:
+            notes.append(f"Area {_quoted(area)} is not an area of this picture: showing all areas.")
+            area = None
+        return replace(self, week_from=week_from, week_to=week_to, area=area), notes
+
+    def is_default_view(self) -> bool:
+        """The view a dashboard opens on (either scope, either measure): always worth rendering ahead."""
+        return self.week_from is None and self.week_to is None and self.area is None and self.as_at_date is None
+
     def describe(self, area_names: dict[str, str] | None = None) -> list[tuple[str, str]]:
         """The filters in words, for the CSV header and the screen."""
         names = area_names or {}
@@ -168,6 +192,47 @@ def checked_as_at(filters: Filters, tz: str, *, now: dt.datetime,
         began = f"The incident began on {incident_start:{UK_DATE}}" if incident_start else "That is too early"
         return live, f"{began}: choose an as-at on or after that day. The picture shows now, live."
     return filters, None
+
+
+@dataclass(frozen=True)
+class FilterBounds:
+    """What a question may ask for: weeks from the incident's first week to the latest week with returns
+    (both None before anything is reported), and the areas in the reference data."""
+
+    first_week: dt.date | None
+    last_week: dt.date | None
+    area_codes: frozenset[str]
+
+
+def filter_bounds(session: orm.Session) -> FilterBounds:
+    start = incident_start(session)
+    first = monday_of(start) if start else None
+    last = latest_week(session, PictureQuery())
+    if first is None or last is None:
+        first = last = None
+    areas = areas_in_scope(session, PictureQuery(include_neighbours=True))
+    return FilterBounds(first, max(first, last) if first and last else None, frozenset(areas["code"]))
+
+
+def _quoted(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _bounded_week(label: str, week: dt.date | None, bounds: FilterBounds, notes: list[str]) -> dt.date | None:
+    if week is None:
+        return None
+    week = monday_of(week)
+    first, last = bounds.first_week, bounds.last_week
+    if first is None or last is None:
+        notes.append(f"{label} {week.isoformat()}: there are no weeks with returns yet.")
+        return None
+    if week < first:
+        notes.append(f"{label} {week.isoformat()} is before the incident's first week: showing {first:%d %b %Y}.")
+        return first
+    if week > last:
+        notes.append(f"{label} {week.isoformat()} is after the latest week with returns: showing {last:%d %b %Y}.")
+        return last
+    return week
 
 
 def local_time(moment: dt.datetime, tz: str) -> str:

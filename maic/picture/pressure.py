@@ -17,8 +17,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy import orm
 
+from maic.models import LRF
 from maic.picture.core import (
     WEEK,
     PictureQuery,
@@ -79,6 +81,7 @@ class Pressure:
     as_at: dt.datetime
     metrics: list[RagMetric] = field(default_factory=list)
     areas: list[tuple[str, str]] = field(default_factory=list)  # (code, name), columns of the matrix
+    area_lrfs: list[str] = field(default_factory=list)  # the LRF name of each column: home first, then by LRF
     cells: list[RagCell] = field(default_factory=list)
     red_trend: list[tuple[dt.date, int | None]] = field(default_factory=list)
 
@@ -154,7 +157,12 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
         return result
     week_from, week = span
     areas = areas_in_scope(session, query)
+    lrf_names = dict(session.execute(sa.select(LRF.code, LRF.name)).all())
+    areas["lrf_name"] = areas["lrf"].map(lrf_names)
+    # Grouped by LRF (home first), so that fifty-odd columns read as a few named blocks.
+    areas = areas.sort_values(["is_home", "lrf_name", "name"], ascending=[False, True, True], kind="stable")
     result.areas = list(zip(areas["code"], areas["name"], strict=True))
+    result.area_lrfs = areas["lrf_name"].tolist()
     population = {c: (None if pd.isna(p) else int(p)) for c, p in zip(areas["code"], areas["population"], strict=True)}
     keys = sorted({m.key for m in result.metrics} | {m.basis for m in result.metrics if m.basis not in (None, PER_10K)})
     week_from = max(week_from, week - (TREND_WEEKS - 1) * WEEK)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from maic.models import Agency, Observation, Return, User
+from maic.plaintext import one_line
 from maic.weeks import deadline_for, monday_of
 
 ON_TIME, LATE, DUE, MISSING = "received on time", "received late", "due", "missing (late)"
@@ -42,8 +43,17 @@ class WeekDue:
 def agency_returns(session: orm.Session, agency_id: int, limit: int = 50) -> list[ReturnRow]:
     stmt = (sa.select(Return, User.username).outerjoin(User, User.id == Return.submitted_by_id)
             .where(Return.agency_id == agency_id).order_by(Return.received_at.desc(), Return.id.desc()).limit(limit))
-    return [ReturnRow(r.id, r.first_week, r.week, r.status, r.source, username or r.source, r.received_at,
-                      r.row_count, r.filename, r.sha256) for r, username in session.execute(stmt)]
+    # Names stored before they were made plain at the door are shown as one plain line too.
+    return [ReturnRow(r.id, r.first_week, r.week, r.status, r.source, one_line(username or r.source), r.received_at,
+                      r.row_count, one_line(r.filename), r.sha256) for r, username in session.execute(stmt)]
+
+
+def template_weeks(today: dt.date, incident_start: dt.date, count: int = 12) -> list[dt.date]:
+    """The weeks a template can be downloaded for, newest first: the last complete week (the one due next, and
+    the picture's latest) and the `count - 1` before it, none before the incident."""
+    last_week = monday_of(today) - dt.timedelta(days=7)
+    weeks = [last_week - dt.timedelta(days=7 * i) for i in range(count)]
+    return [w for w in weeks if w >= incident_start] or [incident_start]
 
 
 def weeks_due(session: orm.Session, agency_id: int, *, now: dt.datetime, incident_start: dt.date,

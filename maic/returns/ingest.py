@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,11 @@ from maic.models import (
     Return,
     ReturnSource,
     ReturnStatus,
+    bump_data_version,
     utcnow,
 )
+from maic.plaintext import one_line
+from maic.reference import first_week
 from maic.returns import personal_data
 from maic.returns.parse import ParsedFile, parse_long_csv
 from maic.returns.validate import (
@@ -57,7 +60,9 @@ class IngestSettings:
     today: dt.date | None = None
     change_factor: float = 3.0
     # An XLSX is a zip: what it may expand to, checked before anything is decompressed.
-    max_unzipped: int = 100 * 1024 * 1024
+    max_unzipped: int = 16 * 1024 * 1024
+    # Every cell read counts (formulas and blanks inside the sheet too): reading stops past this.
+    max_cells: int = 1_000_000
 
     @classmethod
     def from_config(cls, config: dict[str, Any], **overrides) -> IngestSettings:
@@ -67,7 +72,8 @@ class IngestSettings:
             "max_rows": int(config["MAIC_MAX_ROWS"]),
             "incident_start": dt.date.fromisoformat(str(config["MAIC_INCIDENT_START"])),
             "change_factor": float(config.get("MAIC_CHANGE_WARNING_FACTOR", 3.0)),
-            "max_unzipped": int(config.get("MAIC_MAX_UNZIPPED_BYTES", 100 * 1024 * 1024)),
+            "max_unzipped": int(config.get("MAIC_MAX_UNZIPPED_BYTES", 16 * 1024 * 1024)),
+            "max_cells": int(config.get("MAIC_MAX_CELLS", 1_000_000)),
         }
         values.update(overrides)
         return cls(**values)
@@ -124,12 +130,13 @@ def parse_submission(submission: Submission, settings: IngestSettings) -> Parsed
     if suffix in REFUSED_SUFFIXES:
         return ParsedFile(issues=[Issue(None, None, REFUSED_SUFFIXES[suffix])])
     if suffix == ".xlsx":
-        return parse_xlsx(submission.data, max_rows=settings.max_rows, max_unzipped=settings.max_unzipped)
+        return parse_xlsx(submission.data, max_rows=settings.max_rows, max_unzipped=settings.max_unzipped,
+                          max_cells=settings.max_cells)
     if suffix in (".csv", ".txt", ""):
         if submission.data.startswith(b"PK\x03\x04"):
             return ParsedFile(issues=[Issue(None, None, "this is a zip file (perhaps a workbook) named "
                                             f"'{suffix or 'no extension'}'; send a .csv, or a workbook named .xlsx")])
-        return parse_long_csv(submission.data, max_rows=settings.max_rows)
+        return parse_long_csv(submission.data, max_rows=settings.max_rows, max_cells=settings.max_cells)
     return ParsedFile(issues=[Issue(None, None, f"'{shown(suffix)}' files are not accepted: send a .csv or .xlsx "
                                     "return")])
 
@@ -145,7 +152,7 @@ def check_submission(session: orm.Session, submission: Submission, settings: Ing
     parsed = parse_submission(submission, settings)
     if parsed.issues:
         return CheckedReturn(issues=parsed.issues)
-    rules = settings.rules()
+    rules = replace(settings.rules(), incident_start=first_week(session, settings.incident_start))
     scope = AgencyScope.load(session, agency)
     personal = personal_data_issues(session, parsed, scope, rules.today)
     if personal:
@@ -195,7 +202,7 @@ def ingest_return(factory: orm.sessionmaker[orm.Session], submission: Submission
             return existing
         checked = check_submission(session, submission, settings)
     if checked.errors:
-        raise ValidationFailed(checked.issues, filename=submission.filename)
+        raise ValidationFailed(checked.issues, filename=one_line(submission.filename))
     archive_path = archive_bytes(settings.archive_dir, submission)
     try:
         with factory() as session, session.begin():
@@ -261,7 +268,7 @@ def _commit(session: orm.Session, submission: Submission, checked: CheckedReturn
     weeks = checked.weeks
     ret = Return(
         agency_id=agency.id, first_week=weeks[0], week=weeks[-1], source=str(submission.source),
-        submitted_by_id=submission.user_id, received_at=now, filename=submission.filename[:255], sha256=sha,
+        submitted_by_id=submission.user_id, received_at=now, filename=one_line(submission.filename)[:255], sha256=sha,
         archive_path=str(archive_path), size_bytes=len(submission.data), status=ReturnStatus.ACCEPTED,
         row_count=len(checked.rows), report="\n".join(str(i) for i in checked.issues),
     )
@@ -279,7 +286,7 @@ def _commit(session: orm.Session, submission: Submission, checked: CheckedReturn
     bump_data_version(session, now)
     audit.record(session, submission.actor, "return.commit", f"return:{ret.id}",
                  f"{agency.slug} {weeks[0].isoformat()}..{weeks[-1].isoformat()} {len(checked.rows)} rows "
-                 f"{submission.filename} sha256={sha}", submission.remote_addr)
+                 f"{one_line(submission.filename)} sha256={sha}", submission.remote_addr)
     return Receipt(ret.id, sha, len(checked.rows), weeks, superseded=superseded,
                    warnings=[i for i in checked.issues if i.severity != "error"])
 
@@ -323,7 +330,3 @@ def _retire_emptied_returns(session: orm.Session, return_ids: set[int]) -> int:
             retired += 1
     return retired
 
-
-def bump_data_version(session: orm.Session, now: dt.datetime) -> None:
-    session.execute(sa.update(DataVersion).where(DataVersion.id == 1)
-                    .values(version=DataVersion.version + 1, changed_at=now))

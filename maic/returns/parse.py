@@ -18,7 +18,7 @@ LONG_COLUMNS = ("week", "area_code", "metric", "value")
 ALL_BLANK = "every value is blank, so the file reports nothing: a blank is 'not reported'; type 0 for none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawRow:
     line: int
     week: str
@@ -124,7 +124,20 @@ def shown(text: str, width: int = 40) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def parse_long_csv(data: bytes, *, max_rows: int) -> ParsedFile:
+# A file refused for its shape (formulas, rows of the wrong width) is read no further after this many problems.
+MAX_SHAPE_PROBLEMS = 1000
+
+
+def stopped_reading(row: int) -> Issue:
+    return Issue(row, None, f"reading stopped here after {MAX_SHAPE_PROBLEMS:,} problems, the rest of the file was not "
+                 "read: fix these and send it again")
+
+
+def too_many_cells(max_cells: int) -> str:
+    return f"more than {max_cells:,} cells; a return is one agency's figures: split it (nothing more was read)"
+
+
+def parse_long_csv(data: bytes, *, max_rows: int, max_cells: int = 1_000_000) -> ParsedFile:
     parsed = ParsedFile()
     if not data.strip():
         parsed.issues.append(Issue(None, None, "the file is empty"))
@@ -150,19 +163,31 @@ def parse_long_csv(data: bytes, *, max_rows: int) -> ParsedFile:
         return parsed
     unnamed = UnnamedColumns(names, lambda i: str(i + 1))
     iw, ia, im, iv = (names.index(name) for name in LONG_COLUMNS)
+    cells = len(header)
+    data_rows = 0
     try:
         for record in reader:
             line = reader.line_num
+            cells += len(record)
+            if cells > max_cells:
+                parsed.issues.append(Issue(line, None, too_many_cells(max_cells)))
+                return parsed
             if not "".join(record).strip():
                 continue
-            if len(parsed.rows) >= max_rows:
-                parsed.issues.append(Issue(line, None, f"more than {max_rows:,} data rows; split the return"))
+            data_rows += 1
+            if data_rows > max_rows:
+                parsed.issues.append(Issue(line, None, f"more than {max_rows:,} data rows; split the return "
+                                           "(nothing more was read)"))
                 return parsed
             if len(record) != len(names):
                 parsed.issues.append(Issue(line, None, f"{len(record)} cells where the header has {len(names)}"))
-                continue
-            if unnamed.indexes:
+            elif unnamed.indexes:
                 parsed.issues.extend(unnamed.issues(line, record))
+            if len(parsed.issues) >= MAX_SHAPE_PROBLEMS:
+                parsed.issues.append(stopped_reading(line))
+                return parsed
+            if parsed.issues:
+                continue  # the file is refused already: its rows are not checked, only its shape and size
             parsed.rows.append(RawRow(line, record[iw].strip(), record[ia].strip(), record[im].strip(),
                                       record[iv].strip()))
     except csv.Error as exc:

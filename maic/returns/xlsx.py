@@ -19,12 +19,15 @@ from maic.errors import Issue
 from maic.returns.parse import (
     ALL_BLANK,
     LONG_COLUMNS,
+    MAX_SHAPE_PROBLEMS,
     ParsedFile,
     RawRow,
     UnnamedColumns,
     column_name,
     long_header_issues,
     repeated_column_issues,
+    stopped_reading,
+    too_many_cells,
 )
 
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -35,9 +38,23 @@ AGENCY_LABEL = "agency"
 WEEK_LABEL = "week beginning"
 AREA_CODE = "area_code"
 AREA_NAME = "area_name"
+FORMULA_REFUSED = "a formula is not accepted (formulas are never run here): type the number itself"
 
 
-def check_package(data: bytes, max_unzipped: int) -> list[Issue]:
+def _count_in_part(archive: zipfile.ZipFile, name: str, needle: bytes, limit: int) -> int:
+    """How many times needle occurs in a part, read in chunks (never the whole part at once), up to limit + 1."""
+    count, tail = 0, b""
+    with archive.open(name) as part:
+        while chunk := part.read(1 << 20):
+            window = tail + chunk
+            count += window.count(needle) - tail.count(needle)
+            if count > limit:
+                break
+            tail = window[-(len(needle) - 1):] if len(needle) > 1 else b""
+    return count
+
+
+def check_package(data: bytes, max_unzipped: int, max_cells: int = 1_000_000) -> list[Issue]:
     """Problems with the zip package itself, found without decompressing anything."""
     if data.startswith(XLS_MAGIC):
         return [Issue(None, None, "this is an old-style .xls workbook (Excel 97-2003): save it as .xlsx and send that")]
@@ -72,7 +89,38 @@ def check_package(data: bytes, max_unzipped: int) -> list[Issue]:
         if any(n.startswith("xl/externallinks/") for n in names):
             return [Issue(None, None, "the workbook links to other workbooks (external links); copy the values in "
                           "and remove the links")]
+        # openpyxl reads every shared string when it opens the workbook: count them first (each is a cell's text).
+        for member in members:
+            if member.filename.lower() == "xl/sharedstrings.xml" and \
+                    _count_in_part(archive, member.filename, b"<si", max_cells) > max_cells:
+                return [Issue(None, None, f"the workbook holds more than {max_cells:,} texts; a return is one "
+                              "agency's figures: split it (it was refused unopened)")]
     return []
+
+
+def _dimensions_from_the_head(self) -> None:
+    """openpyxl's ReadOnlyWorksheet._get_size, reading only up to <sheetData>: where the <dimension> element is.
+
+    openpyxl waits for the *end* of <sheetData> (the whole sheet) before it concludes a sheet has no
+    <dimension>, so opening a sheet without one cost a full parse before a single cell was read (6 s for a
+    1.4 MB file of formulas). The result is the same: the dimension when the sheet states it, else none.
+    """
+    from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
+    from openpyxl.worksheet.dimensions import SheetDimension
+    from openpyxl.xml.functions import iterparse
+
+    src = self._get_source()
+    try:
+        for _event, element in iterparse(src, events=("start",)):
+            if element.tag == DIMENSION_TAG:
+                boundaries = SheetDimension.from_tree(element).boundaries
+                if boundaries is not None:
+                    self._min_column, self._min_row, self._max_column, self._max_row = boundaries
+                return
+            if element.tag == DATA_TAG:
+                return
+    finally:
+        src.close()
 
 
 def _text(value) -> str:
@@ -117,12 +165,15 @@ def formula_message(cells: list[str], index: int, header: list[str], labels: lis
     return f"{area}, {measure}: {refused}" if area and measure else refused
 
 
-def parse_xlsx(data: bytes, *, max_rows: int, max_unzipped: int) -> ParsedFile:
+def parse_xlsx(data: bytes, *, max_rows: int, max_unzipped: int, max_cells: int = 1_000_000) -> ParsedFile:
     parsed = ParsedFile(encoding="xlsx")
-    parsed.issues = check_package(data, max_unzipped)
+    parsed.issues = check_package(data, max_unzipped, max_cells)
     if parsed.issues:
         return parsed
     from openpyxl import load_workbook  # imported here: only XLSX returns pay for it
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    ReadOnlyWorksheet._get_size = _dimensions_from_the_head  # openpyxl==3.1.5 is pinned; tests check it still fits
 
     try:
         with warnings.catch_warnings():
@@ -140,7 +191,7 @@ def parse_xlsx(data: bytes, *, max_rows: int, max_unzipped: int) -> ParsedFile:
             return parsed
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _read_sheet(sheets[0], parsed, max_rows)
+            _read_sheet(sheets[0], parsed, max_rows, max_cells)
     finally:
         workbook.close()
     if not parsed.rows and not parsed.issues:
@@ -148,15 +199,22 @@ def parse_xlsx(data: bytes, *, max_rows: int, max_unzipped: int) -> ParsedFile:
     return parsed
 
 
-def _read_sheet(sheet, parsed: ParsedFile, max_rows: int) -> None:
+def _read_sheet(sheet, parsed: ParsedFile, max_rows: int, max_cells: int) -> None:
     layout = None  # "wide" or "long", decided by the header row
     header: list[str] = []
     unnamed = UnnamedColumns([], _col)
     week_text, week_at = "", (3, "B")
     data_rows = 0
     labels: list[str] = []  # the row above the header: the template's measure labels
+    cells_read = 0
     for row_number, row in enumerate(sheet.iter_rows(), start=1):
-        cells, formulas = [], []
+        # Every cell read counts, blank or formula: a sheet padded to 16,384 columns or a million rows stops here.
+        cells_read += len(row)
+        if cells_read > max_cells:
+            parsed.issues.append(Issue(row_number, None, too_many_cells(max_cells)))
+            return
+        cells: list[str] = []
+        formulas: list[int] = []
         for index, cell in enumerate(row):
             if getattr(cell, "data_type", None) == "f":
                 formulas.append(index)
@@ -165,7 +223,10 @@ def _read_sheet(sheet, parsed: ParsedFile, max_rows: int) -> None:
             cells.append(_text(getattr(cell, "value", None)))
         parsed.issues.extend(Issue(row_number, _col(index), formula_message(cells, index, header, labels))
                              for index in formulas)
-        if not any(cells):
+        if len(parsed.issues) >= MAX_SHAPE_PROBLEMS:
+            parsed.issues.append(stopped_reading(row_number))
+            return
+        if not formulas and not any(cells):
             continue
         first = cells[0].strip().lower()
         if layout is None:
@@ -192,11 +253,14 @@ def _read_sheet(sheet, parsed: ParsedFile, max_rows: int) -> None:
             else:
                 parsed.other_cells.extend((row_number, _col(i), c) for i, c in enumerate(cells) if c)
             continue
-        data_rows += 1
+        data_rows += 1  # a row of formulas is a data row too
         parsed.issues.extend(unnamed.issues(row_number, cells, width=len(header)))
         if data_rows > max_rows:
-            parsed.issues.append(Issue(row_number, None, f"more than {max_rows:,} data rows; split the return"))
+            parsed.issues.append(Issue(row_number, None, f"more than {max_rows:,} data rows; split the return "
+                                       "(nothing more was read)"))
             return
+        if parsed.issues:
+            continue  # the file is refused already: its rows are not checked, only its shape and size
         if layout == "long":
             record = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
             refs = tuple(_col(header.index(c)) for c in LONG_COLUMNS)

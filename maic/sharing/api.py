@@ -19,6 +19,7 @@ from maic.db import session_for
 from maic.errors import MaicError
 from maic.models import utcnow
 from maic.picture import shared
+from maic.reference import first_week
 from maic.sharing import openapi
 from maic.sharing.tokens import authenticate_token
 from maic.weeks import monday_of, parse_week, weeks_between
@@ -135,8 +136,9 @@ def query_from_args(args, weeks: list[dt.date]) -> shared.SharedQuery:
 
 def picture_for(query: shared.SharedQuery) -> shared.SharedPicture:
     config = current_app.config
-    return shared.shared_picture(session_for(current_app), query, threshold=int(config["MAIC_SUPPRESSION_THRESHOLD"]),
-                                 history_from=dt.date.fromisoformat(str(config["MAIC_INCIDENT_START"])),
+    session = session_for(current_app)
+    return shared.shared_picture(session, query, threshold=int(config["MAIC_SUPPRESSION_THRESHOLD"]),
+                                 history_from=first_week(session, dt.date.fromisoformat(str(config["MAIC_INCIDENT_START"]))),
                                  history_days=int(config["MAIC_SHARED_HISTORY_DAYS"]))
 
 

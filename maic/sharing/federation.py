@@ -22,10 +22,12 @@ from sqlalchemy import orm
 from maic import audit
 from maic.db import transaction
 from maic.errors import MaicError, ValidationFailed
+from maic.fetch import FetchPolicy
 from maic.models import LRF, Area, FederationSource, Metric, ReturnSource, utcnow
 from maic.returns.ingest import IngestSettings, Submission, ingest_return
 
 TIMEOUT_SECONDS = 30
+PUBLIC_ONLY = FetchPolicy()
 NEIGHBOUR_AGENCY = "{lrf}-maic"
 
 
@@ -38,13 +40,16 @@ class PullResult:
 
 
 def pull_all(factory: orm.sessionmaker[orm.Session], settings: IngestSettings, *, lrf_code: str | None = None,
-             http: requests.Session | None = None) -> list[PullResult]:
+             http: requests.Session | None = None, fetch: FetchPolicy = PUBLIC_ONLY) -> list[PullResult]:
+    """Pull every active neighbour instance (or the one named). Their addresses must be public, or inside a
+    network `fetch` allows (FetchPolicy.from_config: MAIC_FETCH_ALLOW_NETWORKS), on every redirect too."""
     with factory() as session:
         stmt = sa.select(FederationSource.id, LRF.code).join(LRF).where(FederationSource.active.is_(True))
         if lrf_code:
             stmt = stmt.where(LRF.code == lrf_code)
         sources = session.execute(stmt.order_by(LRF.code)).all()
-    http = http or requests.Session()
+    http = fetch.session(http)
+    http.max_redirects = 5
     return [pull_source(factory, source_id, settings, http=http) for source_id, _ in sources]
 
 

@@ -60,6 +60,23 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+MAX_TOKEN_DAYS = 730  # two years: a token that never needs renewing is a token nobody remembers to revoke
+
+
+def token_days(raw: object, default: int = 90) -> int:
+    """Days a token lasts, from what a form sent (blank: the default), or a MaicError saying what is allowed."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return default
+    try:
+        number = float(str(raw).strip())
+    except ValueError:
+        number = float("nan")
+    if not number.is_integer() or not 1 <= number <= MAX_TOKEN_DAYS:
+        raise MaicError(f"days valid: give a whole number of days from 1 to {MAX_TOKEN_DAYS} "
+                        f"(not {str(raw)[:20]!r})")
+    return int(number)
+
+
 def create_token(session: orm.Session, name: str, *, created_by: str, lrf_code: str | None = None,
                  days: int | None = 90, now: dt.datetime | None = None) -> tuple[TokenInfo, str]:
     """A new token and its secret. The secret is returned this once and never stored."""
@@ -72,8 +89,8 @@ def create_token(session: orm.Session, name: str, *, created_by: str, lrf_code: 
         lrf_id = session.scalar(sa.select(LRF.id).where(LRF.code == lrf_code))
         if lrf_id is None:
             raise MaicError(f"there is no LRF '{lrf_code}'")
-    if days is not None and days <= 0:
-        raise MaicError("a token must last at least one day")
+    if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
+        raise MaicError(f"a token lasts from 1 to {MAX_TOKEN_DAYS} days")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name[:120], token_hash=hash_token(secret), prefix=secret[:12], lrf_id=lrf_id,
                      created_by=created_by, created_at=now,

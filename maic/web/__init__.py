@@ -10,7 +10,7 @@ from maic.web.session_user import SessionUser  # noqa: F401  (re-exported for ca
 
 def init_app(app) -> None:
     from maic.sharing import api
-    from maic.web import access, auth_views, boundaries, errors, exports, guard, security
+    from maic.web import access, auth_views, boundaries, errors, exports, guard, limits, security
 
     guard.init_app(app)  # first: an anonymous Dash request gets 401, not a CSRF complaint
     access.init_app(app)
@@ -20,3 +20,4 @@ def init_app(app) -> None:
     exports.init_app(app)
     boundaries.init_app(app)
     errors.init_app(app)
+    limits.init_app(app)  # its hook goes first of all

@@ -85,10 +85,13 @@ class Instance:
 @pytest.fixture
 def cambs_and_norfolk(tmp_path):
     # Cambridgeshire & Peterborough: the bundled reference, as `make run` loads it (without the demo returns).
-    cambs = Instance(tmp_path / "cambs")
+    # Both instances run on this host: each may fetch the other over loopback only because this allows it
+    # (the default refuses the server's own networks: server-side request forgery).
+    local = {"MAIC_FETCH_ALLOW_NETWORKS": "127.0.0.0/8"}
+    cambs = Instance(tmp_path / "cambs", **local)
     # Norfolk: README's steps, in order.
     norfolk = Instance(tmp_path / "norfolk", MAIC_REFERENCE_FILE=str(tmp_path / "norfolk" / "reference-norfolk.yaml"),
-                       MAIC_HOME_LRF="norfolk", MAIC_DEMO_BANNER="0")
+                       MAIC_HOME_LRF="norfolk", MAIC_DEMO_BANNER="0", **local)
     try:
         said = norfolk.maic("reference", "init", "--lrf", "norfolk")
         assert "neighbours: cambs-peterborough, suffolk, lincolnshire" in said

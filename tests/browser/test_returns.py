@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 
 import sqlalchemy as sa
@@ -80,8 +82,11 @@ def test_viewer_has_no_returns_page(live_server, page):
     sign_in(page, live_server, "viewer")
     expect(page.get_by_role("navigation", name="Pages")).to_be_visible(timeout=15_000)
     assert page.get_by_role("navigation", name="Pages").get_by_role("link", name="Returns").count() == 0
-    response = page.goto(live_server.url + "/dash/returns")
-    assert response.status == 403
+    page.goto(live_server.url + "/dash/returns")  # typed in: sent to the page the viewer can use
+    expect(page).to_have_url(re.compile(r"/dash/$"))
+    expect(page.locator("#tile-released_week .value")).to_have_text(re.compile(r"\d"), timeout=20_000)
+    expect(page.locator("h1", has_text="return")).to_have_count(0)
+
 
 
 def test_a_formula_in_the_template_is_named_by_area_and_measure_and_weeks_read_as_dates(live_server, page, tmp_path):
@@ -108,3 +113,29 @@ def test_a_formula_in_the_template_is_named_by_area_and_measure_and_weeks_read_a
     expect(errors).to_contain_text(f"{area}, {label}: a formula is not accepted")
     expect(errors).to_contain_text(f"{HEADER_ROW + 1}")
     screenshot(page, "returns-formula")
+
+
+def test_many_problems_show_the_first_hundred_and_the_csv_holds_every_one(live_server, page, tmp_path):
+    sign_in(page, live_server, "housing.lead")
+    page.goto(live_server.url + "/dash/returns")
+    bad = tmp_path / "many-problems.csv"
+    bad.write_text("week,area_code,metric,value\n"
+                   + "".join(f"2024-09-09,E07000008,households_in_ta,=1+{i}\n" for i in range(250)))
+    page.locator("#returns-upload input[type=file]").set_input_files(str(bad))
+    expect(page.get_by_text("250 problems to fix")).to_be_visible(timeout=20_000)
+    errors = page.locator("table.issues.errors")
+    expect(errors).to_contain_text("the first 100 of 250 (every one is in the CSV)")
+    expect(errors.locator("tbody tr")).to_have_count(100)
+    screenshot(page, "returns-many-problems")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "returns-many-problems-phone")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download every problem (250) as CSV").click()
+    download = download_info.value
+    assert download.suggested_filename == "problems-many-problems.csv"
+    rows = list(csv.reader(io.StringIO(download.path().read_text(encoding="utf-8"))))
+    assert rows[0] == ["row", "column", "kind", "problem"] and len(rows) == 251
+    assert rows[1] == ["2", "value", "error", "'=1+0' looks like a formula or command; formulas are never run here: "
+                                              "type the value itself"]
+    assert [r[0] for r in rows[1:]] == [str(n) for n in range(2, 252)]

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from maic.errors import ValidationFailed
-from maic.models import AuditEvent, DataVersion, Observation, Return
+from maic.models import AuditEvent, DataVersion, Incident, Observation, Return
 from maic.picture import PictureQuery, values
 from tests.fixtures import csv_bytes, ingest, settings_for
 
@@ -30,6 +30,8 @@ def current(factory, metric="releases_total", area="E07000008", as_at=None) -> l
 
 
 def test_a_good_return_is_committed_with_its_file_archived(factory, data_dir):
+    with factory() as session:
+        version = session.scalar(sa.select(DataVersion.version))  # the reference load moved it already
     receipt = ingest(factory, data_dir, "probation-cambs", ROWS)
     assert (receipt.rows, receipt.weeks, receipt.duplicate) == (3, [dt.date(2024, 9, 9)], False)
     with factory() as session:
@@ -37,7 +39,7 @@ def test_a_good_return_is_committed_with_its_file_archived(factory, data_dir):
         assert ret.status == "accepted" and ret.row_count == 3 and ret.sha256 == receipt.sha256
         archived = data_dir / "archive" / "probation-cambs" / f"{receipt.sha256}.csv"
         assert ret.archive_path == str(archived) and archived.read_bytes() == csv_bytes(ROWS)
-        assert session.scalar(sa.select(DataVersion.version)) == 1
+        assert session.scalar(sa.select(DataVersion.version)) == version + 1
         assert session.scalar(sa.select(AuditEvent.action)) == "return.commit"
     assert current(factory) == [12]
 
@@ -159,3 +161,13 @@ def test_settings_come_from_config(data_dir):
                                            "MAIC_MAX_ROWS": 7, "MAIC_INCIDENT_START": "2024-08-05"})
     assert settings.max_bytes == 5 and settings.max_rows == 7 and settings.archive_dir == data_dir / "archive"
     assert settings_for(data_dir).rules().today == dt.date(2024, 12, 2)
+
+
+def test_a_week_before_the_incidents_start_in_the_reference_data_is_refused(factory, data_dir):
+    """The demo moves the incident's start later than MAIC_INCIDENT_START; a return before it is refused too."""
+    with factory() as session, session.begin():
+        session.execute(sa.update(Incident).values(start=dt.date(2024, 9, 2)))
+    with pytest.raises(ValidationFailed) as refused:
+        ingest(factory, data_dir, "probation-cambs", [("2024-08-26", "E07000008", "releases_total", 4)])
+    assert "2024-08-26 is before the incident began (2024-09-02)" in str(refused.value.issues[0])
+    assert ingest(factory, data_dir, "probation-cambs", [("2024-09-02", "E07000008", "releases_total", 4)]).rows == 1

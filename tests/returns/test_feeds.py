@@ -14,6 +14,7 @@ from maic.cli import main
 from maic.db import transaction
 from maic.errors import MaicError
 from maic.feeds import ACCEPTED, FAILED, REFUSED, UNCHANGED, FeedSettings, add_feed, pull_due_feeds, pull_feed
+from maic.fetch import FetchPolicy
 from maic.models import Feed, Observation, Return
 from tests.fixtures import csv_bytes, settings_for
 
@@ -74,6 +75,8 @@ def feed_server():
 
 
 def feed_settings(data_dir, **kw):
+    # The feed server is on this machine: its loopback network is allowed, as MAIC_FETCH_ALLOW_NETWORKS would.
+    kw.setdefault("fetch", FetchPolicy.from_config({"MAIC_FETCH_ALLOW_NETWORKS": "127.0.0.0/8"}))
     return FeedSettings(ingest=settings_for(data_dir), data_dir=data_dir, timeout_seconds=5, retries=2,
                         backoff_seconds=0.01, **kw)
 
@@ -153,7 +156,24 @@ def test_cli_feeds_add_list_pull(db_url, data_dir, factory, feed_server, monkeyp
     added = runner.invoke(main, ["feeds", "add", feed_server.url, "--agency", "probation-cambs", "--every", "600",
                                  "--token-env", "FEED_TOKEN"])
     assert added.exit_code == 0, added.output
-    pulled = runner.invoke(main, ["feeds", "pull"])
-    assert pulled.exit_code == 0 and ": accepted: return" in pulled.output
+    refused = runner.invoke(main, ["feeds", "pull"])
+    assert "on the server's own networks" in refused.output and feed_server.requests == []
+    monkeypatch.setenv("MAIC_FETCH_ALLOW_NETWORKS", "127.0.0.0/8")  # the admin allows this host's loopback
+    pulled = runner.invoke(main, ["feeds", "pull", "--id", "1"])
+    assert pulled.exit_code == 0 and ": accepted: return" in pulled.output, pulled.output
     listed = runner.invoke(main, ["feeds", "list"])
     assert "probation-cambs" in listed.output and "token: yes" in listed.output and TOKEN not in listed.output
+
+
+def test_a_feed_on_the_servers_own_networks_is_refused_unless_allowed(factory, data_dir, feed_server):
+    feed_id = new_feed(factory, feed_server.url)
+    for url in (feed_server.url, "http://169.254.169.254/latest/meta-data/", "http://[::1]:9/x.csv",
+                "http://10.1.2.3/x.csv", "http://localhost:9/x.csv"):
+        with transaction(factory) as session:
+            session.get(Feed, feed_id).url = url
+        result = pull_feed(factory, feed_id, feed_settings(data_dir, fetch=FetchPolicy()))
+        assert result.outcome == FAILED and "on the server's own networks" in result.message, (url, result)
+    assert feed_server.requests == []  # refused before connecting
+    with transaction(factory) as session:
+        session.get(Feed, feed_id).url = feed_server.url
+    assert pull_feed(factory, feed_id, feed_settings(data_dir)).outcome == ACCEPTED  # allowed: 127.0.0.0/8

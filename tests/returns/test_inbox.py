@@ -35,7 +35,7 @@ def test_accepted_to_archive_refused_to_quarantine_with_a_report(factory, data_d
     quarantined = files_under(data_dir / "quarantine" / "probation-cambs")
     assert len(quarantined) == 2 and quarantined[0].endswith("-broken.csv")
     report = (data_dir / "quarantine" / "probation-cambs" / quarantined[1]).read_text()
-    assert "row 2, column value: '-4' is negative" in report and "nothing from it was written" in report
+    assert "row 2, column value: '...' is negative" in report and "nothing from it was written" in report
     with factory() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Return)) == 1
 
@@ -110,3 +110,72 @@ def test_database_unavailable_on_postgres_too(data_dir):
     (item,) = scan_inbox(make_session_factory(dead_engine), settings_for(data_dir), data_dir, settle_seconds=0)
     dead_engine.dispose()
     assert item.outcome == DB_DOWN and path.exists() and not list(data_dir.glob("quarantine/**/*"))
+
+
+SECRET = b"root:x:0:0:SECRET-FIRST-LINE:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+
+
+def reports_in(data_dir) -> str:
+    return "\n".join(p.read_text() for p in (data_dir / "quarantine").rglob("*.errors.txt"))
+
+
+def test_a_hard_link_to_a_file_outside_the_inbox_is_refused_unread(factory, data_dir, tmp_path):
+    import os
+
+    outside = tmp_path / "passwd"
+    outside.write_bytes(SECRET)
+    folder = data_dir / "inbox" / "probation-cambs"
+    folder.mkdir(parents=True)
+    os.link(outside, folder / "week37.csv")
+    (item,) = scan_inbox(factory, settings_for(data_dir), data_dir, settle_seconds=0)
+    assert item.outcome == REFUSED and "hard link" in item.message
+    assert "SECRET" not in reports_in(data_dir) and "root" not in reports_in(data_dir)
+    assert outside.read_bytes() == SECRET and files_under(data_dir / "inbox") == []
+
+
+def test_a_report_never_repeats_what_the_file_holds(factory, data_dir):
+    drop(data_dir, "probation-cambs", "passwd.csv", SECRET)
+    drop(data_dir, "probation-cambs", "values.csv",
+         b"week,area_code,metric,value\nSECRET-WEEK,E07000008,releases_total,4\n"
+         b"2024-09-09,SECRET-AREA,releases_total,4\n2024-09-09,E07000008,SECRET-METRIC,4\n"
+         b"2024-09-09,E07000008,releases_total,SECRET'S-VALUE\n")
+    items = scan_inbox(factory, settings_for(data_dir), data_dir, settle_seconds=0)
+    assert {i.outcome for i in items} == {REFUSED}
+    text = reports_in(data_dir)
+    assert "SECRET" not in text and "root" not in text
+    # Still says where each problem is and what kind it is.
+    assert "row 1, a column of the file: unexpected column(s)" in text
+    assert "row 2, column week: '...' is not a week" in text
+    assert "row 3, column area_code:" in text and "row 5, column value:" in text
+
+
+def test_a_file_that_becomes_a_link_or_another_file_is_not_read(tmp_path):
+    import os
+
+    import pytest
+
+    from maic.inbox import NotOurs, read_own_file
+
+    own = tmp_path / "own.csv"
+    own.write_bytes(GOOD)
+    looked_at = own.lstat()
+    assert read_own_file(own, looked_at, 1000) == GOOD
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(SECRET)
+    own.unlink()
+    own.symlink_to(outside)  # swapped for a link after it was looked at
+    with pytest.raises(NotOurs):
+        read_own_file(own, looked_at, 1000)
+    own.unlink()
+    os.link(outside, own)  # or for a hard link to a file elsewhere
+    with pytest.raises(NotOurs):
+        read_own_file(own, own.lstat(), 1000)
+    own.unlink()
+    own.write_bytes(GOOD)  # or for another file
+    other = own.lstat()
+    assert read_own_file(own, other, 1000) == GOOD
+    replaced = tmp_path / "replaced.csv"
+    replaced.write_bytes(GOOD)
+    os.replace(replaced, own)
+    with pytest.raises(NotOurs):
+        read_own_file(own, other, 1000)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from callbacks import _guard
 from maic.db import transaction
 from maic.errors import MaicError
-from maic.models import ApiToken, AuditEvent
+from maic.models import ApiToken, AuditEvent, Incident
 from maic.sharing import openapi
 from maic.sharing.tokens import create_token, hash_token, revoke_token
 from tests.fixtures import login_as
@@ -73,6 +73,17 @@ def test_an_expired_token_is_refused(api_app, factory):
         _, token = create_token(session, "old", created_by="test", days=1,
                                 now=dt.datetime(2024, 1, 1))
     assert api_app.test_client().get("/api/v1/version", headers=bearer(token)).status_code == 401
+
+
+def test_the_shared_weeks_begin_at_the_incidents_start_in_the_reference_data(api_app, factory):
+    """The demo moves the incident's start: the API's weeks and 'to date' sums begin there, as the picture's do."""
+    client, token = api_app.test_client(), new_token(factory)
+    assert client.get("/api/v1/shared", headers=bearer(token)).get_json()["week_from"] == "2024-08-05"
+    with transaction(factory) as session:
+        session.execute(sa.update(Incident).values(start=WEEKS[1]))
+    body = client.get("/api/v1/shared", headers=bearer(token)).get_json()
+    assert body["week_from"] == WEEKS[1].isoformat()
+    assert min(c["week"] for c in body["cells"]) == WEEKS[1].isoformat()
 
 
 def test_a_signed_in_user_without_a_token_cannot_use_the_api(api_app, factory):
@@ -151,6 +162,7 @@ def test_csv_neutralises_text_that_a_spreadsheet_would_run(api_app, factory):
     ("week_from=2024-09-16&week_to=2024-09-09", "week_from 2024-09-16 is after week_to 2024-09-09"),
     ("week_from=2024-09-09&week_from=2024-09-16", "week_from: give it once"),
     ("area=", "area: an empty value"), ("metric=releases_total,", "metric: an empty value"),
+    ("as_at=0001-01-01T00:00:00%2B14:00", "as_at"),
 ])
 def test_bad_questions_get_a_clear_400(api_app, factory, query, message):
     token = new_token(factory)

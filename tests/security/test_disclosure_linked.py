@@ -234,12 +234,15 @@ def test_the_demo_with_corrections_gives_nothing_away(db_url, factory, tmp_path)
     every version the shared API serves."""
     import sqlalchemy as sa
 
-    from maic.demo import seed
+    from maic.db import transaction
+    from maic.demo import create_demo_users, seed
     from maic.models import Observation
     from maic.picture.core import observation_history
     from tests.fixtures import ingest, settings_for
 
-    seed(factory, settings_for(tmp_path), tmp_path / "demo")
+    with transaction(factory) as session:
+        create_demo_users(session)
+    seed(factory, settings_for(tmp_path), tmp_path / "demo", now=dt.datetime(2024, 11, 27, 12))
     with factory() as session:
         newest = session.scalar(sa.select(sa.func.max(Observation.recorded_at)))
         metrics = [m for m in shared.shareable_metrics(session) if m.key in {r.key for r in RELEASES}]

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from maic.db import make_engine, make_session_factory, transaction
+from maic.fetch import FetchPolicy
 from maic.models import LRF, Return, ReturnSource
 from maic.picture import PictureQuery, values
 from maic.reference import load_reference, read_reference
@@ -23,6 +24,9 @@ from tests.fixtures import ingest, settings_for
 from tests.live_server import LiveServer
 from tests.security.conftest import make_app, new_token
 
+# Both instances are on this machine: its loopback network must be allowed, as an admin would set
+# MAIC_FETCH_ALLOW_NETWORKS=127.0.0.0/8 for instances on one host (the default refuses the server's own networks).
+LOCAL = FetchPolicy.from_config({"MAIC_FETCH_ALLOW_NETWORKS": "127.0.0.0/8"})
 WEEKS = [dt.date(2024, 9, 2), dt.date(2024, 9, 9)]
 NORFOLK = {"E07000148": [25, 31], "E07000145": [12, 3], "E07000143": [9, 14], "E07000144": [7, 8],
            "E07000146": [11, 10], "E07000147": [6, 2], "E07000149": [10, 9]}
@@ -75,7 +79,7 @@ def two_instances(tmp_path, sqlite_template):
 def test_figures_flow_from_their_instance_into_ours_with_a_correction(two_instances):
     us, them = two_instances["us"], two_instances["them"]
     settings = settings_for(two_instances["us_dir"])
-    first = pull_all(us, settings)
+    first = pull_all(us, settings, fetch=LOCAL)
     assert [(r.lrf_code, r.outcome) for r in first] == [("norfolk", "accepted")], first
     held = _norfolk_in(us)
     # Exact figures came across; their suppressed cells (1 to 4) and the cells withheld to protect them did not.
@@ -90,14 +94,14 @@ def test_figures_flow_from_their_instance_into_ours_with_a_correction(two_instan
         assert session.scalar(sa.select(LRF.is_home).where(LRF.code == "norfolk")) is False
 
     # Nothing changed on their side: the version check stops the pull.
-    assert [r.outcome for r in pull_all(us, settings)] == ["unchanged"]
+    assert [r.outcome for r in pull_all(us, settings, fetch=LOCAL)] == ["unchanged"]
 
     # They correct Norwich's second week; the next pull supersedes our figure and keeps the history.
     before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     time.sleep(1.1)  # their "as at" (which we record) is to the second
     ingest(them, two_instances["them_dir"], "norfolk-maic", [(WEEKS[1].isoformat(), "E07000148", "releases_total", 29)],
            filename="norfolk-correction.csv")
-    second = pull_all(us, settings)
+    second = pull_all(us, settings, fetch=LOCAL)
     assert [r.outcome for r in second] == ["accepted"], second
     assert _norfolk_in(us)[("E07000148", WEEKS[1])] == 29
     assert _norfolk_in(us, as_at=before)[("E07000148", WEEKS[1])] == 31
@@ -107,7 +111,7 @@ def test_we_never_re_share_a_neighbours_figures(two_instances):
     import requests
 
     us = two_instances["us"]
-    pull_all(us, settings_for(two_instances["us_dir"]))
+    pull_all(us, settings_for(two_instances["us_dir"]), fetch=LOCAL)
     token = new_token(us, "Suffolk LRF", lrf_code="suffolk")
     body = requests.get(f"{two_instances['us_server'].url}/api/v1/shared", timeout=30,
                         headers={"Authorization": f"Bearer {token}"}).json()
@@ -120,8 +124,46 @@ def test_a_bad_token_is_reported_not_raised(two_instances):
     with transaction(us) as session:
         from maic.models import FederationSource
         session.scalar(sa.select(FederationSource)).token = "maic_wrong"
-    results = pull_all(us, settings_for(two_instances["us_dir"]))
+    results = pull_all(us, settings_for(two_instances["us_dir"]), fetch=LOCAL)
     assert results[0].outcome == "failed" and "401" in results[0].message
     with us() as session:
         from maic.models import FederationSource
         assert session.scalar(sa.select(FederationSource)).last_status.startswith("failed: ")
+
+
+def test_the_servers_own_networks_are_not_fetched_unless_allowed(two_instances):
+    us = two_instances["us"]
+    (result,) = pull_all(us, settings_for(two_instances["us_dir"]))  # no allowance: the default
+    assert result.outcome == "failed"
+    assert "a loopback address on the server's own networks" in result.message
+    assert "MAIC_FETCH_ALLOW_NETWORKS" in result.message
+    assert _norfolk_in(us) == {}
+
+
+def test_a_redirect_to_an_address_not_allowed_is_refused(two_instances):
+    import http.server
+    import threading
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (http.server's name)
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.2:9/api/v1/version")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    us = two_instances["us"]
+    try:
+        with transaction(us) as session:
+            from maic.models import FederationSource
+            session.scalar(sa.select(FederationSource)).base_url = f"http://127.0.0.1:{server.server_port}"
+        only_this = FetchPolicy.from_config({"MAIC_FETCH_ALLOW_NETWORKS": "127.0.0.1/32"})
+        (result,) = pull_all(us, settings_for(two_instances["us_dir"]), fetch=only_this)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.outcome == "failed" and "127.0.0.2 is at 127.0.0.2, a loopback address" in result.message

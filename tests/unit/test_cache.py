@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+import pandas as pd
 import pytest
 
-from maic.picture.cache import PanelCache, RecentViews, Warmer
+from maic.picture.cache import PanelCache, RecentViews, Warmer, approximate_size
 
 
 def test_concurrent_requests_for_one_key_compute_it_once():
@@ -52,8 +53,51 @@ def test_the_least_recently_used_answer_goes_first():
 def test_recent_views_newest_first_and_bounded():
     views = RecentViews(size=2)
     for view in ("a", "b", "a", "c"):
-        views.seen(view)
+        views.seen(view, "reader", canonical=True)
     assert views.newest_first() == ["c", "a"]
+
+
+def test_a_view_one_reader_made_up_is_not_rendered_ahead():
+    views = RecentViews()
+    views.seen("default", "alice", canonical=True)
+    for _ in range(5):  # asking again and again is still one reader
+        views.seen("odd", "mallory")
+    assert views.newest_first() == ["default"]
+    views.seen("odd", "bob")  # a second reader wants it: worth rendering ahead
+    assert views.newest_first() == ["odd", "default"]
+
+
+def test_odd_views_cannot_push_the_opening_views_out_of_the_rendering_ahead():
+    views = RecentViews(ahead=3)
+    views.seen("default", "alice", canonical=True)
+    for n in range(100):
+        views.seen(("odd", n), "mallory")
+    assert views.newest_first() == ["default"]
+
+
+def test_the_cache_keeps_at_most_its_budget_in_bytes_and_drops_the_least_recently_used():
+    cache = PanelCache(size=100, max_bytes=3_000_000)
+    for key in "abcd":
+        cache.get(key, lambda: b"x" * 1_000_000)
+    assert len(cache) == 2 and cache.kept_bytes <= 3_000_000
+    assert cache.get("a", lambda: "recomputed") == "recomputed"  # a and b went first
+    assert cache.get("d", lambda: "lost") == b"x" * 1_000_000
+
+
+def test_a_value_larger_than_the_whole_budget_is_returned_but_not_kept():
+    cache = PanelCache(max_bytes=1_000_000)
+    cache.get("small", lambda: "s")
+    huge = cache.get("huge", lambda: pd.DataFrame({"v": range(500_000)}))
+    assert len(huge) == 500_000
+    assert len(cache) == 1 and cache.get("huge", lambda: "again") == "again"
+    assert cache.get("small", lambda: "lost") == "s"
+
+
+def test_sizes_are_estimated_through_containers_dataclasses_and_frames():
+    frame = pd.DataFrame({"area": ["E07000008"] * 10_000, "value": range(10_000)})
+    assert approximate_size(frame) > 80_000
+    nested = {"rows": [("E07000008", n) for n in range(10_000)], "frame": frame}
+    assert approximate_size(nested) > approximate_size(frame) + 10_000 * 50
 
 
 def wait_until(condition, seconds: float = 5) -> None:
