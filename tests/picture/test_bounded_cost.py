@@ -68,13 +68,18 @@ def test_an_odd_link_opens_the_bounded_view_and_says_so(app, factory, data_dir):
     seed(factory, data_dir)
     client = signed_in(app, factory)
     controls = ("week-from", "week-picker", "area-picker", "scope-picker", "asat-date", "asat-time", "map-measure")
-    body = {"output": "..picture-url.search...picture-filters.data..." + "...".join(f"{c}.value" for c in controls)
-            + "..",
-            "outputs": [{"id": "picture-url", "property": "search"}, {"id": "picture-filters", "property": "data"},
-                        *({"id": c, "property": "value"} for c in controls)],
-            "inputs": [{"id": "picture-url", "property": "search", "value": "?from=0001-01-01&to=9999-12-20"},
-                       *({"id": c, "property": "value", "value": None} for c in controls)],
-            "changedPropIds": ["picture-url.search"], "state": []}
+    outputs = [{"id": "picture-url", "property": "search"}, {"id": "picture-filters", "property": "data"},
+               *({"id": c, "property": "value"} for c in controls),
+               {"id": "asat-showing", "property": "children"}, {"id": "asat-message", "property": "children"}]
+    # The callback as the page declares it: the as-at boxes apply on Enter or leaving them, their text is state.
+    inputs = [{"id": "picture-url", "property": "search", "value": "?from=0001-01-01&to=9999-12-20"},
+              *({"id": c, "property": "value", "value": None} for c in controls if not c.startswith("asat")),
+              *({"id": c, "property": p, "value": None} for c in ("asat-date", "asat-time") for p in ("n_submit", "n_blur")),
+              {"id": "asat-now", "property": "n_clicks", "value": None}]
+    state = [{"id": "asat-date", "property": "value", "value": None}, {"id": "asat-time", "property": "value", "value": None},
+             {"id": "picture-filters", "property": "data", "value": None}]
+    body = {"output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
+            "outputs": outputs, "inputs": inputs, "changedPropIds": ["picture-url.search"], "state": state}
     response = post(client, body)
     assert response.status_code == 200, response.get_data(as_text=True)
     answer = response.get_json()["response"]
