@@ -149,7 +149,7 @@ def _col(index: int) -> str:
 def formula_message(cells: list[str], index: int, header: list[str], labels: list[str]) -> str:
     """A formula refused, named as the template shows it ("Fenland, People released: ...") when the cell is a
     figure under the header, as well as by its row and column."""
-    refused = "a formula is not accepted (formulas are never run here); type the number itself"
+    refused = FORMULA_REFUSED
 
     def at(values: list[str], i: int) -> str:
         return values[i].strip() if 0 <= i < len(values) else ""
