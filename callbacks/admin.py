@@ -9,7 +9,7 @@ import dataclasses
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from dash import Input, Output, State, ctx, no_update
+from dash import MATCH, Input, Output, State, ctx, no_update
 
 from callbacks import _guard
 from callbacks._common import db, user
@@ -105,12 +105,18 @@ def admin_action(trigger: str | None, fields: dict):
                                          fields["fed_token"] or None)
             text = f"Saved the instance for {fields['fed_lrf']}"
         else:
-            return no_update, no_update
+            return no_update, no_update, no_update, no_update
         session.commit()
     except MaicError as exc:
         session.rollback()
-        return view.message(exc.message, error=True), no_update
-    return view.message(text, secret), view.body(admin_data())
+        return view.message(exc.message, error=True), no_update, [], []
+    if secret is None:
+        return view.message(text), view.body(admin_data()), [], []
+    # The secret is shown where the admin pressed the button (the top message only says where it is).
+    slot = "token" if trigger == ids.ADMIN_TOKEN_CREATE else "user"
+    where = "under Create token" if slot == "token" else "under the user buttons"
+    boxes = {s: view.secret_box(text, secret, s) if s == slot else [] for s in ids.SECRET_SLOTS}
+    return view.message(f"{text.rstrip(':')} (shown {where})"), view.body(admin_data()), boxes["user"], boxes["token"]
 
 
 def _settings(stored: dict) -> admin.MetricSettings:
@@ -189,7 +195,7 @@ BUTTONS = [ids.ADMIN_USER_CREATE, ids.ADMIN_USER_SET_ROLE, ids.ADMIN_USER_DISABL
 
 def register(app) -> None:
     for key in (f"{ids.ADMIN_MESSAGE}.children", f"{ids.ADMIN_BODY}.children", f"{ids.ADMIN_AUDIT_TABLE}.children",
-                f"{ids.ADMIN_AUDIT_EXPORT}.href"):
+                f"{ids.ADMIN_AUDIT_EXPORT}.href", f"{{{ids.ADMIN_SECRET}}}.children", f"{{{ids.ADMIN_SECRET_COPY}}}.children"):
         _guard.rule(key, permissions.ADMIN)
     for key in (f"{ids.ADMIN_METRIC_SHAREABLE}.value", f"{ids.ADMIN_METRIC_AMBER}.value",
                 f"{ids.ADMIN_METRIC_RED}.value", f"{ids.ADMIN_METRIC_UNIT}.children", f"{ids.ADMIN_METRIC_LOADED}.data",
@@ -198,12 +204,22 @@ def register(app) -> None:
         _guard.rule(key, permissions.ADMIN)
 
     @app.callback(Output(ids.ADMIN_MESSAGE, "children"), Output(ids.ADMIN_BODY, "children"),
+                  *(Output({"type": ids.ADMIN_SECRET, "slot": slot}, "children") for slot in ids.SECRET_SLOTS),
                   *(Input(b, "n_clicks") for b in BUTTONS),
                   *(State(i, "value") for i in FIELDS.values()),
                   prevent_initial_call=True)
     def admin_buttons(*args):
         values = args[len(BUTTONS):]
         return admin_action(ctx.triggered_id, dict(zip(FIELDS, values, strict=True)))
+
+    app.clientside_callback(
+        """function(n, secret) {
+            if (!n || !navigator.clipboard) { return window.dash_clientside.no_update; }
+            navigator.clipboard.writeText(secret);
+            return "Copied";
+        }""", Output({"type": ids.ADMIN_SECRET_COPY, "slot": MATCH}, "children"),
+        Input({"type": ids.ADMIN_SECRET_COPY, "slot": MATCH}, "n_clicks"),
+        State({"type": ids.ADMIN_SECRET_VALUE, "slot": MATCH}, "children"), prevent_initial_call=True)
 
     @app.callback(Output(ids.ADMIN_METRIC_SHAREABLE, "value"), Output(ids.ADMIN_METRIC_AMBER, "value"),
                   Output(ids.ADMIN_METRIC_RED, "value"), Output(ids.ADMIN_METRIC_UNIT, "children"),

@@ -18,7 +18,7 @@ from callbacks._common import db, setting, show_notice, user
 from layouts import ids, panels
 from layouts import overview as view
 from layouts.plain import rendered
-from maic import audit, geo, permissions, picture
+from maic import audit, dates, geo, permissions, picture
 from maic.models import utcnow
 from maic.picture import Filters, PictureQuery
 from maic.weeks import latest_week_due
@@ -63,11 +63,33 @@ def _version() -> int:
 
 
 def _clock(name: str, filters: Filters):
-    """Completeness's 'missing' depends on the clock as well as the data: its live view is also keyed by the
-    newest week whose return is due by now, which changes once a week, when a deadline passes."""
-    if name == "completeness" and filters.as_at_date is None:
+    """Completeness's 'missing', and which week is the default (its returns due), depend on the clock as well
+    as the data: their live views are also keyed by the newest week whose return is due by now, which changes
+    once a week, when a deadline passes."""
+    if (name == "completeness" or filters.week_to is None) and filters.as_at_date is None:
         return latest_week_due(utcnow(), setting("MAIC_RETURN_DEADLINE"), _tz())
     return None
+
+
+def week_statuses(filters: Filters) -> list[picture.WeekStatus]:
+    """The weeks with figures as at the filters' time, newest first, with their returns in and due."""
+    as_at = filters.as_at(_tz())
+    key = ("week-statuses", _version(), as_at, _clock("week-statuses", replace(filters, week_to=None)))
+    return _cache().get(key, lambda: picture.week_statuses(
+        db(), PictureQuery(as_at=as_at), deadline_rule=setting("MAIC_RETURN_DEADLINE"), tz=_tz()))
+
+
+def query_for(filters: Filters) -> PictureQuery:
+    """The filters as a query; with no week chosen, the default week (the newest whose returns are due and
+    mostly in: maic.picture.quotable), so every panel, drill-down and export reads the same week."""
+    query = filters.query(_tz())
+    if query.week_to is None:
+        query = replace(query, week_to=picture.default_week(week_statuses(filters)))
+    return query
+
+
+def week_status(filters: Filters, week: dt.date | None) -> picture.WeekStatus | None:
+    return next((s for s in week_statuses(filters) if s.week == week), None)
 
 
 def _bounds() -> picture.FilterBounds:
@@ -88,7 +110,7 @@ def result(name: str, filters: Filters):
     """A panel's result for these filters, computed once per data version (the version is read before the
     query, so a result can only be newer than its key, never older)."""
     key = (name, _version(), replace(filters, measure="count"), _clock(name, filters))
-    return _cache().get(key, lambda: _computers()[name](db(), filters.query(_tz())))
+    return _cache().get(key, lambda: _computers()[name](db(), query_for(filters)))
 
 
 def _incident_start() -> dt.date | None:
@@ -112,6 +134,13 @@ def _as_at_text(filters: Filters, computed_at: dt.datetime) -> str:
     return picture.local_time(filters.as_at(_tz()) or computed_at, _tz())
 
 
+def _live_text() -> str:
+    """What a live picture is as at: when the newest figures landed (the data version's change). It stays
+    true until the next return lands, and then every panel is redrawn with the new time."""
+    changed = picture.data_changed_at(db())
+    return f"Live: figures updated {dates.moment(changed, _tz())}" if changed else "Live"
+
+
 def _area_names() -> dict[str, str]:
     areas = picture.areas_in_scope(db(), PictureQuery(include_neighbours=True))
     return dict(zip(areas["code"], areas["name"], strict=True))
@@ -126,11 +155,16 @@ def _filters_text(filters: Filters) -> str:
 def render_page():
     permissions.require(user(), permissions.VIEW_PICTURE)
     # The week picker's weeks read every week's rows: kept per data version, like the panels.
-    weeks = _cache().get(("weeks", _version()), lambda: picture.weeks_with_data(db(), PictureQuery()))
     areas = picture.areas_in_scope(db(), PictureQuery(include_neighbours=True))
     return view.layout(view.OverviewOptions(
-        weeks=weeks, areas=[(r.code, r.name, bool(r.is_home)) for r in areas.itertuples(index=False)],
+        weeks=week_statuses(Filters()), areas=[(r.code, r.name, bool(r.is_home)) for r in areas.itertuples(index=False)],
         can_export=permissions.allowed(user(), permissions.EXPORT)))
+
+
+def picker_options() -> list[dict]:
+    """The week picker's weeks, kept current as returns land (a new week appears, in progress)."""
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    return view.week_options(week_statuses(Filters()))
 
 
 def control_values(filters: Filters) -> tuple:
@@ -191,10 +225,11 @@ def _past(filters: Filters) -> bool:
 
 def _headlines(filters: Filters, can_drill: bool):
     headlines = result("headlines", filters)
-    header = view.picture_header(headlines.week, _as_at_text(filters, headlines.as_at), _past(filters),
-                                 headlines.returns_in, headlines.returns_due, any(t.revised for t in headlines.tiles),
-                                 headlines.returns_from)
-    return header, view.tiles(headlines, can_drill, _past(filters))
+    status = week_status(filters, headlines.week)
+    as_at = _as_at_text(filters, headlines.as_at) if _past(filters) else _live_text()
+    header = view.picture_header(headlines.week, as_at, _past(filters), headlines.returns_in, headlines.returns_due,
+                                 any(t.revised for t in headlines.tiles), headlines.returns_from, status)
+    return header, view.tiles(headlines, can_drill, _past(filters), status)
 
 
 def _releases(filters: Filters, can_drill: bool):
@@ -323,9 +358,22 @@ def figure_for(trigger: dict, value, query: PictureQuery) -> picture.FigureRef |
     return None
 
 
-def figure_data(figure: picture.FigureRef) -> dict:
+GRAPH_PANELS = {"map": "releases", "shortfall": "shortfall", "heatmap": "pressure", "forward": "forward"}
+
+
+def origin_of(trigger: dict) -> tuple[str, str]:
+    """Where the clicked figure sits (element id, name): the drill-down's way back."""
+    kind = trigger.get("type")
+    panel = {ids.DRILL_CELL: "pressure", ids.DRILL_AREA_BUTTON: "releases"}.get(kind) or (
+        GRAPH_PANELS.get(trigger.get("panel", "")) if kind == ids.DRILL_GRAPH else None)
+    if panel is None:
+        return view.TILES_ANCHOR
+    return f"panel-{panel}", next(title for key, title, *_ in view.PANELS if key == panel)
+
+
+def figure_data(figure: picture.FigureRef, origin: tuple[str, str] = view.TILES_ANCHOR) -> dict:
     return {"label": figure.label, "metrics": list(figure.metrics), "from": figure.week_from.isoformat(),
-            "to": figure.week_to.isoformat(), "areas": list(figure.area_codes)}
+            "to": figure.week_to.isoformat(), "areas": list(figure.area_codes), "origin": origin[0]}
 
 
 def figure_from(data: dict) -> picture.FigureRef:
@@ -341,14 +389,20 @@ def drill_panel(trigger, value, data):
     if not isinstance(trigger, dict) or trigger.get("type") == ids.DRILL_CLOSE:
         return [], None
     filters = filters_from(data)
-    query = filters.query(_tz())
+    query = query_for(filters)
     figure = figure_for(trigger, value, query)
     if figure is None:
         return [panels.message("There is no figure there to follow.")], None
     drill = picture.returns_behind(db(), query, figure)
-    return panels.drill_children(drill, picture.drill_table(drill), _as_at_text(filters, drill.as_at),
+    origin = origin_of(trigger)
+    calculation = None
+    if set(figure.metrics) == set(picture.SHORTFALL_METRICS):
+        found = result("shortfall", filters)
+        calculation = [r for r in found.rows if not figure.area_codes or r.area_code in figure.area_codes]
+    return panels.drill_children(drill, picture.drill_table(drill, _tz()), _as_at_text(filters, drill.as_at),
                                  _filters_text(filters), view.export_button("drill", permissions.allowed(
-                                     user(), permissions.EXPORT))), figure_data(figure)
+                                     user(), permissions.EXPORT)), back=origin,
+                                 shortfall_rows=calculation), figure_data(figure, origin)
 
 
 # --- export -----------------------------------------------------------------------------------------------
@@ -371,8 +425,8 @@ def export_table(panel: str, filters: Filters, drill_state: dict | None):
     }
     if panel == "drill":
         figure = figure_from(drill_state or {})
-        drill = picture.returns_behind(db(), filters.query(_tz()), figure, limit=100_000)
-        return picture.drill_table(drill), f"{EXPORT_TITLES['drill']}: {figure.label}"
+        drill = picture.returns_behind(db(), query_for(filters), figure, limit=100_000)
+        return picture.drill_table(drill, _tz()), f"{EXPORT_TITLES['drill']}: {figure.label}"
     return tables[panel](), EXPORT_TITLES[panel]
 
 
@@ -422,6 +476,8 @@ def register(app) -> None:
                         *((f"{panel}.children", permissions.VIEW_PICTURE) for panel in PANEL_OUTPUTS),
                         (f"{ids.DRILL_PANEL}.children", permissions.DRILL_DOWN),
                         (f"{ids.DRILL_STATE}.data", permissions.DRILL_DOWN),
+                        (f"{ids.WEEK_PICKER}.options", permissions.VIEW_PICTURE),
+                        (f"{ids.DRILL_FOCUS}.data", permissions.DRILL_DOWN),
                         (f"{{{ids.EXPORT_DOWNLOAD}}}.data", permissions.EXPORT)):
         _guard.rule(key, action)
 
@@ -445,6 +501,25 @@ def register(app) -> None:
         now = f"{ids.ASAT_NOW}.n_clicks" in ctx.triggered_prop_ids
         return sync_filters(ids.ASAT_NOW if now else ctx.triggered_id, search, week_from, week_to, area, scope,
                             asat_date, asat_time, measure, current=current)
+
+    @app.callback(Output(ids.WEEK_PICKER, "options"), Input(ids.DATA_VERSION, "data"), prevent_initial_call=True)
+    def week_picker_options(_version):
+        return picker_options()
+
+    # A drill-down opens above the panels: bring it into view and move focus to its heading; when it closes,
+    # focus goes back to where the figure was clicked.
+    app.clientside_callback(
+        """function(state) {
+            setTimeout(function() {
+                var target = null;
+                if (state) { window.maicDrillOrigin = state.origin; target = document.getElementById('drill-heading'); }
+                else if (window.maicDrillOrigin) {
+                    target = document.getElementById(window.maicDrillOrigin); window.maicDrillOrigin = null;
+                }
+                if (target) { target.focus({preventScroll: true}); target.scrollIntoView({block: 'start'}); }
+            }, 50);
+            return state ? state.label : null;
+        }""", Output(ids.DRILL_FOCUS, "data"), Input(ids.DRILL_STATE, "data"), prevent_initial_call=True)
 
     app.callback(Output(ids.HEADLINE_ASAT, "children"), Output(ids.HEADLINE_TILES, "children"),
                  Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))(headline_panel)

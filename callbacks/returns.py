@@ -20,7 +20,7 @@ from callbacks import _guard
 from callbacks._common import db, setting, user
 from layouts import ids
 from layouts import returns as view
-from maic import permissions
+from maic import dates, permissions
 from maic.db import factory_for
 from maic.errors import Forbidden, MaicError, ValidationFailed
 from maic.models import Agency, ReturnSource, utcnow
@@ -96,10 +96,10 @@ def preview_data(agency_slug: str | None, contents: str, filename: str | None) -
     preview = build_preview(db(), submission, _settings())
     return {
         "filename": preview.filename, "sha256": preview.sha256, "size": preview.size_bytes, "rows": preview.rows,
-        "weeks": [w.isoformat() for w in preview.weeks], "errors": _issues(preview.errors),
+        "weeks": [dates.day(w) for w in preview.weeks], "errors": _issues(preview.errors),
         "errors_total": len(preview.errors), "warnings": _issues(preview.warnings),
         "warnings_total": len(preview.warnings), "duplicate_of": preview.duplicate_of,
-        "totals": [(t.week.isoformat(), t.label, "no figure" if t.current is None else f"{t.current:,}",
+        "totals": [(dates.day(t.week), t.label, "no figure" if t.current is None else f"{t.current:,}",
                     f"{t.after:,}", "" if t.change is None else f"{t.change:+,}") for t in preview.totals],
     }
 
@@ -108,7 +108,7 @@ def commit_data(agency_slug: str | None, contents: str, filename: str | None) ->
     agency = _agency_for(agency_slug)
     receipt = ingest_return(factory_for(current_app), _submission(agency, contents, filename), _settings())
     return {"return_id": receipt.return_id, "sha256": receipt.sha256, "rows": receipt.rows,
-            "weeks": [w.isoformat() for w in receipt.weeks], "duplicate": receipt.duplicate,
+            "weeks": [dates.day(w) for w in receipt.weeks], "duplicate": receipt.duplicate,
             "warnings": len(receipt.warnings),
             "received": view.format_local(utcnow(), setting("MAIC_TIMEZONE"))}
 
@@ -156,10 +156,10 @@ def history_panel(agency_slug, _committed):
                             deadline_rule=setting("MAIC_RETURN_DEADLINE"), tz=tz)
     return view.history_children(
         agency.name,
-        [(r.id, r.week.isoformat() if r.first_week == r.week else f"{r.first_week:%Y-%m-%d} to {r.week:%Y-%m-%d}",
+        [(r.id, dates.day(r.week) if r.first_week == r.week else f"{dates.day(r.first_week)} to {dates.day(r.week)}",
           r.status, r.source.replace("_", " "), r.submitted_by, view.format_local(r.received_at, tz), r.rows,
           r.filename) for r in rows],
-        [(d.week.isoformat(), view.format_local(d.deadline, tz), d.status, view.format_local(d.first_received_at, tz))
+        [(dates.day(d.week), view.format_local(d.deadline, tz), d.status, view.format_local(d.first_received_at, tz))
          for d in due])
 
 

@@ -91,6 +91,7 @@ def layout(data: AdminData) -> html.Div:
             html.Button("Disable", id=ids.ADMIN_USER_DISABLE, className="button"),
             html.Button("Enable", id=ids.ADMIN_USER_ENABLE, className="button"),
             html.Button("Reset password", id=ids.ADMIN_USER_RESET, className="button"),
+            secret_slot("user"),
             html.H2("Agencies"),
             html.Div(className="controls", children=[
                 _field("Agency", _dropdown(ids.ADMIN_AGENCY_SLUG, data.agency_options, "choose an agency"))]),
@@ -122,6 +123,7 @@ def layout(data: AdminData) -> html.Div:
                 _field("Days valid", dcc.Input(id=ids.ADMIN_TOKEN_DAYS, type="number", min=1, max=730, step=1, value=90)),
             ]),
             html.Button("Create token (shown once)", id=ids.ADMIN_TOKEN_CREATE, className="button"),
+            secret_slot("token"),
             html.Div(className="controls", children=[
                 _field("Token", _dropdown(ids.ADMIN_TOKEN_ID, data.token_options, "choose a token"))]),
             html.Button("Revoke token", id=ids.ADMIN_TOKEN_REVOKE, className="button"),
@@ -166,6 +168,21 @@ def message(text: str, secret: str | None = None, error: bool = False) -> html.D
         children += [" ", html.Code(secret, className="secret"),
                      html.Span(" (copy it now: it is not shown again)", className="muted")]
     return html.Div(className="alert" if error else "notice", children=children)
+
+
+def secret_slot(slot: str) -> html.Div:
+    """Where a new password or token appears: beside the form that made it, not at the top of the page."""
+    return html.Div(id={"type": ids.ADMIN_SECRET, "slot": slot}, role="status", **{"aria-live": "polite"})
+
+
+def secret_box(text: str, secret: str, slot: str) -> html.Div:
+    return html.Div(className="notice copy-secret", children=[
+        html.Span(text),
+        html.Code(secret, id={"type": ids.ADMIN_SECRET_VALUE, "slot": slot}, className="secret"),
+        html.Button("Copy", id={"type": ids.ADMIN_SECRET_COPY, "slot": slot}, type="button",
+                    className="button secondary small", **{"aria-label": "Copy the secret"}),
+        html.Span("Copy it now: it is not shown again.", className="muted"),
+    ])
 
 
 def audit_table(rows: list[tuple]) -> html.Div:

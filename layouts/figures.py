@@ -135,7 +135,7 @@ def shortfall_bars(rows: list, height: int | None = None) -> Figure:
          "marker": {"color": BLUE}, "customdata": codes, "hovertemplate": "Spare places: %{x}<extra>%{y}</extra>"},
         {"type": "bar", "y": names, "x": [r.demand for r in ordered], "orientation": "h", "name": "Demand",
          "marker": {"color": ORANGE}, "customdata": codes, "hovertemplate": "Demand: %{x}<extra>%{y}</extra>",
-         "text": [f"short {r.shortfall}" if r.shortfall else "" for r in ordered], "textposition": "outside",
+         "text": [f"{r.shortfall} short now" if r.shortfall else "" for r in ordered], "textposition": "outside",
          "cliponaxis": False},
     ]
     return _figure(traces, height or max(240, 90 + 44 * len(rows)), barmode="group",

@@ -22,6 +22,12 @@ SHARED_EXPORT = "shared-export"
 ADMIN_SECTION = "admin-section"
 ADMIN_BODY = "admin-body"
 ADMIN_MESSAGE = "admin-message"
+# A new secret (password, API token) shown beside the form that made it: {"type": ADMIN_SECRET, "slot": "user"|"token"},
+# its text {"type": ADMIN_SECRET_VALUE, "slot": ...} and its copy button {"type": ADMIN_SECRET_COPY, "slot": ...}.
+ADMIN_SECRET = "admin-secret"
+ADMIN_SECRET_VALUE = "admin-secret-value"
+ADMIN_SECRET_COPY = "admin-secret-copy"
+SECRET_SLOTS = ("user", "token")
 ADMIN_USER_NAME = "admin-user-name"
 ADMIN_USER_DISPLAY = "admin-user-display"
 ADMIN_USER_ROLE = "admin-user-role"
@@ -115,4 +121,6 @@ RETURNS_REPORT_DOWNLOAD = "returns-report-download"
 SCHEDULER_RUNS = "scheduler-runs"
 SCHEDULER_REFRESH = "scheduler-refresh"
 DRILL_STATE = "drill-state"
+# Set after a drill-down opens or closes, when focus has been moved to it or back (a clientside callback).
+DRILL_FOCUS = "drill-focus"
 

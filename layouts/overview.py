@@ -14,14 +14,21 @@ from dash import dcc, html
 from layouts import ids
 from layouts.components import fmt_change, fmt_int
 from layouts.loading import waiting
+from maic import dates
 
+# In the order the SCG reads them: what is short now, what is coming, which services are under strain, then
+# where people went and whose returns are in (the wide grid last).
 PANELS = (
-    ("releases", "Releases by area", ids.RELEASES_PANEL, ("releases-areas", "releases-weeks")),
     ("shortfall", "Accommodation shortfall", ids.SHORTFALL_PANEL, ("shortfall",)),
-    ("pressure", "Service pressure", ids.PRESSURE_PANEL, ("pressure",)),
-    ("completeness", "Returns completeness", ids.COMPLETENESS_PANEL, ("completeness",)),
     ("forward", "Forward look", ids.FORWARD_PANEL, ("forward",)),
+    ("pressure", "Service pressure", ids.PRESSURE_PANEL, ("pressure",)),
+    ("releases", "Releases by area", ids.RELEASES_PANEL, ("releases-areas", "releases-weeks")),
+    ("completeness", "Returns completeness", ids.COMPLETENESS_PANEL, ("completeness",)),
 )
+# Where a drill-down came from, for its "Back to" link: an element id and its name.
+TILES_ANCHOR = ("headline-figures", "Headline figures")
+TILE_UNITS = {"people": "people", "households": "households", "places": "places short",
+              "cells": "service-area pairs"}
 EXPORT_LABELS = {"headlines": "headlines", "releases-areas": "by area", "releases-weeks": "by week",
                  "shortfall": "shortfall", "pressure": "service pressure", "completeness": "completeness",
                  "forward": "forward look", "drill": "drill-down"}
@@ -29,14 +36,26 @@ EXPORT_LABELS = {"headlines": "headlines", "releases-areas": "by area", "release
 
 @dataclass(frozen=True)
 class OverviewOptions:
-    weeks: list[dt.date]
+    weeks: list = field(default_factory=list)  # maic.picture.WeekStatus, newest first
     areas: list[tuple[str, str, bool]] = field(default_factory=list)  # (code, name, is_home)
     can_export: bool = False
 
 
-def _week_options(weeks: list[dt.date], first_label: str, first_value: str) -> list[dict]:
-    return [{"label": first_label, "value": first_value}] + [
-        {"label": f"Week beginning {w:%d %b %Y}", "value": w.isoformat()} for w in reversed(weeks)]
+def returns_in_text(status) -> str:
+    text = f"{status.returns_in} of {status.returns_due} returns in"
+    return text if status.due else text + ", not yet due"
+
+
+def week_options(weeks: list) -> list[dict]:
+    """The default first, then each week newest first; a week not yet quotable says it is in progress."""
+    return [{"label": "Latest week mostly in", "value": "latest"}] + [
+        {"label": dates.week_beginning(w.week) + ("" if w.quotable else f" (in progress: {returns_in_text(w)})"),
+         "value": w.week.isoformat()} for w in weeks]
+
+
+def _from_options(weeks: list) -> list[dict]:
+    return [{"label": "Start of the incident", "value": "start"}] + [
+        {"label": dates.week_beginning(w.week), "value": w.week.isoformat()} for w in weeks]
 
 
 def export_button(panel: str, can_export: bool) -> html.Span | None:
@@ -87,7 +106,8 @@ def layout(options: OverviewOptions) -> html.Div:
                   if not is_home]
     sections = []
     for key, title, body_id, exports in PANELS:
-        sections.append(html.Section(className="panel", id=f"panel-{key}", **{"aria-labelledby": f"h-{key}"},
+        sections.append(html.Section(className="panel", id=f"panel-{key}", tabIndex="-1",
+                                     **{"aria-labelledby": f"h-{key}"},
                                      children=[
             html.Div(className="panel-head", children=[
                 html.H2(title, id=f"h-{key}"),
@@ -108,13 +128,15 @@ def layout(options: OverviewOptions) -> html.Div:
         dcc.Location(id=ids.PICTURE_URL, refresh=False),
         dcc.Store(id=ids.FILTERS),
         dcc.Store(id=ids.DRILL_STATE),
+        dcc.Store(id=ids.DRILL_FOCUS),
         html.H1("Common picture"),
+        contents(),
         html.Div(className="controls", role="search", **{"aria-label": "Filters"}, children=[
             control("From week", ids.WEEK_FROM, dcc.Dropdown(
-                id=ids.WEEK_FROM, options=_week_options(options.weeks, "Start of the incident", "start"),
+                id=ids.WEEK_FROM, options=_from_options(options.weeks),
                 value="start", clearable=False, searchable=False)),
             control("Week", ids.WEEK_PICKER, dcc.Dropdown(
-                id=ids.WEEK_PICKER, options=_week_options(options.weeks, "Latest week with returns", "latest"),
+                id=ids.WEEK_PICKER, options=week_options(options.weeks),
                 value="latest", clearable=False, searchable=False, placeholder="No weeks with returns yet")),
             control("Area", ids.AREA_PICKER, dcc.Dropdown(
                 id=ids.AREA_PICKER, options=[{"label": "All areas", "value": "all"}] + home + neighbours,
@@ -132,40 +154,72 @@ def layout(options: OverviewOptions) -> html.Div:
             html.Div(id=ids.HEADLINE_ASAT, **{"aria-live": "polite"}),
             export_button("headlines", options.can_export),
         ]),
-        html.Div(id=ids.HEADLINE_TILES, className="tiles", **{"aria-live": "polite"}),
+        html.Div(id=TILES_ANCHOR[0], tabIndex="-1", **{"aria-label": TILES_ANCHOR[1]}, role="region", children=[
+            html.Div(id=ids.HEADLINE_TILES, className="tiles", **{"aria-live": "polite"})]),
         html.Section(id=ids.DRILL_PANEL, className="drill", tabIndex="-1", **{"aria-live": "polite"},
                      **{"aria-label": "Returns behind a figure"}),
         *sections,
     ])
 
 
+def contents() -> html.Nav:
+    """A short contents list: every panel one click away, in the order they appear."""
+    links = [(TILES_ANCHOR[0], TILES_ANCHOR[1])] + [(f"panel-{key}", title) for key, title, *_ in PANELS]
+    return html.Nav(className="contents", **{"aria-label": "On this page"}, children=[
+        html.Span("On this page:", className="contents-title"),
+        html.Ul([html.Li(html.A(title, href=f"#{anchor}")) for anchor, title in links]),
+    ])
+
+
+def incomplete(returns_in: int, returns_due: int, status) -> bool:
+    """Not every return is in for the week (or its deadline has not passed): its figures are not totals."""
+    return returns_in < returns_due or (status is not None and not status.due)
+
+
 def picture_header(week: dt.date | None, as_at_text: str, past: bool, returns_in: int, returns_due: int,
-                   any_revised: bool, returns_from: str = "home agencies") -> html.Div:
-    """What the figures are: the week, 'as at' in plain words, and how many returns are in."""
+                   any_revised: bool, returns_from: str = "home agencies", status=None) -> html.Div:
+    """What the figures are: the week, 'as at' in plain words, and how many returns are in (prominent when not
+    all are: a partial week must not be quoted as a total)."""
     if week is None:
         return html.Div(className="asat", children=[
             html.Strong("No returns have been received yet." if not past else "No returns had been received by then."),
-            html.Span(f"As at {as_at_text}")])
+            html.Span(as_at_text)])
+    partial = incomplete(returns_in, returns_due, status)
     return html.Div(className="asat" + (" past" if past else ""), children=[
-        html.Strong(f"Week beginning {week:%A %d %B %Y}"),
-        html.Span(f"As at {as_at_text}" + (": the picture as it stood then" if past else ""),
+        html.Strong(dates.week_beginning(week)),
+        html.Span(f"As at {as_at_text}: the picture as it stood then" if past else as_at_text,
                   className="asat-when"),
-        html.Span(f"{returns_in} of {returns_due} returns in ({returns_from})", className="muted"),
+        html.Span(("Incomplete week: " if partial else "") + f"{returns_in} of {returns_due} returns in ({returns_from})"
+                  + ("" if status is None or status.due else ", not yet due"),
+                  className="week-incomplete" if partial else "muted"),
         html.Span("✱ revised since: a figure marked so has changed after that time", className="revised-note")
         if past and any_revised else None,
     ])
 
 
-def tiles(headlines, can_drill: bool, past: bool) -> list:
+def _tile_value(t) -> list:
+    if t.value is None:
+        return [fmt_int(t.value)]
+    return [fmt_int(t.value), " ", html.Span(TILE_UNITS.get(t.unit, t.unit), className="unit")]
+
+
+def tiles(headlines, can_drill: bool, past: bool, status=None) -> list:
     if headlines.week is None:
         return [html.P("When the first return is committed its figures appear here.", className="muted")]
+    partial = incomplete(headlines.returns_in, headlines.returns_due, status)
+    in_text = f"{headlines.returns_in} of {headlines.returns_due} returns in" + (
+        "" if status is None or status.due else ", not yet due")
     out = []
     for t in headlines.tiles:
         text, css = fmt_change(t.change)
-        out.append(html.Div(className="tile" + (" missing" if t.value is None else ""), id=f"tile-{t.key}",
-                            role="group", **{"aria-label": t.label}, children=[
-            html.Div(t.label, className="label"),
-            html.Div([fmt_int(t.value), html.Span(" ✱", className="revised-mark", title="revised since")
+        out.append(html.Div(className="tile" + (" missing" if t.value is None else "") + (" incomplete" if partial
+                                                                                         else ""),
+                            id=f"tile-{t.key}", role="group", **{"aria-label": t.label}, children=[
+            # The warning sits in the title's row: the tile's four rows (subgrid) stay in line with its neighbours'.
+            html.Div(className="label", children=[
+                t.label, html.Div(f"Incomplete week: {in_text}; not a total", className="tile-warning")
+                if partial else None]),
+            html.Div([*_tile_value(t), html.Span(" ✱", className="revised-mark", title="revised since")
                       if past and t.revised else None], className="value"),
             html.Div(text, className=css),
             html.Div(className="foot", children=[  # the fourth row of the tile: the rest, whatever it holds

@@ -15,6 +15,7 @@ import pandas as pd
 from dash import dcc, html
 
 from layouts import figures, ids
+from maic import dates
 from maic.plaintext import one_line
 from maic.rounding import fixed
 
@@ -31,6 +32,8 @@ def _cell_text(value: Any) -> str:
         return NO_FIGURE
     if isinstance(value, bool):
         return "yes" if value else ""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dates.day(value)
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
@@ -127,8 +130,8 @@ def _range_text(week_from: dt.date | None, week_to: dt.date | None) -> str:
     if not week_from or not week_to:
         return ""
     if week_from == week_to:
-        return f"the week beginning {week_to:%d %b %Y}"
-    return f"the weeks beginning {week_from:%d %b %Y} to {week_to:%d %b %Y}"
+        return f"the week beginning {dates.day(week_to)}"
+    return f"the weeks beginning {dates.day(week_from)} to {dates.day(week_to)}"
 
 
 def releases_children(by_area, series, area_table, week_table, boundaries_url: str, shaped: set[str], view,
@@ -211,12 +214,12 @@ def shortfall_children(result, table, can_drill: bool, past: bool) -> list:
         return [message("No returns have been received yet.")]
     if not result.rows:
         return [message(f"No area has both a TA capacity and a households-in-TA figure for the week beginning "
-                        f"{result.week:%d %b %Y}: the shortfall cannot be worked out (a missing return is not "
+                        f"{dates.day(result.week)}: the shortfall cannot be worked out (a missing return is not "
                         "a zero).", "warning")]
     short = [r for r in result.rows if r.shortfall > 0]
-    summary = (f"Week beginning {result.week:%d %b %Y}: a shortfall of {result.total:,} places across "
+    summary = (f"Week beginning {dates.day(result.week)}: a shortfall of {result.total:,} places across "
                f"{len(short)} of {len(result.rows)} areas reporting." if short else
-               f"Week beginning {result.week:%d %b %Y}: no area is short of places ({len(result.rows)} reporting).")
+               f"Week beginning {dates.day(result.week)}: no area is short of places ({len(result.rows)} reporting).")
     if result.coverage:
         summary += f" The total covers {result.coverage}: the others sent no capacity or TA figure."
     trend_known = [p for p in result.trend if p[1] is not None]
@@ -264,10 +267,10 @@ def pressure_children(result, can_drill: bool, past: bool) -> list:
         return [message("No returns have been received yet.")]
     rated = [c for c in result.cells if c.rag]
     if not rated:
-        return [message(f"No service figures for the week beginning {result.week:%d %b %Y}.", "warning")]
+        return [message(f"No service figures for the week beginning {dates.day(result.week)}.", "warning")]
     red = result.red
     counts = {k: sum(1 for c in rated if c.rag == k) for k in "RAG"}
-    summary = (f"Week beginning {result.week:%d %b %Y}: {counts['R']} red, {counts['A']} amber, {counts['G']} green "
+    summary = (f"Week beginning {dates.day(result.week)}: {counts['R']} red, {counts['A']} amber, {counts['G']} green "
                f"of {len(result.cells)} service and area pairs ({len(result.cells) - len(rated)} without a figure).")
     by_key = {m.key: m for m in result.metrics}
     red_items = []
@@ -330,8 +333,8 @@ def completeness_children(result, tz_format) -> list:
             cells.append((c.text, f"status status-{c.status}" + (" corrected" if c.corrected else ""), title))
         rows.append(cells)
     grid = html_table("Returns by agency and week, newest first (a missing return is shown as missing, never as "
-                      "zero)", ["Agency", "Last received"] + [f"{w:%d %b}" for w in weeks], rows,
-                      header_titles=["", ""] + [f"Week beginning {w:%d %B %Y}" for w in weeks], css="data grid")
+                      "zero)", ["Agency", "Last received"] + [dates.day_month(w) for w in weeks], rows,
+                      header_titles=["", ""] + [dates.week_beginning(w) for w in weeks], css="data grid")
     return [
         html.P(summary, className="summary"),
         html.Div(className="legend", children=[
@@ -350,9 +353,9 @@ def forward_children(result, table, can_drill: bool, past: bool) -> list:
         return [message("No returns have been received yet.")]
     totals = result.totals()
     if all(t is None for t in totals):
-        return [message(f"No release notifications in the return for the week beginning {result.week:%d %b %Y}.",
+        return [message(f"No release notifications in the return for the week beginning {dates.day(result.week)}.",
                         "warning")]
-    parts = [f"{t:,} in the week of {w:%d %b}" if t is not None else f"no figure for the week of {w:%d %b}"
+    parts = [f"{t:,} in the week of {dates.day(w)}" if t is not None else f"no figure for the week of {dates.day(w)}"
              for w, t in zip(result.ahead, totals, strict=True)]
     share = ""
     if result.expected_total is not None:
@@ -365,9 +368,14 @@ def forward_children(result, table, can_drill: bool, past: bool) -> list:
     short = [r for r in result.rows if r.short]
     summary = "Releases notified: " + "; ".join(parts) + "." + share
     if short:
-        summary += " Not enough spare places in " + ", ".join(f"{r.area_name} ({r.short} short)" for r in short) + "."
+        summary += (" Expected to run out of places over the next four weeks: " + ", ".join(
+            f"{r.area_name} ({r.short} {'place' if r.short == 1 else 'places'} too few)" for r in short) + ".")
     return [
         html.P(summary, className="summary"),
+        html.P("Places too few = people expected with no fixed abode in the next four weeks minus spare places "
+               "now. It looks ahead, so it differs from the accommodation shortfall above, which is this week's "
+               "demand (released with no fixed abode + awaiting placement) minus spare places.",
+               className="muted small explain") if short else None,
         graph("forward", figures.forward_bars(result), "Bar chart by area of releases notified for the next four "
               "weeks, those expected with no fixed abode, and spare TA places now. " + summary, can_drill),
         revised_note(past, any(r.revised for r in result.rows) or result.share_revised or result.expected_revised),
@@ -376,20 +384,50 @@ def forward_children(result, table, can_drill: bool, past: bool) -> list:
     ]
 
 
-def drill_children(drill, table, as_at_text: str, filters_text: str, export=None) -> list:
+def shortfall_calculation(rows) -> html.Div:
+    """How the shortfall is worked out, area by area, with what each value means (the drill-down of the
+    shortfall tile or a bar): the returns below are the figures these rows are made of."""
+    header = ["Area", "Released with no fixed abode", "Awaiting placement", "Demand", "TA capacity",
+              "Households in TA", "Spare places", "Shortfall"]
+    titles = ["", "People released this week with no fixed abode", "Referrals awaiting placement at the end of the "
+              "week", "Released with no fixed abode + awaiting placement", "Emergency and temporary places",
+              "Households in emergency or temporary accommodation at the end of the week",
+              "TA capacity - households in TA (never below 0)", "Demand - spare places (never below 0)"]
+    body = [[(r.area_name, None), (f"{r.nfa:,}", None), (f"{r.awaiting:,}", None),
+             (f"{r.nfa:,} + {r.awaiting:,} = {r.demand:,}", None), (f"{r.capacity:,}", None), (f"{r.in_ta:,}", None),
+             (f"{r.capacity:,} - {r.in_ta:,} = {r.spare:,}" if r.capacity >= r.in_ta
+              else f"none ({r.capacity:,} - {r.in_ta:,} is below 0)", None),
+             (f"{r.demand:,} - {r.spare:,} = {r.shortfall:,}" if r.shortfall else "none", None)] for r in rows]
+    total = sum(r.shortfall for r in rows)
+    return html.Div(className="calculation", children=[
+        html.H3("How the shortfall is worked out"),
+        html.P("Demand = people released this week with no fixed abode + referrals awaiting placement. Spare places "
+               "= TA capacity - households in TA. Shortfall = demand - spare places, or none when spare places "
+               f"cover demand; the figure is the sum over areas: {total:,} places.", className="small"),
+        scroll_region("How the shortfall is worked out, table",
+                      html_table(f"Shortfall by area: {total:,} places", header, body, header_titles=titles)),
+    ])
+
+
+def drill_children(drill, table, as_at_text: str, filters_text: str, export=None, *,
+                   back: tuple[str, str] | None = None, shortfall_rows=None) -> list:
     shown = len(drill.rows)
     heading = f"Returns behind: {drill.figure.label}"
     weeks = _range_text(drill.figure.week_from, drill.figure.week_to)
     info = (f"{shown} of {drill.total} recorded values" if drill.total > shown else f"{shown} recorded values")
+    # A total of values is a figure only when they measure one thing: several measures are listed, not added.
+    caption = (f"Values behind the figure (used total {drill.used_sum:,})" if len(drill.figure.metrics) == 1
+               else "Values behind the figure, by measure")
     return [
         html.Div(className="drill-head", children=[
             html.H2(heading, id="drill-heading", tabIndex="-1"),
+            html.A(f"Back to {back[1]}", href=f"#{back[0]}", className="button secondary small") if back else None,
             export,
             html.Button("Close", id={"type": ids.DRILL_CLOSE, "n": 0}, className="button secondary small"),
         ]),
         html.P(f"{info} for {weeks}, as at {as_at_text}; {filters_text}. 'used' values make up the figure; "
                "'superseded' ones had been replaced by a later return by then.", className="muted"),
+        shortfall_calculation(shortfall_rows) if shortfall_rows else None,
         message("No return carries a value for this figure.") if not drill.rows else
-        component_table(table, f"Values behind the figure (used total {drill.used_sum:,})",
-                        label="Returns behind the figure"),
+        component_table(table, caption, label="Returns behind the figure"),
     ]

@@ -7,22 +7,22 @@ a string child, which Dash renders as text, never as HTML.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
 from layouts import ids
 from layouts.components import scroll_box
+from maic import dates
 
 
 def _local(moment: dt.datetime | None, tz: str) -> str:
     if moment is None:
         return ""
-    return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M")
+    return dates.moment(moment, tz)
 
 
 def layout(agencies: list[tuple[str, str]], selected: str | None, weeks: list[dt.date], max_bytes: int) -> html.Div:
-    week_options = [{"label": f"Week beginning {w:%a %d %b %Y}", "value": w.isoformat()} for w in weeks]
+    week_options = [{"label": dates.week_beginning(w), "value": w.isoformat()} for w in weeks]
     return html.Div(className="returns", children=[
         html.H1("Weekly returns"),
         html.P("Send your agency's figures for a week: download the template, fill it in, upload it, check the "

@@ -11,6 +11,7 @@ from maic.picture.core import (
     PictureQuery,
     areas_in_scope,
     changed_since,
+    data_changed_at,
     data_version,
     home_lrf,
     incident_start,
@@ -47,6 +48,7 @@ from maic.picture.filters import (
 from maic.picture.forward import Forward, forward_look, forward_table
 from maic.picture.headlines import HEADLINE_METRICS, Headlines, Tile, headlines, headlines_table
 from maic.picture.pressure import RAG_WORDS, Pressure, measure_text, pressure, pressure_table, services_at_red
+from maic.picture.quotable import QUOTABLE_SHARE, WeekStatus, default_week, week_statuses
 from maic.picture.releases import (
     ReleasesByArea,
     ReleaseSeries,
@@ -66,4 +68,5 @@ __all__ = [
     "pressure_table", "release_series", "releases_by_area", "releases_table", "resolve_range",
     "returns_completeness", "returns_behind", "series_table", "services_at_red", "shortfall",
     "shortfall_table", "tile_figure", "tranche_markers", "values", "visible_at", "weeks_with_data",
+    "QUOTABLE_SHARE", "WeekStatus", "default_week", "week_statuses", "data_changed_at",
 ]

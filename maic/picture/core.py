@@ -50,6 +50,11 @@ def data_version(session: orm.Session) -> int:
     return session.scalar(sa.select(DataVersion.version).where(DataVersion.id == 1)) or 0
 
 
+def data_changed_at(session: orm.Session) -> dt.datetime | None:
+    """When the figures last changed (naive UTC): a live picture is 'as at' this time."""
+    return session.scalar(sa.select(DataVersion.changed_at).where(DataVersion.id == 1))
+
+
 def home_lrf(session: orm.Session) -> LRF | None:
     return session.scalar(sa.select(LRF).where(LRF.is_home.is_(True)))
 

@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from maic import dates
 from maic.models import Agency, Area, Metric, Observation, Return, User
 from maic.picture.core import PictureQuery, areas_in_scope, changed_since, incident_start, resolve_range
 from maic.picture.pressure import PER_10K, rag_metrics
@@ -40,6 +41,7 @@ class DrillRow:
     received_at: dt.datetime
     filename: str
     metric: str
+    metric_label: str
     area_code: str
     area_name: str
     week: dt.date
@@ -122,7 +124,8 @@ def returns_behind(session: orm.Session, query: PictureQuery, figure: FigureRef,
     result.total = session.scalar(sa.select(sa.func.count()).select_from(Observation)
                                   .join(Metric, Metric.id == Observation.metric_id).where(*where)) or 0
     stmt = (sa.select(Return.id, Agency.name, who.label("who"), Return.source, Return.received_at, Return.filename,
-                      Metric.key, Area.code, Area.name.label("area_name"), Observation.week, Observation.value,
+                      Metric.key, Metric.label.label("metric_label"), Area.code,
+                      Area.name.label("area_name"), Observation.week, Observation.value,
                       Observation.superseded_at, Observation.superseded_by_return_id)
             .join(Return, Return.id == Observation.return_id).join(Agency, Agency.id == Return.agency_id)
             .outerjoin(User, User.id == Return.submitted_by_id)
@@ -136,20 +139,23 @@ def returns_behind(session: orm.Session, query: PictureQuery, figure: FigureRef,
         result.rows.append(DrillRow(
             # Stored names as one plain line, whenever they were stored (see maic.plaintext).
             r.id, one_line(r.name), one_line(r.who or f"no user ({r.source.replace('_', ' ')})"), r.received_at,
-            one_line(r.filename), r.key,
+            one_line(r.filename), r.key, r.metric_label or r.key,
             r.code, r.area_name, r.week, int(r.value), "superseded" if superseded else "used",
             r.superseded_at if superseded else None, r.superseded_by_return_id if superseded else None,
             not superseded and (r.key, r.code, r.week) in changed))
     return result
 
 
-def drill_table(result: Drill) -> pd.DataFrame:
+def drill_table(result: Drill, tz: str = "Europe/London") -> pd.DataFrame:
+    """The rows for people and for the CSV: metric labels, times in the app's zone (UK time)."""
+    def when(moment: dt.datetime) -> str:
+        return dates.moment(moment, tz)
+
     rows = [{"Return": r.return_id, "Agency": r.agency, "Submitted by": r.who,
-             "Received (UTC)": r.received_at.strftime("%Y-%m-%d %H:%M"), "File": r.filename, "Metric": r.metric,
-             "Area": r.area_name, "Week beginning": r.week.isoformat(), "Value": r.value,
-             "State": (f"superseded {r.superseded_at:%Y-%m-%d %H:%M} by return {r.superseded_by}"
+             "Received": when(r.received_at), "File": r.filename, "Measure": r.metric_label,
+             "Area": r.area_name, "Week beginning": r.week, "Value": r.value,
+             "State": (f"superseded {when(r.superseded_at)} by return {r.superseded_by}"
                        if r.state == "superseded" else "used" + ("; revised since" if r.revised_since else ""))}
             for r in result.rows]
-    return pd.DataFrame(rows, columns=["Return", "Agency", "Submitted by", "Received (UTC)", "File", "Metric",
+    return pd.DataFrame(rows, columns=["Return", "Agency", "Submitted by", "Received", "File", "Measure",
                                        "Area", "Week beginning", "Value", "State"])
-

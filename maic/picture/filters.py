@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm
 
+from maic import dates
 from maic.picture.core import PictureQuery, areas_in_scope, incident_start, latest_week
 from maic.weeks import monday_of
 
@@ -147,7 +148,7 @@ class Filters:
         names = area_names or {}
         return [
             ("Weeks from", self.week_from.isoformat() if self.week_from else "start of the incident"),
-            ("Weeks to", self.week_to.isoformat() if self.week_to else "latest week with returns"),
+            ("Weeks to", self.week_to.isoformat() if self.week_to else "latest week whose returns are due and mostly in"),
             ("Area", names.get(self.area, self.area) if self.area else "all areas"),
             ("LRF scope", "home LRF and neighbours" if self.scope == NEIGHBOURS else "home LRF only"),
         ]
@@ -235,5 +236,4 @@ def _bounded_week(label: str, week: dt.date | None, bounds: FilterBounds, notes:
 
 
 def local_time(moment: dt.datetime, tz: str) -> str:
-    local = moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz))
-    return f"{local:%d %b %Y %H:%M} ({local:%Z})"
+    return dates.moment(moment, tz)

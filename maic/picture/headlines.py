@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from maic import dates
 from maic.models import Incident
 from maic.picture.core import (
     BY_AREA,
@@ -109,7 +110,7 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
     nfa_now, released_now = by_area("releases_nfa", week), by_area("releases_total", week)
     both = nfa_now.keys() & released_now.keys()
     share = percent(sum(nfa_now[c] for c in both), sum(released_now[c] for c in both)) if both else None
-    nfa_note = f"{share}% of those released" if share is not None else ""
+    nfa_note = f"{share}% of this week's releases" if share is not None else ""
     in_ta = weekly("households_in_ta")
     table = shortfall_rows(session, query, prev, week)
     short_by_week = {when: {r.area_code: int(r.shortfall) for r in table[table["week"] == when].itertuples()}
@@ -122,10 +123,10 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
 
     result.tiles = [
         tile("released_week", "Released this week", released, "people"),
-        Tile("released_to_date", "Released to date", to_date, released.value, "people", f"since {start:%d %b %Y}",
+        Tile("released_to_date", "Released to date", to_date, released.value, "people", f"since {dates.day(start)}",
              coverage=coverage_text(reported_area_weeks, max(expected_area_weeks, reported_area_weeks),
                                     "area-weeks") if to_date is not None else ""),
-        tile("released_nfa", "Of whom no fixed abode", nfa, "people", nfa_note),
+        tile("released_nfa", "Released this week with no fixed abode", nfa, "people", nfa_note),
         tile("households_in_ta", "Households in temporary accommodation", in_ta, "households",
              "emergency or temporary, end of week"),
         tile("shortfall", "Accommodation shortfall", short, "places", short_note),

@@ -146,6 +146,25 @@ def _col(index: int) -> str:
     return letters
 
 
+def formula_message(cells: list[str], index: int, header: list[str], labels: list[str]) -> str:
+    """A formula refused, named as the template shows it ("Fenland, People released: ...") when the cell is a
+    figure under the header, as well as by its row and column."""
+    refused = FORMULA_REFUSED
+
+    def at(values: list[str], i: int) -> str:
+        return values[i].strip() if 0 <= i < len(values) else ""
+
+    if not header or index == 0 or index >= len(header):
+        return refused
+    if all(c in header for c in LONG_COLUMNS):
+        area, measure = at(cells, header.index("area_code")), at(cells, header.index("metric"))
+    else:
+        named = header.index(AREA_NAME) if AREA_NAME in header else -1
+        area = at(cells, named) or at(cells, 0)
+        measure = at(labels, index) or header[index]
+    return f"{area}, {measure}: {refused}" if area and measure else refused
+
+
 def parse_xlsx(data: bytes, *, max_rows: int, max_unzipped: int, max_cells: int = 1_000_000) -> ParsedFile:
     parsed = ParsedFile(encoding="xlsx")
     parsed.issues = check_package(data, max_unzipped, max_cells)
@@ -186,6 +205,7 @@ def _read_sheet(sheet, parsed: ParsedFile, max_rows: int, max_cells: int) -> Non
     unnamed = UnnamedColumns([], _col)
     week_text, week_at = "", (3, "B")
     data_rows = 0
+    labels: list[str] = []  # the row above the header: the template's measure labels
     cells_read = 0
     for row_number, row in enumerate(sheet.iter_rows(), start=1):
         # Every cell read counts, blank or formula: a sheet padded to 16,384 columns or a million rows stops here.
@@ -193,15 +213,16 @@ def _read_sheet(sheet, parsed: ParsedFile, max_rows: int, max_cells: int) -> Non
         if cells_read > max_cells:
             parsed.issues.append(Issue(row_number, None, too_many_cells(max_cells)))
             return
-        cells = []
-        formulas = False
+        cells: list[str] = []
+        formulas: list[int] = []
         for index, cell in enumerate(row):
             if getattr(cell, "data_type", None) == "f":
-                parsed.issues.append(Issue(row_number, _col(index), FORMULA_REFUSED))
+                formulas.append(index)
                 cells.append("")
-                formulas = True
                 continue
             cells.append(_text(getattr(cell, "value", None)))
+        parsed.issues.extend(Issue(row_number, _col(index), formula_message(cells, index, header, labels))
+                             for index in formulas)
         if len(parsed.issues) >= MAX_SHAPE_PROBLEMS:
             parsed.issues.append(stopped_reading(row_number))
             return
@@ -224,6 +245,7 @@ def _read_sheet(sheet, parsed: ParsedFile, max_rows: int, max_cells: int) -> Non
                 if parsed.issues:
                     return
                 continue
+            labels = cells
             if first == AGENCY_LABEL and len(cells) > 1:
                 parsed.declared_agency = cells[1].strip()
             elif first == WEEK_LABEL and len(cells) > 1:

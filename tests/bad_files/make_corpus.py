@@ -179,7 +179,7 @@ def xlsx_files() -> list[tuple[str, str, bytes, str]]:
         ("vba_inside.xlsx", CH, with_vba.getvalue(), "the workbook contains macros"),
         ("external_link.xlsx", CH, with_link.getvalue(), "links to other workbooks (external links)"),
         ("formula_cells.xlsx", CH, _template(CH, "x", HOUSING, [("E07000008", "Cambridge")], formulas),
-         "row 13, column C: a formula is not accepted"),
+         "row 13, column C: Cambridge, Housing referrals: a formula is not accepted"),
         ("two_sheets.xlsx", CH, _template(CH, "x", HOUSING, [("E07000008", "Cambridge")], second_sheet),
          "the workbook has 2 sheets"),
         ("surname_column.xlsx", CH, _template(CH, "x", HOUSING, [("E07000008", "Cambridge")], surname_column),

@@ -82,14 +82,14 @@ def test_filters_are_kept_in_the_url_and_a_link_reproduces_the_view(live_server,
     expect(page).not_to_have_url(re.compile(r"area="), timeout=20_000)
     expect(page.locator("#releases-panel .summary")).to_contain_text("of 54 areas", timeout=20_000)
     page.locator("#week-picker").click()
-    page.get_by_text("Week beginning 14 Oct 2024").click()
-    expect(page.locator("#headline-asat")).to_contain_text("Week beginning Monday 14 October 2024", timeout=20_000)
+    page.get_by_text("Week beginning Mon 14 Oct 2024", exact=True).click()
+    expect(page.locator("#headline-asat")).to_contain_text("Week beginning Mon 14 Oct 2024", timeout=20_000)
     link = page.url
     assert "to=2024-10-14" in link and "scope=neighbours" in link
 
     other = page.context.new_page()
     other.goto(link)
-    expect(other.locator("#headline-asat")).to_contain_text("Week beginning Monday 14 October 2024", timeout=20_000)
+    expect(other.locator("#headline-asat")).to_contain_text("Week beginning Mon 14 Oct 2024", timeout=20_000)
     expect(other.locator("#releases-panel .summary")).to_contain_text("of 54 areas", timeout=20_000)
     expect(other.locator("#area-picker")).to_contain_text("All areas")
     other.close()
@@ -108,7 +108,7 @@ def test_the_back_button_returns_the_controls_and_panels_to_the_previous_view(li
 
 def test_drill_down_from_a_tile_and_from_a_red_cell(live_server, page):
     open_picture(page, live_server)
-    page.get_by_role("button", name="Returns behind Released this week").click()
+    page.get_by_role("button", name="Returns behind Released this week", exact=True).click()
     drill = page.locator("#drill-panel")
     expect(drill).to_contain_text("Returns behind: Released this week", timeout=15_000)
     expect(drill).to_contain_text("probation-cambs-2024-11-18.csv")
@@ -116,7 +116,8 @@ def test_drill_down_from_a_tile_and_from_a_red_cell(live_server, page):
     page.locator("#pressure-panel .red-list button").first.click()
     expect(drill).to_contain_text("Returns behind: Households in emergency or temporary accommodation, Cambridge",
                                   timeout=15_000)
-    expect(drill).to_contain_text("ta_capacity")
+    expect(drill).to_contain_text("Emergency and temporary accommodation capacity")
+    expect(drill).not_to_contain_text("ta_capacity")
     screenshot(page, "picture-drill")
     assert_no_axe_violations(page)
     drill.get_by_role("button", name="Close").click()
@@ -144,8 +145,8 @@ def test_as_at_shows_the_picture_of_that_time_and_marks_revisions(live_server, p
     page.locator("#asat-time").fill("14:00")
     page.locator("#asat-time").press("Enter")
     header = page.locator("#headline-asat")
-    expect(header).to_contain_text("As at 17 Sep 2024 14:00 (BST): the picture as it stood then", timeout=15_000)
-    expect(header).to_contain_text("Week beginning Monday 09 September 2024")
+    expect(header).to_contain_text("As at Tue 17 Sep 2024 14:00 (BST): the picture as it stood then", timeout=15_000)
+    expect(header).to_contain_text("Week beginning Mon 9 Sep 2024")
     expect(page).to_have_url(re.compile(r"asat=2024-09-17&time=14%3A00"))
     # Probation corrected Peterborough's tranche-one week on the Wednesday: that figure is marked revised.
     expect(page.locator("#tile-released_week .revised-mark")).to_be_visible()
@@ -153,7 +154,7 @@ def test_as_at_shows_the_picture_of_that_time_and_marks_revisions(live_server, p
     screenshot(page, "picture-as-at")
     page.get_by_role("button", name="Now").click()
     expect(header).not_to_contain_text("as it stood then", timeout=15_000)
-    expect(header).to_contain_text("Week beginning Monday 18 November 2024")
+    expect(header).to_contain_text("Week beginning Mon 18 Nov 2024")
 
 
 def test_export_a_panel_as_csv(live_server, page):
@@ -174,7 +175,7 @@ def test_export_a_panel_as_csv(live_server, page):
 
 def test_a_new_return_appears_on_an_open_dashboard_within_ten_seconds(live_server, page):
     open_picture(page, live_server)
-    expect(page.locator("#headline-asat")).to_contain_text("Week beginning Monday 18 November 2024")
+    expect(page.locator("#headline-asat")).to_contain_text("Week beginning Mon 18 Nov 2024")
     engine = make_engine(live_server.db_url)
     try:
         ingest_return(make_session_factory(engine), Submission(
@@ -183,10 +184,14 @@ def test_a_new_return_appears_on_an_open_dashboard_within_ten_seconds(live_serve
     finally:
         engine.dispose()
     started = dt.datetime.now()
-    expect(page.locator("#headline-asat")).to_contain_text("Week beginning Monday 25 November 2024", timeout=10_000)
-    expect(page.locator("#tile-released_week .value")).to_have_text("17", timeout=10_000)
-    expect(page.locator("#releases-panel .summary")).to_contain_text("451 people released", timeout=10_000)
+    # One return of many for a new week: offered as in progress, not opened on (issue 19).
+    page.locator("#week-picker").click()
+    expect(page.get_by_role("option", name=re.compile(r"Week beginning Mon 25 Nov 2024 \(in progress: 1 of \d+ "
+                                                      r"returns in\)"))).to_be_visible(timeout=10_000)
     assert dt.datetime.now() - started < dt.timedelta(seconds=10)
+    page.get_by_role("option", name=re.compile("Week beginning Mon 25 Nov 2024")).click()
+    expect(page.locator("#tile-released_week .value")).to_contain_text("17", timeout=10_000)
+    expect(page.locator("#releases-panel .summary")).to_contain_text("451 people released", timeout=10_000)
 
 
 def test_agency_lead_sees_the_picture_without_drill_down_or_export(live_server, page):

@@ -18,7 +18,7 @@ from tests.browser.conftest import screenshot, sign_in
 
 def test_agency_lead_downloads_fills_uploads_previews_and_commits(live_server, page, tmp_path):
     sign_in(page, live_server, "housing.lead")
-    page.get_by_role("link", name="Returns").click()
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Returns").click()
     expect(page.get_by_role("heading", name="Weekly returns")).to_be_visible(timeout=15_000)
     expect(page.get_by_text("Returns received from Cambridge City Council housing")).to_be_visible(timeout=15_000)
 
@@ -81,11 +81,38 @@ def test_a_bad_file_shows_every_problem_as_text_and_cannot_be_committed(live_ser
 def test_viewer_has_no_returns_page(live_server, page):
     sign_in(page, live_server, "viewer")
     expect(page.get_by_role("navigation", name="Pages")).to_be_visible(timeout=15_000)
-    assert page.get_by_role("link", name="Returns").count() == 0
+    assert page.get_by_role("navigation", name="Pages").get_by_role("link", name="Returns").count() == 0
     page.goto(live_server.url + "/dash/returns")  # typed in: sent to the page the viewer can use
     expect(page).to_have_url(re.compile(r"/dash/$"))
     expect(page.locator("#tile-released_week .value")).to_have_text(re.compile(r"\d"), timeout=20_000)
     expect(page.locator("h1", has_text="return")).to_have_count(0)
+
+
+
+def test_a_formula_in_the_template_is_named_by_area_and_measure_and_weeks_read_as_dates(live_server, page, tmp_path):
+    """The lead types a formula into the downloaded template (issue 19): the refusal names the area and the
+    measure as the template shows them, and the page shows weeks as people write them, not 2024-11-18."""
+    sign_in(page, live_server, "housing.lead")
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Returns").click()
+    expect(page.get_by_text("Returns received from Cambridge City Council housing")).to_be_visible(timeout=15_000)
+    expect(page.locator("table.history")).to_contain_text(re.compile(r"Mon \d+ \w{3} 2024"))
+    expect(page.locator("table.history")).not_to_contain_text(re.compile(r"\b2024-\d\d-\d\d\b(?!\.csv)"))
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download XLSX template").click()
+    path = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(path)
+    book = load_workbook(path)
+    sheet = book.active
+    area, label = sheet.cell(row=HEADER_ROW + 1, column=2).value, sheet.cell(row=HEADER_ROW - 1, column=3).value
+    sheet.cell(row=HEADER_ROW + 1, column=3, value="=2+3")
+    book.save(path)
+
+    page.locator("#returns-upload input[type=file]").set_input_files(str(path))
+    expect(page.get_by_text("This file cannot be committed")).to_be_visible(timeout=20_000)
+    errors = page.locator("table.issues.errors")
+    expect(errors).to_contain_text(f"{area}, {label}: a formula is not accepted")
+    expect(errors).to_contain_text(f"{HEADER_ROW + 1}")
+    screenshot(page, "returns-formula")
 
 
 def test_many_problems_show_the_first_hundred_and_the_csv_holds_every_one(live_server, page, tmp_path):

@@ -35,7 +35,7 @@ def test_a_file_name_and_a_display_name_with_markdown_show_as_text_in_the_drill_
 
     sign_in(page, live_server, "viewer")
     expect(page.locator("#tile-released_week .value")).to_have_text(re.compile(r"\d"), timeout=20_000)
-    page.get_by_role("button", name="Returns behind Released this week").click()
+    page.get_by_role("button", name="Returns behind Released this week", exact=True).click()
     drill = page.locator("#drill-panel")
     expect(drill).to_contain_text("Returns behind: Released this week", timeout=15_000)
     expect(drill).to_contain_text("f2 [Session expired - sign in again](https://evil.example/phish) | Return | Value |")

@@ -55,7 +55,7 @@ def test_headlines_hand_computed(factory, data_dir):
         "services_red": (0, 0),  # TA 100/104 and 98/104 are amber (red from 100%), 50/60 green
     }
     by_key = {t.key: t for t in result.tiles}
-    assert by_key["released_nfa"].note == "20% of those released"
+    assert by_key["released_nfa"].note == "20% of this week's releases"
     assert by_key["households_in_ta"].change_note == "change over the 1 area reporting both weeks"
     assert by_key["households_in_ta"].coverage == "2 of 6 areas" and by_key["released_week"].coverage == "2 of 6 areas"
     assert by_key["released_to_date"].coverage == "4 of 36 area-weeks"  # 6 areas x 6 weeks from 5 Aug

@@ -55,7 +55,7 @@ def test_panels_answer_through_the_dash_endpoint(client, factory, data_dir):
     assert "59 people released into 2 of 6 areas" in releases.get_data(as_text=True)
     for output, text in (("shortfall-panel", "a shortfall of 3 places across 1 of 2 areas"),
                          ("pressure-panel", "2 red, 2 amber"), ("completeness-panel", "21 missing"),
-                         ("forward-panel", "Not enough spare places in Cambridge (3 short)")):
+                         ("forward-panel", "Expected to run out of places over the next four weeks: Cambridge (3 places too few)")):
         response = post(client, panel_body(output))
         assert response.status_code == 200 and text in response.get_data(as_text=True), output
 

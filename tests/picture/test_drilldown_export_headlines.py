@@ -44,7 +44,7 @@ def test_returns_behind_released_this_week_now_and_as_at(factory, data_dir):
         (CAMBRIDGE, 20, "used", False), (PETERBOROUGH, 30, "used", True)]
     assert then.used_sum == 50
     table = drill_table(now)
-    assert table["State"].tolist()[2].startswith("superseded 2024-09-18 09:00 by return")
+    assert table["State"].tolist()[2].startswith("superseded Wed 18 Sep 2024 10:00 (BST) by return")  # UK time, as on screen
     assert table["Agency"].tolist()[0] == "Probation Service Cambridgeshire & Peterborough"
     assert table["Submitted by"].tolist()[0] == "no user (cli)"
 

@@ -179,7 +179,7 @@ def test_percentages_and_rates_round_half_up(factory, data_dir):
     metric = next(m for m in rag.metrics if m.key == "mh_referrals")
     assert measure_text(rag.cell("mh_referrals", HUNTS), metric) == "63% of mh capacity"  # not 62%
     assert measure_text(rag.cell("mh_referrals", FENLAND), metric) == "13% of mh capacity"  # not 12%
-    assert tiles["released_nfa"].note == "63% of those released"  # 5 of 8
+    assert tiles["released_nfa"].note == "63% of this week's releases"  # 5 of 8
     assert by_area[CAMBRIDGE].rate == 0.13  # not 0.12
 
 

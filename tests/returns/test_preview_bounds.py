@@ -34,9 +34,16 @@ def contents(data: bytes) -> str:
     return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
 
 
+def _walk(node):
+    yield node
+    kids = getattr(node, "children", None)
+    for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+        yield from _walk(kid)
+
+
 def rendered_rows(children) -> int:
-    """Rows in the problems table the page would draw."""
-    table = next(c for c in children if "issues errors" in (getattr(c, "className", "") or ""))
+    """Rows in the problems table the page would draw (wherever it sits: it scrolls in its own box)."""
+    table = next(c for top in children for c in _walk(top) if "issues errors" in (getattr(c, "className", "") or ""))
     body = next(part for part in table.children if type(part).__name__ == "Tbody")
     return len(body.children)
 
