@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ DEFAULT_REFERENCE = Path(__file__).parent / "data" / "reference" / "sds40_east_o
 NEIGHBOUR_KIND = "neighbour_maic"
 AREA_CODE = re.compile(r"^[EWSN]\d{8}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+METRIC_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+RELATION_NAME = re.compile(r"^\S.*$")
 AGGREGATIONS = ("sum", "latest")
 RAG_BASES = ("value", "per_10k")
 
@@ -108,18 +111,29 @@ def check_reference(data: dict[str, Any], *, home_lrf: str = "") -> list[str]:
     return problems
 
 
+def _entries(section: str, items: list[Any], key: str, pattern: re.Pattern, rule: str, noun: str,
+             problems: list[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each entry of a section whose key is well formed: (where, key, entry). A malformed key is named in
+    `problems` and its entry skipped; a repeated one is named and the entry still checked."""
+    seen: set[str] = set()
+    for i, item in enumerate(items, start=1):
+        value = item.get(key) if isinstance(item, dict) else None
+        where = f"{section}[{i}] ({value})" if value else f"{section}[{i}]"
+        if not isinstance(value, str) or not pattern.match(value):
+            problems.append(f"{where}: {rule}")
+            continue
+        if value in seen:
+            problems.append(f"{where}: {noun} '{value}' is listed twice")
+        seen.add(value)
+        yield where, value, item
+
+
 def _check_lrfs(lrfs: list[Any], home_lrf: str) -> list[str]:
     problems: list[str] = []
     seen_lrfs: set[str] = set()
     seen_areas: dict[str, str] = {}
-    for i, lrf in enumerate(lrfs, start=1):
-        code = lrf.get("code") if isinstance(lrf, dict) else None
-        where = f"lrfs[{i}] ({code})" if code else f"lrfs[{i}]"
-        if not isinstance(code, str) or not SLUG.match(code):
-            problems.append(f"{where}: code must be lower-case letters, digits and hyphens")
-            continue
-        if code in seen_lrfs:
-            problems.append(f"{where}: LRF '{code}' is listed twice")
+    for where, code, lrf in _entries("lrfs", lrfs, "code", SLUG, "code must be lower-case letters, digits and hyphens",
+                                     "LRF", problems):
         seen_lrfs.add(code)
         if not lrf.get("name"):
             problems.append(f"{where}: name is missing")
@@ -153,16 +167,8 @@ def _check_lrfs(lrfs: list[Any], home_lrf: str) -> list[str]:
 
 def _check_agencies(agencies: list[Any], kinds: Any, lrf_areas: dict[str, set[str]]) -> list[str]:
     problems: list[str] = []
-    seen: set[str] = set()
-    for i, agency in enumerate(agencies, start=1):
-        slug = agency.get("slug") if isinstance(agency, dict) else None
-        where = f"agencies[{i}] ({slug})" if slug else f"agencies[{i}]"
-        if not isinstance(slug, str) or not SLUG.match(slug):
-            problems.append(f"{where}: slug must be lower-case letters, digits and hyphens")
-            continue
-        if slug in seen:
-            problems.append(f"{where}: agency '{slug}' is listed twice")
-        seen.add(slug)
+    for where, _slug, agency in _entries("agencies", agencies, "slug", SLUG,
+                                         "slug must be lower-case letters, digits and hyphens", "agency", problems):
         if not agency.get("name"):
             problems.append(f"{where}: name is missing")
         if isinstance(kinds, dict) and kinds and agency.get("kind") not in kinds:
@@ -187,16 +193,8 @@ def _check_agencies(agencies: list[Any], kinds: Any, lrf_areas: dict[str, set[st
 def _check_metrics(metrics: list[Any], agency_kinds: set[Any]) -> list[str]:
     problems: list[str] = []
     keys = {m.get("key") for m in metrics if isinstance(m, dict)}
-    seen: set[str] = set()
-    for i, metric in enumerate(metrics, start=1):
-        key = metric.get("key") if isinstance(metric, dict) else None
-        where = f"metrics[{i}] ({key})" if key else f"metrics[{i}]"
-        if not isinstance(key, str) or not re.match(r"^[a-z][a-z0-9_]*$", key):
-            problems.append(f"{where}: key must be lower-case letters, digits and underscores")
-            continue
-        if key in seen:
-            problems.append(f"{where}: metric '{key}' is listed twice")
-        seen.add(key)
+    for where, _key, metric in _entries("metrics", metrics, "key", METRIC_KEY,
+                                        "key must be lower-case letters, digits and underscores", "metric", problems):
         for name in ("label", "unit", "agency_kind", "panel"):
             if not metric.get(name):
                 problems.append(f"{where}: {name} is missing")
@@ -219,16 +217,8 @@ def _check_relations(relations: list[Any], metrics: list[Any]) -> list[str]:
     control, so it is refused with the rest of the file."""
     problems: list[str] = []
     by_key = {m.get("key"): m for m in metrics if isinstance(m, dict)}
-    seen: set[str] = set()
-    for i, rel in enumerate(relations, start=1):
-        name = rel.get("name") if isinstance(rel, dict) else None
-        where = f"metric_relations[{i}] ({name})" if name else f"metric_relations[{i}]"
-        if not isinstance(rel, dict) or not isinstance(name, str) or not name:
-            problems.append(f"{where}: needs a name, a total, a list of parts and a rest label")
-            continue
-        if name in seen:
-            problems.append(f"{where}: relation '{name}' is listed twice")
-        seen.add(name)
+    for where, _name, rel in _entries("metric_relations", relations, "name", RELATION_NAME,
+                                      "needs a name, a total, a list of parts and a rest label", "relation", problems):
         parts = rel.get("parts")
         if not isinstance(parts, list) or not parts:
             problems.append(f"{where}: parts must list at least one metric key")
