@@ -77,7 +77,7 @@ def test_the_neighbour_chooses_weeks_in_any_order_and_reads_what_the_marks_mean(
 def test_the_dashboard_works_under_the_csp(live_server, page):
     problems = _watch_csp(page)
     sign_in(page, live_server, "viewer")
-    expect(page.locator("#tile-released_week .value")).to_have_text(re.compile(r"^\d[\d,]*$"), timeout=15_000)
+    expect(page.locator("#tile-released_week .value")).to_have_text(re.compile(r"^\d[\d,]* people$"), timeout=15_000)
     page.goto(live_server.url + "/dash/shared")
     expect(page.locator("table.shared")).to_be_visible(timeout=15_000)
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
@@ -90,7 +90,7 @@ def test_admin_creates_a_token_shown_once(live_server, page):
     expect(page.get_by_role("heading", name="Administration")).to_be_visible(timeout=15_000)
     page.locator("#admin-token-name").fill("Norfolk LRF federation")
     page.get_by_role("button", name="Create token (shown once)").click()
-    secret = page.locator("#admin-message code.secret")
+    secret = page.locator(".copy-secret code")  # shown beside the form that made it
     expect(secret).to_have_text(re.compile(r"^maic_"), timeout=15_000)
     expect(page.locator("#admin-body")).to_contain_text("Norfolk LRF federation")
     expect(page.locator("#admin-audit-table")).to_contain_text("login.success")
@@ -112,7 +112,7 @@ def test_the_sign_in_page_and_the_picture_load_with_no_error_and_show_the_icon(l
     assert page.evaluate("async () => (await fetch('/favicon.ico')).headers.get('content-type')") in (
         "image/vnd.microsoft.icon", "image/x-icon")
     sign_in(page, live_server, "viewer")
-    expect(page.locator("#tile-released_week .value")).to_have_text(re.compile(r"^\d[\d,]*$"), timeout=15_000)
+    expect(page.locator("#tile-released_week .value")).to_have_text(re.compile(r"^\d[\d,]* people$"), timeout=15_000)
     icon = page.locator("link[rel=icon]").get_attribute("href")
     assert icon.startswith("/dash/assets/favicon.ico")
     assert page.evaluate("async href => (await fetch(href)).status", icon) == 200
