@@ -64,3 +64,22 @@ def csrf_headers(client) -> dict[str, str]:
 
 def seed_releases(factory, data_dir, weeks: list[dt.date], values: dict[str, list[int]], filename: str = "r.csv"):
     return ingest(factory, data_dir, "probation-cambs", releases_rows(weeks, values), filename=filename)
+
+
+def admin_button_body(dash_app, button: str, values: dict[str, object]) -> dict:
+    """The request a browser sends when an admin page button is pressed, built from the app's own callback map
+    (its outputs include the secret slots beside each form), with the named fields' values as its state."""
+    import json
+
+    key = next(k for k in dash_app.callback_map if k.startswith("..admin-message.children...admin-body.children"))
+    spec = dash_app.callback_map[key]
+
+    def output(part: str) -> dict:
+        ident, prop = part.rsplit(".", 1)
+        return {"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop}
+
+    return {"output": key, "outputs": [output(p) for p in key.strip(".").split("...")],
+            "inputs": [{"id": i["id"], "property": i["property"], "value": 1 if i["id"] == button else None}
+                       for i in spec["inputs"]],
+            "state": [{"id": s["id"], "property": s["property"], "value": values.get(s["id"])} for s in spec["state"]],
+            "changedPropIds": [f"{button}.n_clicks"]}

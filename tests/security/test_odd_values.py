@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from callbacks.admin import BUTTONS, FIELDS
 from layouts import ids
 from maic.errors import MaicError
 from maic.sharing.tokens import MAX_TOKEN_DAYS, token_days
 from tests.fixtures import login_as
-from tests.security.conftest import csrf_headers
+from tests.security.conftest import admin_button_body, csrf_headers
 
 
-def create_token_body(days) -> dict:
-    values = {"token_name": "Norfolk LRF federation", "token_days": days}
-    return {"output": f"..{ids.ADMIN_MESSAGE}.children...{ids.ADMIN_BODY}.children..",
-            "outputs": [{"id": ids.ADMIN_MESSAGE, "property": "children"},
-                        {"id": ids.ADMIN_BODY, "property": "children"}],
-            "inputs": [{"id": b, "property": "n_clicks", "value": 1 if b == ids.ADMIN_TOKEN_CREATE else None}
-                       for b in BUTTONS],
-            "state": [{"id": i, "property": "value", "value": values.get(name)} for name, i in FIELDS.items()],
-            "changedPropIds": [f"{ids.ADMIN_TOKEN_CREATE}.n_clicks"]}
+def create_token_body(app, days) -> dict:
+    return admin_button_body(app.extensions["maic.dash"], ids.ADMIN_TOKEN_CREATE,
+                             {ids.ADMIN_TOKEN_NAME: "Norfolk LRF federation", ids.ADMIN_TOKEN_DAYS: days})
 
 
 @pytest.mark.parametrize("days", [10**12, "1e400", -3, 0, 2.5, "soon", MAX_TOKEN_DAYS + 1])
@@ -28,7 +21,7 @@ def test_token_days_out_of_bounds_get_a_clear_message(sqlite_app, sqlite_factory
     client = sqlite_app.test_client()
     login_as(client, sqlite_factory, "admin")
     client.get("/dash/admin")
-    response = client.post("/dash/_dash-update-component", json=create_token_body(days), headers=csrf_headers(client))
+    response = client.post("/dash/_dash-update-component", json=create_token_body(sqlite_app, days), headers=csrf_headers(client))
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert f"give a whole number of days from 1 to {MAX_TOKEN_DAYS}" in text
@@ -39,7 +32,7 @@ def test_token_days_in_bounds_make_a_token(sqlite_app, sqlite_factory):
     client = sqlite_app.test_client()
     login_as(client, sqlite_factory, "admin")
     client.get("/dash/admin")
-    response = client.post("/dash/_dash-update-component", json=create_token_body(MAX_TOKEN_DAYS),
+    response = client.post("/dash/_dash-update-component", json=create_token_body(sqlite_app, MAX_TOKEN_DAYS),
                            headers=csrf_headers(client))
     assert "Token 1 for 'Norfolk LRF federation'" in response.get_data(as_text=True)
 

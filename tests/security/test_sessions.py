@@ -14,7 +14,7 @@ from maic.auth import set_password
 from maic.db import transaction
 from maic.models import User
 from tests.fixtures import PASSWORD, login, login_as, make_user
-from tests.security.conftest import csrf_headers
+from tests.security.conftest import admin_button_body, csrf_headers
 
 POLL = {"output": f"{ids.DATA_VERSION}.data", "outputs": {"id": ids.DATA_VERSION, "property": "data"},
         "inputs": [{"id": ids.LIVE_TIMER, "property": "n_intervals", "value": 1}],
@@ -91,16 +91,8 @@ def test_every_session_ends_when_the_account_changes(app, client, factory, endin
 
 def _admin_button(admin_client, button: str, user_id: int, role: str = ""):
     """Press a user button on the real admin page, through the callback endpoint as the browser does."""
-    dash_app = admin_client.application.extensions["maic.dash"]
-    output = f"..{ids.ADMIN_MESSAGE}.children...{ids.ADMIN_BODY}.children.."
-    spec = dash_app.callback_map[output]
-    inputs = [{"id": i["id"], "property": i["property"], "value": 1 if i["id"] == button else None}
-              for i in spec["inputs"]]
-    values = {ids.ADMIN_USER_ID: user_id, ids.ADMIN_USER_ROLE: role or None}
-    state = [{"id": s["id"], "property": s["property"], "value": values.get(s["id"])} for s in spec["state"]]
-    body = {"output": output, "outputs": [{"id": ids.ADMIN_MESSAGE, "property": "children"},
-                                          {"id": ids.ADMIN_BODY, "property": "children"}],
-            "inputs": inputs, "state": state, "changedPropIds": [f"{button}.n_clicks"]}
+    values = {ids.ADMIN_USER_ID: user_id, ids.ADMIN_ROLE_SET: role or None}  # the role change has its own fields
+    body = admin_button_body(admin_client.application.extensions["maic.dash"], button, values)
     response = admin_client.post(_guard.UPDATE_PATH, json=body, headers=csrf_headers(admin_client))
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return response
