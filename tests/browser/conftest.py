@@ -122,3 +122,18 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def ingest_next_week(server) -> None:
+    """Probation's return for the week after the demo's latest (two areas of six), straight into the server's
+    database while a dashboard is open, as a return from any door would arrive."""
+    from maic.returns.ingest import Submission, ingest_return
+    from tests.fixtures import csv_bytes
+
+    engine = make_engine(server.db_url)
+    try:
+        ingest_return(make_session_factory(engine), Submission(
+            csv_bytes([("2024-11-25", "E07000008", "releases_total", 11), ("2024-11-25", "E06000031", "releases_total", 6)]),
+            "probation-next-week.csv", "probation-cambs", actor="test"), settings_for(server.data_dir))
+    finally:
+        engine.dispose()

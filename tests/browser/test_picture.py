@@ -12,10 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from maic.db import make_engine, make_session_factory
-from maic.returns.ingest import Submission, ingest_return
-from tests.browser.conftest import SCREENSHOTS, screenshot, sign_in
-from tests.fixtures import csv_bytes, settings_for
+from tests.browser.conftest import SCREENSHOTS, ingest_next_week, screenshot, sign_in
 
 PANELS = ["releases", "shortfall", "pressure", "completeness", "forward"]
 
@@ -176,13 +173,7 @@ def test_export_a_panel_as_csv(live_server, page):
 def test_a_new_return_appears_on_an_open_dashboard_within_ten_seconds(live_server, page):
     open_picture(page, live_server)
     expect(page.locator("#headline-asat")).to_contain_text("Week beginning Mon 18 Nov 2024")
-    engine = make_engine(live_server.db_url)
-    try:
-        ingest_return(make_session_factory(engine), Submission(
-            csv_bytes([("2024-11-25", "E07000008", "releases_total", 11), ("2024-11-25", "E06000031", "releases_total", 6)]),
-            "probation-next-week.csv", "probation-cambs", actor="test"), settings_for(live_server.data_dir))
-    finally:
-        engine.dispose()
+    ingest_next_week(live_server)
     started = dt.datetime.now()
     # One return of many for a new week: offered as in progress, not opened on (issue 19).
     page.locator("#week-picker").click()

@@ -9,11 +9,8 @@ import pytest
 from itsdangerous.timed import TimestampSigner
 from playwright.sync_api import expect
 
-from maic.db import make_engine, make_session_factory
-from maic.returns.ingest import Submission, ingest_return
-from tests.browser.conftest import SCREENSHOTS, screenshot, sign_in
+from tests.browser.conftest import SCREENSHOTS, ingest_next_week, screenshot, sign_in
 from tests.browser.test_picture import open_picture
-from tests.fixtures import csv_bytes, settings_for
 
 UPDATE = "/_dash-update-component"
 
@@ -35,16 +32,6 @@ def _next_poll(page):
     return poll.value.status
 
 
-def _ingest_next_week(server) -> None:
-    engine = make_engine(server.db_url)
-    try:
-        ingest_return(make_session_factory(engine), Submission(
-            csv_bytes([("2024-11-25", "E07000008", "releases_total", 11), ("2024-11-25", "E06000031", "releases_total", 6)]),
-            "probation-next-week.csv", "probation-cambs", actor="test"), settings_for(server.data_dir))
-    finally:
-        engine.dispose()
-
-
 def test_a_dashboard_left_open_for_over_an_hour_keeps_updating(live_server, page, server_clock):
     open_picture(page, live_server)
     failures = []
@@ -53,7 +40,7 @@ def test_a_dashboard_left_open_for_over_an_hour_keeps_updating(live_server, page
     for _ in range(7):
         server_clock["seconds"] += 600
         assert _next_poll(page) < 400
-    _ingest_next_week(live_server)
+    ingest_next_week(live_server)
     # The new week reaches the open dashboard: offered in the week picker as in progress (the picture stays on the
     # last week mostly in), and a person can still open it and choose another.
     page.locator("#week-picker").click()
