@@ -598,5 +598,61 @@ def federation_pull(ctx: Context, lrf_code: str | None) -> None:
         sys.exit(1)
 
 
+# --- issue 12: backups ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: maic-backup-<UTC time>.tar in the current folder).")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@pass_ctx
+def backup(ctx: Context, output: str | None, force: bool) -> None:
+    """Back up the database (a consistent snapshot), the received files and the reference file into one tar."""
+    from maic import audit
+    from maic.backup import Instance, create_backup, scheduled_name
+
+    now = dt.datetime.now(dt.UTC)
+    try:
+        made = create_backup(Instance.from_config(ctx.config), Path(output or scheduled_name(now)), now=now,
+                             overwrite=force)
+    except MaicError as exc:
+        fail(exc)
+    manifest = made.manifest
+    with transaction(ctx.factory) as session:
+        # After the snapshot, so in the live log only: who took a copy of the data, and where to.
+        audit.record(session, f"cli:{getpass.getuser()}", "backup.create", str(made.path.resolve())[:255],
+                     f"created_at={manifest['created_at']} size={made.size_bytes}")
+    click.echo(f"wrote {made.path} ({made.size_bytes:,} bytes): {manifest['database_kind']} database at schema "
+               f"{manifest['schema_revision']}, {made.archive_files} received files, reference "
+               f"{Path(manifest['reference_file']).name}; every member's sha256 is in its manifest.json")
+    for warning in made.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Only check the backup's sha256 sums; restore nothing.")
+@pass_ctx
+def restore(ctx: Context, file: str, check: bool) -> None:
+    """Restore a backup into an empty database and data folder (every sha256 is checked first)."""
+    from maic.backup import Instance, restore_backup, verify_backup
+
+    try:
+        if check:
+            manifest = verify_backup(Path(file))
+            click.echo(f"{file}: every member matches its sha256 ({len(manifest['members'])} members); "
+                       f"{manifest['database_kind']} database at schema {manifest['schema_revision']}, made by "
+                       f"version {manifest['app_version']} at {manifest['created_at']}")
+            return
+        done = restore_backup(Instance.from_config(ctx.config), Path(file))
+    except MaicError as exc:
+        fail(exc)
+    manifest = done.manifest
+    click.echo(f"restored {file} (taken {manifest['created_at']}): the {manifest['database_kind']} database, "
+               f"{done.archive_files} received files, and the reference file to {done.reference_file}")
+    click.echo(f"next: set MAIC_REFERENCE_FILE={done.reference_file} before any `maic reference load`, and start "
+               f"the app")
+
+
 if __name__ == "__main__":
     main()

@@ -85,6 +85,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_FETCH_ALLOW_NETWORKS", "",
             "Networks (CIDR, comma-separated) feeds and federation may fetch from although they are the "
             "server's own (loopback, private, link-local...), e.g. 127.0.0.0/8. Default: none.", str),
+    # issue 12: backups
+    Setting("MAIC_BACKUP_DIR", "", "Folder the scheduler writes backups to (best on another disk). Empty: no "
+            "scheduled backups (`maic backup` still works).", str),
+    Setting("MAIC_BACKUP_INTERVAL_HOURS", 24.0, "Hours between scheduled backups.", float),
+    Setting("MAIC_BACKUP_KEEP", 14, "How many scheduled backups to keep in MAIC_BACKUP_DIR (the newest; at least 1).",
+            int),
+    Setting("MAIC_PG_BIN_DIR", "", "Folder holding pg_dump and pg_restore (PostgreSQL only). Empty: found on PATH.",
+            str),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -93,6 +93,21 @@ register_job("federation-pull", _pull_federation, lambda c: int(c["MAIC_FEDERATI
              "pull the configured neighbour instances' shared figures")
 
 
+def _backup(ctx: JobContext) -> str:  # issue 12
+    from maic.backup import Instance, scheduled_backup
+
+    folder = str(ctx.config.get("MAIC_BACKUP_DIR") or "")
+    if not folder:
+        return "scheduled backups are off (MAIC_BACKUP_DIR is empty)"
+    return scheduled_backup(Instance.from_config(ctx.config), Path(folder), keep=int(ctx.config["MAIC_BACKUP_KEEP"]),
+                            interval_hours=float(ctx.config["MAIC_BACKUP_INTERVAL_HOURS"]))
+
+
+register_job("backup", _backup, lambda c: max(60, int(float(c["MAIC_BACKUP_INTERVAL_HOURS"]) * 3600)),
+             "back up the database, received files and reference data to MAIC_BACKUP_DIR; keep the newest "
+             "MAIC_BACKUP_KEEP")
+
+
 def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:120]
 
