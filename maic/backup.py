@@ -512,12 +512,13 @@ def _tables(instance: Instance) -> list[str]:
 def _extract(tar: tarfile.TarFile, manifest: dict[str, Any], staging: Path) -> int:
     """Write every member under staging, hashing again as it is written (the disk may fail too)."""
     (staging / ARCHIVE).mkdir()
+    members = {m.name: m for m in tar.getmembers()}  # tar.getmember() searches the list each time
     count = 0
     for entry in manifest["members"]:
         name = entry["name"]
         target = staging.joinpath(*PurePosixPath(name).parts)
         target.parent.mkdir(parents=True, exist_ok=True)
-        source = tar.extractfile(tar.getmember(name))
+        source = tar.extractfile(members[name])
         assert source is not None  # checked in _verified
         sha = hashlib.sha256()
         with open(target, "wb") as out:

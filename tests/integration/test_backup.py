@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import tarfile
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from maic.backup import (
 from maic.cli import main
 from maic.db import make_engine, make_session_factory, transaction
 from maic.demo import create_demo_users, seed
-from maic.models import Agency, Base, Return, SchedulerRun, utcnow
+from maic.models import Agency, Base, Observation, Return, SchedulerRun, utcnow
 from maic.picture import PictureQuery, headlines, release_series, releases_by_area
 from maic.returns.ingest import IngestSettings, Submission, ingest_return
 from maic.returns.void import void_return
@@ -315,3 +317,50 @@ def test_cli_backup_writes_a_checked_file_and_audits_it(sqlite_url, data_dir, tm
     bad = runner.invoke(main, ["restore", "--check", str(not_tar)])
     assert bad.exit_code == 1 and "is not a MAIC backup" in bad.output
 
+
+
+def test_a_backup_taken_while_returns_arrive_holds_only_whole_returns(db_url, factory, data_dir, empty_target):
+    config = config_for(db_url, data_dir)
+    settings = IngestSettings.from_config(config, today=dt.date(2024, 12, 2))
+    areas = ["E07000008", "E07000009", "E07000010", "E07000011", "E07000012", "E06000031"]
+    stop, ingested = threading.Event(), []
+
+    def arrive() -> None:
+        n = 0
+        while not stop.is_set():
+            week = dt.date(2024, 8, 5) + dt.timedelta(weeks=n % 12)
+            rows = [(week.isoformat(), code, metric, n + i) for i, code in enumerate(areas)
+                    for metric in ("releases_total", "releases_nfa")]
+            ingested.append(ingest_return(factory, Submission(data=csv_bytes(rows), filename=f"r{n}.csv",
+                                                              agency_slug="probation-cambs", actor="test"), settings))
+            n += 1
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 120
+        while len(ingested) < count and writer.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(ingested) >= count
+
+    writer = threading.Thread(target=arrive)
+    writer.start()
+    try:
+        wait_for(2)
+        made = create_backup(Instance.from_config(config), data_dir.parent / "backup.tar")
+        wait_for(len(ingested) + 2)  # returns still arriving after the backup ended
+    finally:
+        stop.set()
+        writer.join(timeout=120)
+    target_url, target_dir = empty_target
+    restore_backup(Instance.from_config(config_for(target_url, target_dir)), made.path)
+    engine = make_engine(target_url)
+    try:
+        with engine.connect() as conn:
+            returns = conn.execute(sa.select(Return.id, Return.row_count, Return.sha256, Return.archive_path)).all()
+            observed = dict(conn.execute(sa.select(Observation.return_id, sa.func.count())
+                                         .group_by(Observation.return_id)).all())
+    finally:
+        engine.dispose()
+    assert 2 <= len(returns) < len(ingested)
+    for return_id, row_count, sha, path in returns:
+        assert observed.get(return_id) == row_count == 12  # no return is in the backup half-written
+        assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha
