@@ -216,10 +216,12 @@ def _sqlite_snapshot(url: str, target: Path) -> None:
     src = sqlite3.connect(f"file:{source}?mode=rw", uri=True, timeout=15)
     dst = sqlite3.connect(target)
     try:
-        # pages=-1 copies the whole database in one step under one read lock: a consistent snapshot even
-        # while the app writes (writers wait for the busy timeout, readers carry on in WAL mode).
+        # pages=-1 copies the whole database in one step under one read transaction: a consistent snapshot
+        # while the app goes on reading and writing (WAL mode).
         src.backup(dst, pages=-1)
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+    except sqlite3.Error as exc:
+        raise BackupError(f"the SQLite database {source} cannot be read: {exc}") from exc
     finally:
         dst.close()
         src.close()
@@ -465,9 +467,10 @@ def _check_target(instance: Instance, manifest: dict[str, Any]) -> None:
     if manifest.get("database_kind") != kind:
         raise BackupError(f"this backup holds a {manifest.get('database_kind')} database and MAIC_DATABASE_URL "
                           f"points at {kind}: restore it into a {manifest.get('database_kind')} database")
-    revision = str(manifest.get("schema_revision"))
+    revision = str(manifest.get("schema_revision") or "")
     try:
-        known = ScriptDirectory.from_config(alembic_config(instance.database_url)).get_revision(revision)
+        known = ScriptDirectory.from_config(alembic_config(instance.database_url)).get_revision(revision) \
+            if revision else None
     except CommandError:
         known = None
     if known is None:
@@ -496,6 +499,8 @@ def _tables(instance: Instance) -> list[str]:
         try:
             return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
                                                "AND name NOT LIKE 'sqlite_%'")]
+        except sqlite3.Error as exc:
+            raise BackupError(f"{path} is not an empty SQLite database ({exc}): restore into a new file") from exc
         finally:
             conn.close()
     try:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
+import json
+import re
 import tarfile
 import threading
 import time
@@ -289,6 +292,11 @@ def test_scheduled_backups_are_recorded_runs_and_keep_the_newest_n(sqlite_url, d
 
     off = sched.run_job(sched.JobContext(config_for(sqlite_url, data_dir), factory), sched.JOBS["backup"])
     assert off.message == "scheduled backups are off (MAIC_BACKUP_DIR is empty)"
+    broken = config_for(sqlite_url, data_dir, MAIC_BACKUP_DIR=str(tmp_path / "other"),
+                        MAIC_REFERENCE_FILE=str(tmp_path / "gone.yaml"))
+    failed = sched.run_job(sched.JobContext(broken, factory), sched.JOBS["backup"])
+    assert failed.outcome == "failed" and "BackupError: the reference file" in failed.message
+    assert not list((tmp_path / "other").glob("*"))
     engine.dispose()
 
 
@@ -364,3 +372,40 @@ def test_a_backup_taken_while_returns_arrive_holds_only_whole_returns(db_url, fa
     for return_id, row_count, sha, path in returns:
         assert observed.get(return_id) == row_count == 12  # no return is in the backup half-written
         assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha
+
+
+def with_manifest(source: Path, target: Path, rename: dict[str, str] | None = None, **changes) -> Path:
+    """A copy of a backup whose manifest says something else, its members' contents untouched."""
+    rename = rename or {}
+    with tarfile.open(source) as tar, tarfile.open(target, "w") as out:
+        for member in tar.getmembers():
+            data = tar.extractfile(member).read()
+            if member.name == "manifest.json":
+                manifest = {**json.loads(data), **changes}
+                manifest["members"] = [{**m, "name": rename.get(m["name"], m["name"])} for m in manifest["members"]]
+                data = json.dumps(manifest).encode()
+                member.size = len(data)
+            member.name = rename.get(member.name, member.name)
+            out.addfile(member, io.BytesIO(data))
+    return target
+
+
+def test_restore_refuses_another_database_kind_a_newer_schema_and_strange_members(sqlite_url, data_dir, tmp_path):
+    made = create_backup(Instance.from_config(config_for(sqlite_url, data_dir)), tmp_path / "backup.tar")
+    target_dir = tmp_path / "restored"
+    into_sqlite = Instance.from_config(config_for(f"sqlite:///{target_dir / 'maic.db'}", target_dir))
+    into_postgres = Instance.from_config(config_for("postgresql+psycopg://postgres@127.0.0.1:1/none", target_dir))
+    with pytest.raises(BackupError, match="holds a sqlite database and MAIC_DATABASE_URL points at postgresql"):
+        restore_backup(into_postgres, made.path)
+    newer = with_manifest(made.path, tmp_path / "newer.tar", schema_revision="0999_from_the_future")
+    with pytest.raises(BackupError, match="schema revision '0999_from_the_future' is unknown to this version"):
+        restore_backup(into_sqlite, newer)
+    manifest = verify_backup(made.path)
+    reference = next(m["name"] for m in manifest["members"] if m["name"].startswith("reference/"))
+    for evil in ("../evil.yaml", "/etc/evil.yaml", "reference/../../evil.yaml", "elsewhere/evil.yaml"):
+        with pytest.raises(BackupError, match=f"the member name '{re.escape(evil)}' is not allowed"):
+            verify_backup(with_manifest(made.path, tmp_path / "evil.tar", rename={reference: evil}))
+    unlisted = [m for m in manifest["members"] if not m["name"].startswith("reference/")]
+    with pytest.raises(BackupError, match="the member 'reference/sds40_east_of_england.yaml' is not in the manifest"):
+        verify_backup(with_manifest(made.path, tmp_path / "unlisted.tar", members=unlisted))
+    assert not (target_dir / "maic.db").exists()
