@@ -105,6 +105,9 @@ def create_backup(instance: Instance, output: Path, *, now: dt.datetime | None =
                   overwrite: bool = False) -> Backup:
     """Write a backup to `output`: a temporary file beside it, renamed into place only once it is complete."""
     output = Path(output)
+    if output.resolve().is_relative_to(instance.archive_dir.resolve()):
+        # The backup would read itself while it is being written.
+        raise BackupError(f"write the backup outside the archive folder {instance.archive_dir}")
     if output.exists() and not overwrite:
         raise BackupError(f"{output} exists; choose another file or add --force")
     if not instance.reference_file.is_file():

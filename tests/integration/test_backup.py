@@ -320,6 +320,20 @@ def test_cli_backup_writes_a_checked_file_and_audits_it(sqlite_url, data_dir, tm
                 ("backup.create", str(out))]
     finally:
         engine.dispose()
+    inside = runner.invoke(main, ["backup", "-o", str(data_dir / "archive" / "b.tar")])
+    assert inside.exit_code == 1 and "write the backup outside the archive folder" in inside.output
+    monkeypatch.setenv("MAIC_DATABASE_URL", f"sqlite:///{tmp_path / 'new' / 'maic.db'}")
+    monkeypatch.setenv("MAIC_DATA_DIR", str(tmp_path / "new"))
+    restored = runner.invoke(main, ["restore", str(out)])
+    assert restored.exit_code == 0, restored.output
+    assert "restored" in restored.output and "next: set MAIC_REFERENCE_FILE=" in restored.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'new' / 'maic.db'}")
+    try:
+        with engine.connect() as conn:
+            assert [a for (a,) in conn.execute(sa.text("SELECT action FROM audit_event ORDER BY id"))] == [
+                "backup.restore"]  # the backup's own record was written after its snapshot
+    finally:
+        engine.dispose()
     not_tar = tmp_path / "x.tar"
     not_tar.write_bytes(b"hello")
     bad = runner.invoke(main, ["restore", "--check", str(not_tar)])
