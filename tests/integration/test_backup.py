@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import tarfile
 import threading
 import time
@@ -153,13 +154,15 @@ def test_a_restored_backup_is_the_same_picture_audit_log_and_files(db_url, facto
 def test_the_app_runs_on_a_restored_instance(db_url, factory, data_dir, empty_target):
     from app import create_app
 
-    config = config_for(db_url, data_dir)
+    # PostgreSQL's tools found in MAIC_PG_BIN_DIR as well as on PATH (an unused setting on SQLite).
+    tools = str(Path(shutil.which("pg_dump") or "/usr/bin/pg_dump").parent)
+    config = config_for(db_url, data_dir, MAIC_PG_BIN_DIR=tools)
     settings = IngestSettings.from_config(config, today=dt.date(2024, 12, 2))
     ingest_return(factory, Submission(data=csv_bytes([("2024-09-09", "E07000008", "releases_total", 4)]),
                                       filename="a.csv", agency_slug="probation-cambs", actor="test"), settings)
     made = create_backup(Instance.from_config(config), data_dir.parent / "backup.tar")
     target_url, target_dir = empty_target
-    target = config_for(target_url, target_dir)
+    target = config_for(target_url, target_dir, MAIC_PG_BIN_DIR=tools)
     restore_backup(Instance.from_config(target), made.path)
 
     engine = make_engine(target_url)
