@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import orjson
 from dash import ALL, MATCH, Input, Output, State, ctx, dcc, no_update
 from flask import current_app, g, request
 
@@ -17,8 +18,8 @@ from callbacks import _guard
 from callbacks._common import db, setting, show_notice, user
 from layouts import ids, panels
 from layouts import overview as view
-from layouts.plain import rendered
-from maic import audit, dates, geo, permissions, picture
+from layouts.plain import from_bytes, rendered, to_bytes
+from maic import audit, dates, geo, permissions, picture, redis_store
 from maic.models import utcnow
 from maic.picture import Filters, PictureQuery
 from maic.weeks import latest_week_due
@@ -44,6 +45,19 @@ def _cache() -> picture.PanelCache:
         cache = current_app.extensions.setdefault("maic.picture_cache", picture.PanelCache(
             max_bytes=int(setting("MAIC_PANEL_CACHE_BYTES"))))
     return cache
+
+
+def _answers() -> picture.PanelCache | picture.SharedCache:
+    """Where rendered answers are kept: with MAIC_REDIS_URL, shared by every worker of the deployment (this
+    process's panel cache in front of Redis); without, this process's panel cache."""
+    answers = current_app.extensions.get("maic.answer_cache")
+    if answers is None:
+        store = redis_store.for_app(current_app)
+        answers = _cache() if store is None else picture.SharedCache(
+            _cache(), store, to_bytes, from_bytes, ttl=int(setting("MAIC_REDIS_ANSWER_SECONDS")),
+            max_bytes=int(setting("MAIC_REDIS_CACHE_BYTES")))
+        answers = current_app.extensions.setdefault("maic.answer_cache", answers)
+    return answers
 
 
 def _computers() -> dict:
@@ -276,7 +290,7 @@ def answer(name: str, filters: Filters, can_drill: bool, reader: str | None = No
     if reader is not None:
         _recent_views(current_app).seen((name, filters, can_drill), reader, canonical=filters.is_default_view())
     key = ("rendered", name, _version(), filters, _clock(name, filters), can_drill)
-    return _cache().get(key, render).value()
+    return _answers().get(key, render).value()
 
 
 def _reader() -> str:
@@ -304,8 +318,24 @@ headline_panel, shortfall_panel, pressure_panel, completeness_panel, forward_pan
 
 # --- rendering ahead for a new data version ---------------------------------------------------------------
 
-def _recent_views(app) -> picture.RecentViews:
-    return app.extensions.setdefault("maic.recent_views", picture.RecentViews())
+def _view_text(view) -> str:
+    name, filters, can_drill = view
+    return orjson.dumps([name, filters.to_data(), can_drill], option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _view_from(text: str):
+    name, data, can_drill = orjson.loads(text)
+    return name, Filters.from_data(data), bool(can_drill)
+
+
+def _recent_views(app) -> picture.RecentViews | picture.SharedRecentViews:
+    views = app.extensions.get("maic.recent_views")
+    if views is None:
+        store = redis_store.for_app(app)
+        views = picture.RecentViews() if store is None else picture.SharedRecentViews(
+            picture.RecentViews(), store, _view_text, _view_from)
+        views = app.extensions.setdefault("maic.recent_views", views)
+    return views
 
 
 def render_ahead(app, version: int) -> None:
@@ -318,10 +348,16 @@ def render_ahead(app, version: int) -> None:
             answer(name, filters, can_drill)
 
 
-def _warmer() -> picture.Warmer:
+def _warmer() -> picture.Warmer | picture.SharedWarmer:
+    """Per process, or with Redis claimed once for the deployment: one worker renders a new version ahead."""
     app = current_app._get_current_object()
-    return app.extensions.setdefault("maic.warmer", picture.Warmer(
-        lambda version: render_ahead(app, version), float(setting("MAIC_LIVE_RENDER_AHEAD_SECONDS"))))
+    warmer = app.extensions.get("maic.warmer")
+    if warmer is None:
+        store, hold = redis_store.for_app(app), float(setting("MAIC_LIVE_RENDER_AHEAD_SECONDS"))
+        warm = lambda version: render_ahead(app, version)  # noqa: E731
+        warmer = picture.Warmer(warm, hold) if store is None else picture.SharedWarmer(warm, hold, store)
+        warmer = app.extensions.setdefault("maic.warmer", warmer)
+    return warmer
 
 
 # --- drill-down -------------------------------------------------------------------------------------------

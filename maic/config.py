@@ -70,7 +70,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_LIVE_RENDER_AHEAD_SECONDS", 3, "When new data lands, how long the live check may wait while "
             "the panels open dashboards show are rendered ahead, before telling them anyway (0: at once).", float),
     Setting("MAIC_SUPPRESSION_THRESHOLD", 5, "Counts from 1 up to this value minus one are shown as '<N' when shared.", int),
-    Setting("MAIC_RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0."),
+    Setting("MAIC_RATELIMIT_STORAGE_URL", "", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0. "
+            "Default: MAIC_REDIS_URL when set (counts shared by every worker), memory:// otherwise."),
     Setting("MAIC_DEMO_BANNER", True, "Label the screens 'Demo data' (set 0 in production).", bool),
     # issue 6: sharing and security
     Setting("MAIC_SHARED_HISTORY_DAYS", 14, "How far back (days) neighbours may ask for the shared picture as at.", int),
@@ -82,6 +83,15 @@ SETTINGS: tuple[Setting, ...] = (
     # issue 18: bounded cost and server-side requests
     Setting("MAIC_PANEL_CACHE_BYTES", 256 * 1024 * 1024,
             "Most memory (bytes, estimated) one worker keeps for panel results and answers.", int),
+    # issue 12: one cache for all workers
+    Setting("MAIC_REDIS_URL", "", "Redis shared by every worker and server (redis://host:6379/0): kept panel "
+            "answers, who renders what, rate-limit counts. Empty: each process keeps its own.", str),
+    Setting("MAIC_REDIS_PREFIX", "maic", "Prefix of every key this deployment writes in Redis (one per deployment "
+            "sharing a Redis).", str),
+    Setting("MAIC_REDIS_CACHE_BYTES", 256 * 1024 * 1024,
+            "Most bytes of rendered answers the deployment keeps in Redis (the oldest go first).", int),
+    Setting("MAIC_REDIS_ANSWER_SECONDS", 3600, "How long an answer is kept in Redis (a new return makes it "
+            "unused at once; this bounds how long it stays).", int),
     Setting("MAIC_FETCH_ALLOW_NETWORKS", "",
             "Networks (CIDR, comma-separated) feeds and federation may fetch from although they are the "
             "server's own (loopback, private, link-local...), e.g. 127.0.0.0/8. Default: none.", str),

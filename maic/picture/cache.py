@@ -13,10 +13,12 @@ it changes the answer), so one worker computes a panel once per data version how
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import sys
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -187,3 +189,261 @@ class Warmer:
                 self._done = max(self._done, version)
                 self._running = None
                 self._first_seen = {v: t for v, t in self._first_seen.items() if v > version}
+
+
+# --- shared by every worker, through Redis (maic.redis_store) ---------------------------------------------
+#
+# Only rendered answers go to Redis, as their JSON bytes (the caller's encode/decode): nothing there is ever
+# unpickled, and an answer is what a callback would send anyway. Results used by exports and drill-downs stay
+# per process. When Redis cannot be asked, each of these does what its per-process twin does.
+
+# Keep one answer: expire the old (past their TTL) from the index, add this one, then drop the oldest until the
+# deployment's answers fit in the byte and count budgets. Members are "<bytes>|<key>" so sizes need no lookup.
+_KEEP = """
+local index, total = KEYS[1], KEYS[2]
+local now, ttl, max_bytes, max_count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local name, value = ARGV[5], ARGV[6]
+local function forget(member)
+  local bar = string.find(member, '|', 1, true)
+  redis.call('decrby', total, tonumber(string.sub(member, 1, bar - 1)))
+  redis.call('del', string.sub(member, bar + 1))
+end
+for _, member in ipairs(redis.call('zrangebyscore', index, '-inf', now - ttl)) do
+  forget(member)
+  redis.call('zrem', index, member)
+end
+redis.call('set', name, value, 'EX', ttl)
+local member = string.len(value) .. '|' .. name
+if redis.call('zadd', index, now, member) == 1 then redis.call('incrby', total, string.len(value)) end
+redis.call('expire', index, ttl * 2)
+redis.call('expire', total, ttl * 2)
+while redis.call('zcard', index) > max_count or tonumber(redis.call('get', total) or '0') > max_bytes do
+  local oldest = redis.call('zpopmin', index)
+  if #oldest == 0 then break end
+  forget(oldest[1])
+end
+return 1
+"""
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+class SharedCache:
+    """Answers kept for the whole deployment: this process's PanelCache first (a kept answer costs a dict
+    lookup), then Redis, then a single flight across processes: one process takes a lock (with an expiry, so a
+    process that dies holding it only delays the others) and computes; the others wait for its answer in Redis,
+    and compute it themselves only if it never comes.
+
+    Bounded: each answer expires after `ttl` seconds, one larger than `max_value_bytes` is not shared, and the
+    oldest go first once the deployment's answers pass `max_bytes` or `max_count`."""
+
+    def __init__(self, local: PanelCache, store: Any, encode: Callable[[Any], bytes],
+                 decode: Callable[[bytes], Any], *, ttl: int = 3600, max_bytes: int = 256 * 1024 * 1024,
+                 max_count: int = 2048, max_value_bytes: int = 8 * 1024 * 1024, lock_seconds: float = 60.0,
+                 wait_seconds: float = 30.0):
+        self.local = local
+        self.store = store
+        self._encode, self._decode = encode, decode
+        self.ttl, self.max_bytes, self.max_count = ttl, max_bytes, max_count
+        self.max_value_bytes = max_value_bytes
+        self.lock_seconds, self.wait_seconds = lock_seconds, wait_seconds
+        self.shared_hits = self.computed = self.waited = 0
+        self._count_lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.local)
+
+    @property
+    def hits(self) -> int:
+        return self.local.hits
+
+    @property
+    def misses(self) -> int:
+        return self.local.misses
+
+    @property
+    def kept_bytes(self) -> int:
+        return self.local.kept_bytes
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        return self.local.get(key, lambda: self._shared(key, compute))
+
+    def _count(self, name: str) -> None:
+        with self._count_lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+    def _shared(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        from maic.redis_store import MISSING
+
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:40]
+        name, lock = self.store.key("answer", digest), self.store.key("computing", digest)
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + self.wait_seconds
+        pause = 0.005
+        while True:
+            found = self.store.call(lambda r: r.get(name))
+            if found is MISSING:
+                break  # Redis is down: compute here, as without it
+            if found is not None:
+                self._count("shared_hits")
+                return self._decode(found)
+            taken = self.store.call(lambda r: r.set(lock, token, nx=True, px=int(self.lock_seconds * 1000)))
+            if taken is MISSING:
+                break
+            if taken:
+                try:
+                    value = compute()
+                    self._keep(name, self._encode(value), key)
+                    return value
+                finally:
+                    self.store.call(lambda r: r.eval(_RELEASE, 1, lock, token))
+            if time.monotonic() > deadline:
+                break  # the process computing it is slow or gone: do not keep this reader waiting longer
+            if pause == 0.005:
+                self._count("waited")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        self._count("computed")
+        return compute()
+
+    def _keep(self, name: str, data: bytes, key: Hashable) -> None:
+        self._count("computed")
+        panel = key[1] if isinstance(key, tuple) and len(key) > 1 else "answer"
+
+        def keep(r):
+            pipe = r.pipeline(transaction=False)
+            pipe.hincrby(self.store.key("stats"), f"computed:{panel}", 1)
+            if len(data) <= self.max_value_bytes:
+                pipe.eval(_KEEP, 2, self.store.key("answers"), self.store.key("answers-bytes"), time.time(),
+                          self.ttl, self.max_bytes, self.max_count, name, data)
+            return pipe.execute()
+
+        self.store.call(keep)
+        if len(data) > self.max_value_bytes:
+            log.warning("an answer of %s bytes was not shared (the most one may be is %s)", len(data),
+                        self.max_value_bytes)
+
+
+# Note a reader's view: newest last, at most `readers` readers remembered for it, the oldest views forgotten.
+_SEEN = """
+local views, canonical, readers = KEYS[1], KEYS[2], KEYS[3]
+local view, reader, now, is_canonical = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local kept, size, ttl, base = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+redis.call('zadd', views, now, view)
+if redis.call('scard', readers) < kept then redis.call('sadd', readers, reader) end
+redis.call('expire', readers, ttl)
+if is_canonical then redis.call('sadd', canonical, view) end
+while redis.call('zcard', views) > size do
+  local oldest = redis.call('zpopmin', views)
+  if #oldest == 0 then break end
+  redis.call('srem', canonical, oldest[1])
+  redis.call('del', base .. redis.sha1hex(oldest[1]))
+end
+redis.call('expire', views, ttl)
+redis.call('expire', canonical, ttl)
+return 1
+"""
+
+
+class SharedRecentViews:
+    """RecentViews for the whole deployment: a view two readers asked for on two workers is rendered ahead
+    once, by whichever worker claims the new data version (SharedWarmer). Views are stored as the caller's
+    text (`encode`/`decode`); each (view, reader) is sent to Redis once per `refresh_seconds`, so a reader's
+    requests cost no Redis call of their own. The per-process list is kept too, for when Redis is down."""
+
+    def __init__(self, local: RecentViews, store: Any, encode: Callable[[Hashable], str],
+                 decode: Callable[[str], Hashable], *, ttl: int = 7 * 24 * 3600, refresh_seconds: float = 60.0):
+        self.local = local
+        self.store = store
+        self._encode, self._decode = encode, decode
+        self.ttl, self.refresh_seconds = ttl, refresh_seconds
+        self._sent: OrderedDict[tuple[Hashable, Hashable], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def seen(self, view: Hashable, reader: Hashable = None, *, canonical: bool = False) -> None:
+        self.local.seen(view, reader, canonical=canonical)
+        now = time.monotonic()
+        with self._lock:
+            last = self._sent.get((view, reader))
+            if last is not None and now - last < self.refresh_seconds:
+                return
+            self._sent[(view, reader)] = now
+            self._sent.move_to_end((view, reader))
+            while len(self._sent) > 4 * self.local.size:
+                self._sent.popitem(last=False)
+        text = self._encode(view)
+        base = self.store.key("views", "readers", "")
+        self.store.call(lambda r: r.eval(
+            _SEEN, 3, self.store.key("views"), self.store.key("views", "canonical"),
+            base + hashlib.sha1(text.encode()).hexdigest(), text, str(reader), time.time(),  # noqa: S324
+            "1" if canonical else "0", self.local.readers_kept, self.local.size, self.ttl, base))
+
+    def newest_first(self) -> list[Hashable]:
+        from maic.redis_store import MISSING
+
+        def read(r):
+            views = [v.decode() for v in r.zrevrange(self.store.key("views"), 0, self.local.size - 1)]
+            if not views:
+                return []
+            base = self.store.key("views", "readers", "")
+            pipe = r.pipeline(transaction=False)
+            for text in views:
+                pipe.scard(base + hashlib.sha1(text.encode()).hexdigest())  # noqa: S324
+            pipe.smismember(self.store.key("views", "canonical"), views)
+            *counts, canonical = pipe.execute()
+            return [text for text, count, is_canonical in zip(views, counts, canonical, strict=True)
+                    if is_canonical or count >= self.local.min_readers]
+
+        wanted = self.store.call(read)
+        if wanted is MISSING:
+            return self.local.newest_first()
+        return [self._decode(text) for text in wanted[:self.local.ahead]]
+
+
+class SharedWarmer:
+    """Warmer for the whole deployment: the first worker to see a new data version claims its rendering ahead
+    (a key with an expiry, so a worker that dies doing it only delays the announcement to `hold_seconds`);
+    every worker tells its dashboards when that is done, or once `hold_seconds` have passed since any worker
+    first saw the version. Falls back to a per-process Warmer while Redis is down."""
+
+    def __init__(self, warm: Callable[[int], None], hold_seconds: float, store: Any, *, claim_seconds: int = 300):
+        self.local = Warmer(warm, hold_seconds)
+        self._warm = warm
+        self.hold_seconds = hold_seconds
+        self.store = store
+        self.claim_seconds = claim_seconds
+        self._done = -1
+        self._lock = threading.Lock()
+
+    def ready(self, version: int) -> bool:
+        from maic.redis_store import MISSING
+
+        if version <= self._done:
+            return True
+        token = uuid.uuid4().hex
+
+        def look(r):
+            pipe = r.pipeline(transaction=False)
+            pipe.get(self.store.key("warmed", version))
+            pipe.set(self.store.key("first-seen", version), repr(time.time()), nx=True, ex=self.claim_seconds)
+            pipe.get(self.store.key("first-seen", version))
+            pipe.set(self.store.key("warming", version), token, nx=True, ex=self.claim_seconds)
+            return pipe.execute()
+
+        found = self.store.call(look)
+        if found is MISSING:
+            return self.local.ready(version)
+        warmed, _first, first_seen, claimed = found
+        if warmed is not None:
+            with self._lock:
+                self._done = max(self._done, version)
+            return True
+        if claimed:
+            threading.Thread(target=self._run, args=(version,), name="maic-warm", daemon=True).start()
+        return time.time() - float(first_seen or time.time()) >= self.hold_seconds
+
+    def _run(self, version: int) -> None:
+        try:
+            self._warm(version)
+        except Exception:  # noqa: BLE001  (rendering ahead is an optimisation: the request path still works)
+            log.exception("rendering ahead for data version %s failed", version)
+        self.store.call(lambda r: r.set(self.store.key("warmed", version), "1", ex=self.claim_seconds))

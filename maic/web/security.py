@@ -39,10 +39,17 @@ def content_security_policy(script_hashes: list[str]) -> str:
 def init_app(app) -> None:
     """After auth_views: wraps the login view in this app's own limiter (one per app, never shared)."""
     app.config.setdefault("MAIC_CSP_SCRIPT_HASHES", [])
-    # Redis when configured (redis://...), memory otherwise; with Redis, counts survive restarts and are
-    # shared by every worker. Each app gets its own key prefix so that two instances never share counts.
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["MAIC_RATELIMIT_STORAGE_URL"]
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "maic-" + secrets.token_hex(4))
+    # Redis when configured (its own setting, else MAIC_REDIS_URL), memory otherwise. With Redis, counts
+    # survive restarts and every worker and server of the deployment shares them (its key prefix); while Redis
+    # is unreachable each process counts in memory, and a sign-in never fails for it.
+    storage = app.config["MAIC_RATELIMIT_STORAGE_URL"] or app.config["MAIC_REDIS_URL"] or "memory://"
+    app.config["RATELIMIT_STORAGE_URI"] = storage
+    if storage == "memory://":
+        app.config.setdefault("RATELIMIT_KEY_PREFIX", "maic-" + secrets.token_hex(4))
+    else:
+        app.config.setdefault("RATELIMIT_KEY_PREFIX", f"{app.config['MAIC_REDIS_PREFIX']}-limits")
+        app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+        app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
     app.extensions["maic.limiter"] = limiter
