@@ -1,0 +1,161 @@
+"""The cache shared by every worker through Redis (maic.picture.SharedCache, SharedRecentViews, SharedWarmer),
+against a private redis-server: each 'worker' is its own per-process cache and its own Redis client, as two
+processes are. Redis stopping mid-run costs a worker nothing but the sharing."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from maic.picture.cache import PanelCache, RecentViews, SharedCache, SharedRecentViews, SharedWarmer
+from maic.redis_store import RedisStore
+from tests.services import private_redis  # noqa: F401  (fixture)
+
+
+def text(value: str) -> bytes:
+    return value.encode()
+
+
+def worker(server, prefix: str = "t", **options) -> SharedCache:
+    store = RedisStore(server.url, prefix, first_backoff=0.2, max_backoff=0.4)
+    return SharedCache(PanelCache(), store, text, bytes.decode, **options)
+
+
+@pytest.fixture
+def stores():
+    made: list[SharedCache] = []
+    yield made
+    for cache in made:
+        cache.store.close()
+
+
+def test_workers_asking_at_once_compute_an_answer_once_for_the_deployment(private_redis, stores):
+    stores += [worker(private_redis) for _ in range(3)]
+    calls, results = [], []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.3)
+        return "answer"
+
+    threads = [threading.Thread(target=lambda c=cache: results.append(c.get(("rendered", "p", 1), slow)))
+               for cache in stores for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results == ["answer"] * 9
+    assert len(calls) == 1
+    assert sum(c.computed for c in stores) == 1 and sum(c.shared_hits for c in stores) == 2
+    assert private_redis.client().hget("t:stats", "computed:p") == b"1"
+    # Kept in each worker too: asked again, nothing goes to Redis.
+    hits = [c.shared_hits for c in stores]
+    assert [c.get(("rendered", "p", 1), slow) for c in stores] == ["answer"] * 3
+    assert [c.shared_hits for c in stores] == hits
+
+
+def test_when_the_computing_worker_fails_another_computes_it(private_redis, stores):
+    first, second = worker(private_redis), worker(private_redis)
+    stores += [first, second]
+    started = threading.Event()
+
+    def broken():
+        started.set()
+        time.sleep(0.2)
+        raise RuntimeError("database gone")
+
+    failure: list[BaseException] = []
+
+    def run_first():
+        try:
+            first.get("k", broken)
+        except RuntimeError as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run_first)
+    thread.start()
+    started.wait(5)
+    assert second.get("k", lambda: "second's answer") == "second's answer"  # waited, then computed it
+    thread.join(5)
+    assert failure and second.waited == 1
+
+
+def test_what_is_shared_is_bounded_by_count_bytes_and_time(private_redis, stores):
+    cache = worker(private_redis, max_count=3, max_bytes=10_000, max_value_bytes=4_000, ttl=60)
+    stores.append(cache)
+    client = private_redis.client()
+    for n in range(5):
+        cache.get(("rendered", "p", n), lambda n=n: f"answer {n}")
+    assert client.zcard("t:answers") == 3  # the two oldest were dropped
+    assert 0 < client.ttl(client.zrange("t:answers", 0, 0)[0].decode().partition("|")[2]) <= 60
+    assert len(client.keys("t:answer:*")) == 3
+    cache.get(("rendered", "big", 0), lambda: "x" * 5_000)  # larger than one answer may be: not shared
+    assert len(client.keys("t:answer:*")) == 3
+    for n in range(3):
+        cache.get(("rendered", "q", n), lambda: "y" * 3_900)
+    assert int(client.get("t:answers-bytes")) <= 10_000  # the byte budget: the oldest went first
+    assert len(client.keys("t:answer:*")) == client.zcard("t:answers") == 2
+    client.close()
+
+
+def test_redis_stopping_falls_back_to_each_process_logs_once_and_sharing_resumes(private_redis, stores, caplog):
+    first, second = worker(private_redis), worker(private_redis)
+    stores += [first, second]
+    calls = []
+
+    def compute(value):
+        def run():
+            calls.append(value)
+            return value
+        return run
+
+    assert first.get(("rendered", "p", 1), compute("v1")) == "v1"
+    private_redis.stop()
+    caplog.set_level(logging.WARNING, logger="maic.redis_store")
+    # Version 2 lands while Redis is down: each worker computes it for itself, and keeps it.
+    for _ in range(3):
+        assert first.get(("rendered", "p", 2), compute("v2")) == "v2"
+        assert second.get(("rendered", "p", 2), compute("v2")) == "v2"
+    assert calls == ["v1", "v2", "v2"]
+    down = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(down) == 2  # once per worker, not once per request
+    private_redis.start()
+    time.sleep(0.5)  # past the backoff
+    assert first.get(("rendered", "p", 3), compute("v3")) == "v3"
+    assert second.get(("rendered", "p", 3), compute("v3")) == "v3"
+    assert calls == ["v1", "v2", "v2", "v3"]  # shared again: computed once
+    assert any("reachable again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_view_two_readers_asked_for_on_two_workers_is_rendered_ahead(private_redis, stores):
+    stores += [worker(private_redis), worker(private_redis)]
+    views = [SharedRecentViews(RecentViews(), cache.store, str, str) for cache in stores]
+    views[0].seen("week 36", "reader-a")
+    views[1].seen("week 36", "reader-b")  # each worker saw one reader; together, two
+    views[1].seen("odd", "reader-b")
+    views[0].seen("opening", "reader-c", canonical=True)
+    assert views[0].local.newest_first() == ["opening"]  # alone, a worker would not render week 36 ahead
+    assert views[0].newest_first() == views[1].newest_first() == ["opening", "week 36"]
+
+
+def test_a_new_version_is_rendered_ahead_by_one_worker_and_announced_by_all(private_redis, stores):
+    stores += [worker(private_redis), worker(private_redis)]
+    warmed: list[int] = []
+    done = threading.Event()
+
+    def warm(version):
+        time.sleep(0.2)
+        warmed.append(version)
+        done.set()
+
+    warmers = [SharedWarmer(warm, hold_seconds=30, store=cache.store) for cache in stores]
+    assert [w.ready(7) for w in warmers] == [False, False]  # being rendered, not yet told
+    assert done.wait(5)
+    deadline = time.monotonic() + 5
+    while not all(w.ready(7) for w in warmers):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert warmed == [7]
