@@ -12,7 +12,9 @@ import pytest
 
 from maic.picture.cache import PanelCache, RecentViews, SharedCache, SharedRecentViews, SharedWarmer
 from maic.redis_store import RedisStore
-from tests.services import private_redis  # noqa: F401  (fixture)
+from tests import services
+
+private_redis = services.private_redis  # the fixture, under its own name
 
 
 def text(value: str) -> bytes:
