@@ -6,6 +6,7 @@ table; results are also written to benchmarks/results/ (git-ignored).
 
 BENCHMARKS = {
     "ingest": "benchmarks.ingest",
+    "kept": "benchmarks.kept",
     "panels": "benchmarks.panels",
     "preview": "benchmarks.preview",
 }

@@ -289,8 +289,24 @@ def answer(name: str, filters: Filters, can_drill: bool, reader: str | None = No
 
     if reader is not None:
         _recent_views(current_app).seen((name, filters, can_drill), reader, canonical=filters.is_default_view())
-    key = ("rendered", name, _version(), filters, _clock(name, filters), can_drill)
-    return _answers().get(key, render).value()
+    return _answers().get(_answer_key(name, filters, can_drill), render).value()
+
+
+def _answer_key(name: str, filters: Filters, can_drill: bool) -> tuple:
+    return ("rendered", name, _version(), filters, _clock(name, filters), can_drill)
+
+
+def kept_answer(name: str, sent: Filters, can_drill: bool, reader: str | None = None):
+    """The answer kept for the filters exactly as the browser sent them, or None: a dashboard's request served
+    before any panel code runs (no bounds, no as-at check, no query but the data version's). Safe because
+    answer() keys only by filters that were already bounded and checked: filters found here needed no change,
+    so no notice is due."""
+    found = _answers().peek(_answer_key(name, sent, can_drill))
+    if found is None:
+        return None
+    if reader is not None:
+        _recent_views(current_app).seen((name, sent, can_drill), reader, canonical=sent.is_default_view())
+    return found.value()
 
 
 def _reader() -> str:
@@ -299,14 +315,22 @@ def _reader() -> str:
 
 def releases_panel(data, measure):
     permissions.require(user(), permissions.VIEW_PICTURE)
-    return answer("releases", replace(filters_from(data), measure=measure or "count"), _can_drill(), _reader())
+    can_drill, reader, measure = _can_drill(), _reader(), measure or "count"
+    kept = kept_answer("releases", replace(Filters.from_data(data), measure=measure), can_drill, reader)
+    if kept is not None:
+        return kept
+    return answer("releases", replace(filters_from(data), measure=measure), can_drill, reader)
 
 
 def panel_body(name: str):
     """A panel's callback body: its inputs are the filters and the data version (which only triggers it)."""
     def panel(data, _version=None):
         permissions.require(user(), permissions.VIEW_PICTURE)
-        return answer(name, filters_from(data), _can_drill(), _reader())
+        can_drill, reader = _can_drill(), _reader()
+        kept = kept_answer(name, Filters.from_data(data), can_drill, reader)
+        if kept is not None:
+            return kept
+        return answer(name, filters_from(data), can_drill, reader)
 
     panel.__name__ = f"{name}_panel"
     return panel

@@ -102,23 +102,37 @@ class PanelCache:
             pending.wait()  # another thread is computing it; if that failed, the loop computes it here
         try:
             value = compute()
-            weight = self._weigh(value)
-            with self._lock:
-                self.misses += 1
-                if weight <= self.max_bytes:
-                    self._items[key] = (value, weight)
-                    self.kept_bytes += weight
-                    while len(self._items) > self.size or self.kept_bytes > self.max_bytes:
-                        _key, (_value, gone) = self._items.popitem(last=False)
-                        self.kept_bytes -= gone
-                else:
-                    log.warning("a panel answer of about %s bytes was not kept (the budget is %s)", weight,
-                                self.max_bytes)
+            self.put(key, value, miss=True)
             return value
         finally:
             with self._lock:
                 self._pending.pop(key, None)
             pending.set()
+
+    def peek(self, key: Hashable) -> Any:
+        """The value kept for `key`, or None: never computes (a request's fast path)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key][0]
+        return None
+
+    def put(self, key: Hashable, value: Any, *, miss: bool = False) -> None:
+        weight = self._weigh(value)
+        with self._lock:
+            self.misses += miss
+            if weight > self.max_bytes:
+                log.warning("a panel answer of about %s bytes was not kept (the budget is %s)", weight,
+                            self.max_bytes)
+                return
+            if key in self._items:
+                self.kept_bytes -= self._items.pop(key)[1]
+            self._items[key] = (value, weight)
+            self.kept_bytes += weight
+            while len(self._items) > self.size or self.kept_bytes > self.max_bytes:
+                _key, (_value, gone) = self._items.popitem(last=False)
+                self.kept_bytes -= gone
 
 
 class RecentViews:
@@ -224,6 +238,11 @@ while redis.call('zcard', index) > max_count or tonumber(redis.call('get', total
 end
 return 1
 """
+def _digest(key: Hashable) -> str:
+    """A key's name in Redis: its repr (the same in every process: dates, strings, numbers, dataclasses), hashed."""
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:40]
+
+
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
@@ -267,6 +286,24 @@ class SharedCache:
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         return self.local.get(key, lambda: self._shared(key, compute))
 
+    def peek(self, key: Hashable) -> Any:
+        """The answer kept for `key` in this process or in Redis, or None: never computes, never waits."""
+        from maic.redis_store import MISSING
+
+        found = self.local.peek(key)
+        if found is not None:
+            return found
+        data = self.store.call(lambda r: r.get(self._name(key)))
+        if data is MISSING or data is None:
+            return None
+        self._count("shared_hits")
+        value = self._decode(data)
+        self.local.put(key, value)
+        return value
+
+    def _name(self, key: Hashable) -> str:
+        return self.store.key("answer", _digest(key))
+
     def _count(self, name: str) -> None:
         with self._count_lock:
             setattr(self, name, getattr(self, name) + 1)
@@ -274,7 +311,7 @@ class SharedCache:
     def _shared(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         from maic.redis_store import MISSING
 
-        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:40]
+        digest = _digest(key)
         name, lock = self.store.key("answer", digest), self.store.key("computing", digest)
         token = uuid.uuid4().hex
         deadline = time.monotonic() + self.wait_seconds
