@@ -175,10 +175,16 @@ def render_page():
         can_export=permissions.allowed(user(), permissions.EXPORT)))
 
 
-def picker_options() -> list[dict]:
+def picker_options():
     """The week picker's weeks, kept current as returns land (a new week appears, in progress)."""
     permissions.require(user(), permissions.VIEW_PICTURE)
-    return view.week_options(week_statuses(Filters()))
+    return _week_options()
+
+
+def _week_options():
+    """Every open dashboard asks for them when a return lands: rendered once for the deployment, like a panel."""
+    key = ("rendered", "week-options", _version(), _clock("week-statuses", Filters()))
+    return _answers().get(key, lambda: rendered(view.week_options(week_statuses(Filters())))).value()
 
 
 def control_values(filters: Filters) -> tuple:
@@ -368,6 +374,7 @@ def render_ahead(app, version: int) -> None:
     with app.app_context():
         g.maic_data_version = version
         _bounds()  # every request at the new version bounds its filters first
+        _week_options()
         for name, filters, can_drill in _recent_views(app).newest_first():
             answer(name, filters, can_drill)
 

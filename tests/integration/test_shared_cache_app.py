@@ -27,6 +27,9 @@ private_redis = _private_redis  # the fixture, under its own name
 COUNT = [{"id": "map-measure", "property": "value", "value": "count"}]
 OPENING = panel_body("releases-panel", filters={}, extra_inputs=COUNT)
 FENLAND = [("2024-09-09", "E07000010", "releases_total", 4)]
+WEEK_OPTIONS = {"output": "week-picker.options", "outputs": {"id": "week-picker", "property": "options"},
+                "inputs": [{"id": "data-version", "property": "data", "value": 2}],
+                "changedPropIds": ["data-version.data"], "state": []}
 
 
 def computed(redis_server, prefix_start: str = "t:") -> dict[str, int]:
@@ -91,10 +94,16 @@ def test_a_new_version_is_rendered_ahead_once_for_both_workers(workers, factory,
     for client in (first, second):
         assert "63 people released" in post(client, OPENING).get_data(as_text=True)
         assert post(client, panel_body("pressure-panel", filters={})).status_code == 200
+        options = post(client, WEEK_OPTIONS)
+        assert options.status_code == 200
+        # probation, both housing teams, CPFT and prisons have sent week 2: 5 of the 14 home agencies.
+        assert {"label": "Week beginning Mon 9 Sep 2024 (in progress: 5 of 14 returns in)", "value": "2024-09-09"} in (
+            options.get_json()["response"]["week-picker"]["options"]), options.get_json()
     after = computed(private_redis)
     # Each view once for the deployment: rendered ahead by one worker, read kept by both.
     assert after["computed:releases"] == before["computed:releases"] + 1
     assert after["computed:pressure"] == before["computed:pressure"] + 1
+    assert after["computed:week-options"] == before.get("computed:week-options", 0) + 1
 
 
 def test_redis_stopping_mid_run_never_gives_an_error_page(workers, factory, data_dir, private_redis, caplog):
