@@ -293,9 +293,12 @@ def answer(name: str, filters: Filters, can_drill: bool, reader: str | None = No
     def render():
         return rendered(BUILDERS[name](filters, can_drill))
 
+    share = True  # rendering ahead: for views worth it
     if reader is not None:
-        _recent_views(current_app).seen((name, filters, can_drill), reader, canonical=filters.is_default_view())
-    return _answers().get(_answer_key(name, filters, can_drill), render).value()
+        views, view = _recent_views(current_app), (name, filters, can_drill)
+        views.seen(view, reader, canonical=filters.is_default_view())
+        share = views.worth(view)
+    return _answers().get(_answer_key(name, filters, can_drill), render, share=share).value()
 
 
 def _answer_key(name: str, filters: Filters, can_drill: bool) -> tuple:

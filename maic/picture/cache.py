@@ -88,7 +88,8 @@ class PanelCache:
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def get(self, key: Hashable, compute: Callable[[], Any], *, share: bool = True) -> Any:
+        """`share` is for SharedCache (one process keeps everything it computes, within its budget)."""
         while True:
             with self._lock:
                 if key in self._items:
@@ -159,6 +160,13 @@ class RecentViews:
             self._views[view] = (was_canonical or canonical, readers)
             while len(self._views) > self.size:
                 self._views.popitem(last=False)
+
+    def worth(self, view: Hashable) -> bool:
+        """Whether a view is worth keeping for others and rendering ahead: a dashboard's opening view, or one
+        that more than one reader asked for."""
+        with self._lock:
+            canonical, readers = self._views.get(view, (False, set()))
+        return canonical or len(readers) >= self.min_readers
 
     def newest_first(self) -> list[Hashable]:
         """The views worth rendering ahead, newest first."""
@@ -283,8 +291,11 @@ class SharedCache:
     def kept_bytes(self) -> int:
         return self.local.kept_bytes
 
-    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        return self.local.get(key, lambda: self._shared(key, compute))
+    def get(self, key: Hashable, compute: Callable[[], Any], *, share: bool = True) -> Any:
+        """The answer for `key`. With `share` false (a view only one reader has asked for), an answer already in
+        Redis is still used, but one computed here is kept by this process only: one odd request never takes
+        room in the deployment's cache."""
+        return self.local.get(key, lambda: self._shared(key, compute, share))
 
     def peek(self, key: Hashable) -> Any:
         """The answer kept for `key` in this process or in Redis, or None: never computes, never waits."""
@@ -308,7 +319,7 @@ class SharedCache:
         with self._count_lock:
             setattr(self, name, getattr(self, name) + 1)
 
-    def _shared(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def _shared(self, key: Hashable, compute: Callable[[], Any], share: bool) -> Any:
         from maic.redis_store import MISSING
 
         digest = _digest(key)
@@ -323,6 +334,10 @@ class SharedCache:
             if found is not None:
                 self._count("shared_hits")
                 return self._decode(found)
+            if not share:
+                value = compute()
+                self._keep(name, None, key)
+                return value
             taken = self.store.call(lambda r: r.set(lock, token, nx=True, px=int(self.lock_seconds * 1000)))
             if taken is MISSING:
                 break
@@ -342,20 +357,21 @@ class SharedCache:
         self._count("computed")
         return compute()
 
-    def _keep(self, name: str, data: bytes, key: Hashable) -> None:
+    def _keep(self, name: str, data: bytes | None, key: Hashable) -> None:
+        """Count the computation (the deployment's count, per panel, in Redis) and share `data` if given."""
         self._count("computed")
         panel = key[1] if isinstance(key, tuple) and len(key) > 1 else "answer"
 
         def keep(r):
             pipe = r.pipeline(transaction=False)
             pipe.hincrby(self.store.key("stats"), f"computed:{panel}", 1)
-            if len(data) <= self.max_value_bytes:
+            if data is not None and len(data) <= self.max_value_bytes:
                 pipe.eval(_KEEP, 2, self.store.key("answers"), self.store.key("answers-bytes"), time.time(),
                           self.ttl, self.max_bytes, self.max_count, name, data)
             return pipe.execute()
 
         self.store.call(keep)
-        if len(data) > self.max_value_bytes:
+        if data is not None and len(data) > self.max_value_bytes:
             log.warning("an answer of %s bytes was not shared (the most one may be is %s)", len(data),
                         self.max_value_bytes)
 
@@ -413,6 +429,23 @@ class SharedRecentViews:
             _SEEN, 3, self.store.key("views"), self.store.key("views", "canonical"),
             base + hashlib.sha1(text.encode()).hexdigest(), text, str(reader), time.time(),  # noqa: S324
             "1" if canonical else "0", self.local.readers_kept, self.local.size, self.ttl, base))
+
+    def worth(self, view: Hashable) -> bool:
+        """As RecentViews.worth, counting the readers every worker has seen."""
+        from maic.redis_store import MISSING
+
+        if self.local.worth(view):
+            return True
+        text = self._encode(view)
+
+        def read(r):
+            pipe = r.pipeline(transaction=False)
+            pipe.sismember(self.store.key("views", "canonical"), text)
+            pipe.scard(self.store.key("views", "readers", "") + hashlib.sha1(text.encode()).hexdigest())  # noqa: S324
+            return pipe.execute()
+
+        found = self.store.call(read)
+        return found is not MISSING and (bool(found[0]) or found[1] >= self.local.min_readers)
 
     def newest_first(self) -> list[Hashable]:
         from maic.redis_store import MISSING

@@ -78,6 +78,25 @@ def test_an_answer_computed_by_one_worker_is_served_kept_by_the_other(workers, f
     assert workers[1].extensions["maic.answer_cache"].shared_hits == 1
 
 
+def test_a_view_one_reader_made_up_takes_no_room_in_the_shared_cache(workers, factory, data_dir, private_redis):
+    seed(factory, data_dir)
+    first, second, third = signed_in(workers[0], factory), signed_in(workers[1], factory), signed_in(
+        workers[1], factory)
+    odd = panel_body("shortfall-panel", filters={"to": "2024-09-02"})
+    client = private_redis.client()
+    try:
+        for _ in range(3):  # one reader, however often, is still one reader
+            assert "Week beginning Mon 2 Sep 2024: no area" in post(first, odd).get_data(as_text=True)
+        assert client.keys("t:*:answer:*") == []  # kept by the worker that computed it, not shared
+        assert computed(private_redis) == {"computed:shortfall": 1}
+        assert post(second, odd).get_json() == post(first, odd).get_json()  # a second reader: worth sharing
+        assert post(third, odd).get_json() == post(first, odd).get_json()  # now kept for everyone
+        assert computed(private_redis) == {"computed:shortfall": 2}
+        assert len(client.keys("t:*:answer:*")) == 1
+    finally:
+        client.close()
+
+
 def test_a_new_version_is_rendered_ahead_once_for_both_workers(workers, factory, data_dir, private_redis):
     seed(factory, data_dir)
     first, second = (signed_in(app, factory) for app in workers)
