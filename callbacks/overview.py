@@ -69,10 +69,11 @@ def _computers() -> dict:
     }
 
 
-def _version() -> int:
-    """The data version, read once per request: every key below is taken from the same reading."""
+def _version() -> tuple:
+    """The data version (with when it changed: picture.data_stamp), read once per request: every key below is
+    taken from the same reading."""
     if "maic_data_version" not in g:
-        g.maic_data_version = picture.data_version(db())
+        g.maic_data_version = picture.data_stamp(db())
     return g.maic_data_version
 
 
@@ -375,7 +376,7 @@ def render_ahead(app, version: int) -> None:
     """Render the views asked for lately at a new data version (in the warmer's thread, with its own
     application context and database session), newest first."""
     with app.app_context():
-        g.maic_data_version = version
+        g.maic_data_version = picture.data_stamp(db())  # `version`, or a newer one if another return landed
         _bounds()  # every request at the new version bounds its filters first
         _week_options()
         for name, filters, can_drill in _recent_views(app).newest_first():

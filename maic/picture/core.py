@@ -50,6 +50,14 @@ def data_version(session: orm.Session) -> int:
     return session.scalar(sa.select(DataVersion.version).where(DataVersion.id == 1)) or 0
 
 
+def data_stamp(session: orm.Session) -> tuple[int, dt.datetime | None]:
+    """The data version and when it changed, in one read: together they name one state of the data even where a
+    version number repeats (a database restored, or built again, under the same URL), so answers kept outside
+    the process (Redis outlives the workers) are keyed by both."""
+    row = session.execute(sa.select(DataVersion.version, DataVersion.changed_at).where(DataVersion.id == 1)).first()
+    return (int(row[0]), row[1]) if row else (0, None)
+
+
 def data_changed_at(session: orm.Session) -> dt.datetime | None:
     """When the figures last changed (naive UTC): a live picture is 'as at' this time."""
     return session.scalar(sa.select(DataVersion.changed_at).where(DataVersion.id == 1))
