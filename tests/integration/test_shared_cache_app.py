@@ -249,3 +249,48 @@ def test_two_servers_over_one_database_and_redis_share_answers_uploads_and_limit
         engine.dispose()
         postgres.drop(url.rsplit("/", 1)[1])
     assert "Traceback" not in logs, logs[-3000:]
+
+
+def test_a_database_built_again_under_the_same_url_never_gets_the_old_answers(sqlite_template, tmp_path,
+                                                                               private_redis):
+    """Redis outlives the workers: a database restored or built again under the same URL can repeat a data
+    version number, and its answers must not be the old database's (answers are keyed by when it changed too)."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    from maic.db import make_engine, make_session_factory
+
+    path, data_dir = tmp_path / "maic.db", tmp_path / "data"
+    data_dir.mkdir()
+
+    def build(extra: bool) -> int:
+        path.unlink(missing_ok=True)
+        shutil.copy(sqlite_template, path)
+        engine = make_engine(f"sqlite:///{path}")
+        factory = make_session_factory(engine)
+        seed(factory, data_dir)
+        if extra:
+            ingest(factory, data_dir, "probation-cambs", FENLAND, filename="probation-fenland.csv")
+            with engine.begin() as conn:  # the same version number as the first build's
+                conn.exec_driver_sql("UPDATE data_version SET version = version - 1 WHERE id = 1")
+        with engine.connect() as conn:
+            version = conn.execute(sa.text("SELECT version FROM data_version WHERE id = 1")).scalar_one()
+        engine.dispose()
+        return version
+
+    answers = []
+    for extra in (False, True):
+        version = build(extra)
+        app = a_worker(f"sqlite:///{path}", data_dir, private_redis.url)
+        try:
+            engine = app.extensions["maic.db"]["engine"]
+            answers.append((version, post(signed_in(app, make_session_factory(engine)), OPENING).get_data(
+                as_text=True)))
+        finally:
+            app.extensions["maic.db"]["engine"].dispose()
+            app.extensions["maic.redis"].close()
+    (first_version, first), (second_version, second) = answers
+    assert first_version == second_version
+    assert "59 people released into 2 of 6 areas" in first
+    assert "63 people released into 3 of 6 areas" in second
