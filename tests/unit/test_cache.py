@@ -132,3 +132,27 @@ def test_the_warmer_tells_anyway_once_the_hold_has_passed_and_survives_a_failure
     time.sleep(0.1)
     assert warmer.ready(3) is True  # the hold passed while rendering
     wait_until(lambda: "rendering ahead for data version 3 failed" in caplog.text)
+
+
+def test_peek_never_computes_and_put_keeps_within_the_budget():
+    cache = PanelCache(size=2, max_bytes=1_000, weigh=len)
+    assert cache.peek("a") is None and cache.misses == 0
+    cache.put("a", "x" * 400)
+    cache.put("b", "y" * 400)
+    assert cache.peek("a") == "x" * 400  # now the most recently used
+    cache.put("c", "z" * 400)  # over the byte budget: the least recently used ("b") goes
+    assert cache.peek("b") is None and cache.peek("a") and cache.peek("c")
+    cache.put("a", "w" * 100)  # replaced, weighed again
+    assert cache.kept_bytes == 500
+    cache.put("huge", "h" * 2_000)  # larger than the whole budget: not kept
+    assert cache.peek("huge") is None
+
+
+def test_a_view_is_worth_keeping_for_others_when_canonical_or_asked_by_two_readers():
+    views = RecentViews(min_readers=2)
+    views.seen("odd", "reader-a")
+    views.seen("odd", "reader-a")
+    assert not views.worth("odd") and not views.worth("never seen")
+    views.seen("odd", "reader-b")
+    views.seen("opening", "reader-a", canonical=True)
+    assert views.worth("odd") and views.worth("opening")
