@@ -1,8 +1,9 @@
 """The common picture's callbacks: filters <-> URL, the headline tiles and five panels, drill-down, export, live.
 
-Thin: read inputs, permissions.require, call maic.picture (through a per-process cache keyed by the data
-version, so a panel is computed once per change however many dashboards are open), hand plain data to
-layouts. The panels listen to the data-version store, which changes only when a return has landed.
+Thin: read inputs, permissions.require, call maic.picture (through a cache keyed by the data version: per
+process, or with MAIC_REDIS_URL shared by every worker, so a panel is computed once per change however many
+dashboards are open), hand plain data to layouts. The panels listen to the data-version store, which changes
+only when a return has landed.
 """
 
 from __future__ import annotations

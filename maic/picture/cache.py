@@ -1,4 +1,5 @@
-"""Per-process keeping of panel results and answers, and rendering them ahead for a new data version.
+"""Keeping panel results and answers, and rendering them ahead for a new data version: per process, and (the
+Shared* classes, with MAIC_REDIS_URL) for every worker of the deployment through Redis.
 
 Cost: what is kept is bounded by count and by bytes (each value's size is estimated once, when it is kept), and
 only views that more than one reader asked for, or the views a dashboard opens on, are rendered ahead, so one
