@@ -43,6 +43,7 @@ class RedisStore:
         self._backoff = first_backoff
         self._retry_at = 0.0
         self.failures = 0  # how many times it was found unreachable (each outage counts once)
+        self._refusals: set[str] = set()
 
     def key(self, *parts: object) -> str:
         return ":".join((self.prefix, *(str(p) for p in parts)))
@@ -87,13 +88,22 @@ class RedisStore:
                     _safe(self.url), exc.__class__.__name__)
 
     def call(self, action: Callable[[redis.Redis], T]) -> T:
-        """action(client), or MISSING when Redis is down or fails now (then it is marked down)."""
+        """action(client), or MISSING when Redis is down or fails now (unreachable: it is marked down; any other
+        refusal, e.g. out of memory under `maxmemory`, is logged once per kind and the caller goes without)."""
         if not self.usable():
             return MISSING
         try:
             return action(self.client)
         except ERRORS as exc:
             self.failed(exc)
+            return MISSING
+        except redis.RedisError as exc:
+            kind = f"{exc.__class__.__name__}: {str(exc)[:80]}"
+            with self._lock:
+                new = kind not in self._refusals and len(self._refusals) < 32
+                self._refusals.add(kind)
+            if new:
+                log.warning("Redis at %s refused a command (%s): going on without it", _safe(self.url), kind)
             return MISSING
 
     def close(self) -> None:

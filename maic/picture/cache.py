@@ -308,10 +308,19 @@ class SharedCache:
         data = self.store.call(lambda r: r.get(self._name(key)))
         if data is MISSING or data is None:
             return None
-        self._count("shared_hits")
-        value = self._decode(data)
-        self.local.put(key, value)
+        value = self._read(data)
+        if value is not None:
+            self._count("shared_hits")
+            self.local.put(key, value)
         return value
+
+    def _read(self, data: bytes) -> Any:
+        """A shared answer decoded, or None if it cannot be (then it is computed again, never an error page)."""
+        try:
+            return self._decode(data)
+        except (ValueError, KeyError, TypeError):
+            log.warning("a shared answer could not be read back: computing it again")
+            return None
 
     def _name(self, key: Hashable) -> str:
         return self.store.key("answer", _digest(key))
@@ -332,9 +341,10 @@ class SharedCache:
             found = self.store.call(lambda r: r.get(name))
             if found is MISSING:
                 break  # Redis is down: compute here, as without it
-            if found is not None:
+            value = None if found is None else self._read(found)
+            if value is not None:
                 self._count("shared_hits")
-                return self._decode(found)
+                return value
             if not share:
                 value = compute()
                 self._keep(name, None, key)

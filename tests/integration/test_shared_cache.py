@@ -8,8 +8,10 @@ import logging
 import threading
 import time
 
+import orjson
 import pytest
 
+from layouts.plain import from_bytes, rendered, to_bytes
 from maic.picture.cache import PanelCache, RecentViews, SharedCache, SharedRecentViews, SharedWarmer
 from maic.redis_store import RedisStore
 from tests import services
@@ -161,3 +163,25 @@ def test_a_new_version_is_rendered_ahead_by_one_worker_and_announced_by_all(priv
         assert time.monotonic() < deadline
         time.sleep(0.02)
     assert warmed == [7]
+
+
+def test_a_redis_that_refuses_writes_or_holds_garbage_costs_nothing_but_the_sharing(private_redis, stores, caplog):
+    first, second = worker(private_redis), worker(private_redis)
+    stores += [first, second]
+    client = private_redis.client()
+    try:
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", "1")  # every write refused: "OOM command not allowed"
+        caplog.set_level(logging.WARNING, logger="maic.redis_store")
+        for n in range(3):
+            assert first.get(("rendered", "p", n), lambda n=n: f"answer {n}") == f"answer {n}"
+        refused = [r.getMessage() for r in caplog.records if "refused a command" in r.getMessage()]
+        assert len(refused) == 1 and "OutOfMemoryError" in refused[0]
+        assert first.store.up  # refused, not unreachable: reads still go to Redis
+        client.config_set("maxmemory", "0")
+        answers = SharedCache(PanelCache(), second.store, to_bytes, from_bytes)  # as the app keeps its answers
+        client.set(answers._name(("rendered", "p", 9)), b"not an answer")
+        found = answers.get(("rendered", "p", 9), lambda: rendered("answer 9"))  # garbage: computed again
+        assert orjson.dumps(found.value()) == b'"answer 9"' and answers.computed == 1
+    finally:
+        client.close()
