@@ -378,10 +378,13 @@ def render_ahead(app, version: int) -> None:
     application context and database session), newest first."""
     with app.app_context():
         g.maic_data_version = picture.data_stamp(db())  # `version`, or a newer one if another return landed
-        _bounds()  # every request at the new version bounds its filters first
+        bounds = _bounds()  # every request at the new version bounds its filters first
         _week_options()
         for name, filters, can_drill in _recent_views(app).newest_first():
-            answer(name, filters, can_drill)
+            # Only views still inside the bounds (a void can move the latest week back): answers are kept only
+            # under filters that need no change, which kept_answer relies on.
+            if filters.within(bounds)[0] == filters:
+                answer(name, filters, can_drill)
 
 
 def _warmer() -> picture.Warmer | picture.SharedWarmer:
