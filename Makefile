@@ -7,7 +7,7 @@ export MAIC_DATA_DIR ?= $(CURDIR)/var
 export MAIC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test install lint bench browser-deps clean
+.PHONY: run prod test install lint bench browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,6 +25,15 @@ run: install ## migrate, load reference and demo data (once), print the demo log
 	@$(BIN)/maic demo logins
 	@echo
 	$(BIN)/maic serve --host 127.0.0.1 --port 8050
+
+# Production start (README "Running in production"): settings come from the environment only; MAIC_SECRET_KEY is
+# required. Migrations and the reference data come first, then gunicorn and the scheduler run side by side.
+prod: export MAIC_ENV = production
+prod: install ## migrate, load the reference data, then serve with gunicorn + run the scheduler (honcho, Procfile)
+	@# honcho run: the settings of a .env file, if there is one, apply to the migration as to the processes.
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho run maic db upgrade
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho run maic reference load
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --no-colour start -f Procfile
 
 browser-deps: ## Debian's Chromium for the browser tests (Playwright's own download cannot work here)
 	@if [ ! -x /usr/bin/chromium ]; then \

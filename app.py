@@ -10,7 +10,7 @@ from typing import Any
 
 import dash
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -35,7 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings["MAIC_SECRET_KEY"]
     maic.db.init_app(app)
     _check_home_lrf(app)
-    maic.web.init_app(app)
+    maic.web.init_app(app, callback_namer=_callback_name)
     _mount_dash(app)
     return app
 
@@ -95,4 +95,36 @@ def _mount_dash(server: Flask) -> dash.Dash:
     _guard.init_app(server, dash_app)
     # The CSP allows Dash's own inline scripts by hash, never 'unsafe-inline' (maic/web/security.py).
     server.config["MAIC_CSP_SCRIPT_HASHES"] = list(dash_app.csp_hashes())
+    _complete_dash_setup(server, dash_app)
     return dash_app
+
+
+def _complete_dash_setup(server: Flask, dash_app: dash.Dash) -> None:
+    """Do now, once, what Dash does on the first request, so a worker is whole before it takes traffic.
+
+    Dash sets its "set up" flag before it fills the registry of its JavaScript bundles (plotly/dash issue 3971):
+    under threaded workers, a request arriving in that gap just after a restart got 500 "Error loading
+    dependency. "dash" is not a registered library" and the page came up blank. Done here, the flag is set
+    before any request can arrive. The setup builds the layout once to validate it: as an anonymous request.
+    """
+    with server.test_request_context("/dash/"):
+        try:
+            dash_app._setup_server()
+        except sa.exc.DBAPIError:
+            # No schema yet (`maic db upgrade` comes first): leave the setup to the first request, as Dash does.
+            dash_app._got_first_request["setup_server"] = False
+
+
+def _callback_name() -> str:
+    """A Dash callback request's name in the metrics: its output keys, when it is one of this app's callbacks
+    (a hand-made output must not add a label of its own)."""
+    from callbacks import _guard
+
+    try:
+        body = request.get_json(silent=True)
+    except Exception:  # noqa: BLE001  (a body too large or unreadable: the request was refused anyway)
+        return "refused"
+    output = body.get("output") if isinstance(body, dict) else None
+    if not isinstance(output, str) or output not in current_app.extensions["maic.dash"].callback_map:
+        return "unknown"
+    return ",".join(_guard.output_keys(output))

@@ -20,7 +20,10 @@ DEMO_LOGINS = "demo-logins.txt"
 
 class Context:
     def __init__(self) -> None:
-        self.config = maic_config.load()
+        try:
+            self.config = maic_config.load()
+        except MaicError as exc:
+            fail(exc)  # e.g. production without a secret key: one clear line, no traceback
         self._factory = None
 
     @property
@@ -398,6 +401,10 @@ def scheduler(ctx: Context, once: bool, jobs: tuple[str, ...]) -> None:
     """Run the scheduled jobs (drop folder, feeds, ...) as this process; only one scheduler runs at a time."""
     import logging
 
+    if "prometheus_client" not in sys.modules:  # it picks its mode once, when imported
+        # The scheduler's counts go where gunicorn's workers put theirs (gunicorn.conf.py's same default).
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(maic_config.metrics_dir(ctx.config["MAIC_DATA_DIR"])))
+        Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     from maic import scheduler as sched
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from maic.errors import MaicError
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -103,7 +105,25 @@ SETTINGS: tuple[Setting, ...] = (
             int),
     Setting("MAIC_PG_BIN_DIR", "", "Folder holding pg_dump and pg_restore (PostgreSQL only). Empty: found on PATH.",
             str),
+    # issue 12: production start
+    Setting("MAIC_ENV", "development", "'production' (set by make prod, the Procfile and the systemd units): "
+            "refuses to start without an explicit MAIC_SECRET_KEY.", str),
+    Setting("MAIC_BIND", "127.0.0.1:8000", "Where gunicorn listens (host:port, or unix:/path).", str),
+    Setting("MAIC_WORKERS", 2, "gunicorn worker processes (each with MAIC_THREADS threads).", int),
+    Setting("MAIC_THREADS", 8, "Threads per gunicorn worker (gthread).", int),
+    Setting("MAIC_PROXY_HOPS", 0, "Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port "
+            "are trusted (0: none; 1: one nginx or Apache).", int),
+    Setting("MAIC_REDIS_URL", "", "Redis shared by every worker and server, e.g. redis://127.0.0.1:6379/0 "
+            "(empty: none). /readyz checks it answers.", str),
+    Setting("MAIC_SCHEDULER_STALE_SECONDS", 300, "/readyz fails when the scheduler's heartbeat is older than this.",
+            int),
+    Setting("MAIC_METRICS_ALLOW", "", "Addresses (CIDR, comma-separated) that may read /metrics without signing "
+            "in, e.g. a Prometheus scraper's 10.0.0.5/32. Admins signed in may always read it.", str),
 )
+
+ENVIRONMENTS = ("development", "production")
+# A key shorter than this is guessable enough to forge a session cookie.
+MIN_PRODUCTION_KEY_LENGTH = 32
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -152,10 +172,34 @@ def _secret_key_in(data_dir: Path) -> str:
     return key_file.read_text().strip()
 
 
+def check_environment(config: Mapping[str, Any]) -> None:
+    """Production never runs on a key it made up itself: each server would make its own (sessions signed by one
+    would be refused by the next), and a key kept only in a data folder is lost with it or copied with it."""
+    env = config.get("MAIC_ENV") or "development"
+    if env not in ENVIRONMENTS:
+        raise MaicError(f"MAIC_ENV is '{env}': it must be one of {', '.join(ENVIRONMENTS)}")
+    if env != "production":
+        return
+    key = config.get("MAIC_SECRET_KEY") or ""
+    if not key:
+        raise MaicError("MAIC_ENV is production but MAIC_SECRET_KEY is not set: set it to a long random value "
+                        "(e.g. the output of `python3 -c 'import secrets; print(secrets.token_hex(32))'`), "
+                        "the same on every server, kept out of version control")
+    if len(key) < MIN_PRODUCTION_KEY_LENGTH:
+        raise MaicError(f"MAIC_ENV is production but MAIC_SECRET_KEY has {len(key)} characters: use at least "
+                        f"{MIN_PRODUCTION_KEY_LENGTH} random ones")
+
+
+def metrics_dir(data_dir: str | Path) -> Path:
+    """Where gunicorn's workers and the scheduler write their metric counts by default (PROMETHEUS_MULTIPROC_DIR)."""
+    return Path(data_dir).resolve() / "metrics"
+
+
 def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Defaults, then the environment, then overrides (which win): the one way config is built."""
     config = defaults()
     config.update(from_env())
     if overrides:
         config.update(overrides)
+    check_environment(config)
     return resolve(config)

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from maic import metrics
 from maic.models import JobOutcome, SchedulerRun, utcnow
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ def run_job(ctx: JobContext, job: Job) -> SchedulerRun:
     except Exception:  # noqa: BLE001  (the database may be the thing that is down; the log keeps the story)
         log.exception("could not record the end of job %s", job.name)
     run.outcome, run.message = outcome, message
+    metrics.SCHEDULER_JOB_RUNS.labels(job.name, str(outcome)).inc()
     return run
 
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import pandas as pd
 
+from maic import metrics
+
 log = logging.getLogger(__name__)
 
 _LEAVES = frozenset({str, bytes, bytearray, int, float, complex, bool, type(None), dt.date, dt.datetime, dt.time,
@@ -96,6 +98,7 @@ class PanelCache:
                 if key in self._items:
                     self._items.move_to_end(key)
                     self.hits += 1
+                    metrics.PANEL_CACHE.labels("hit").inc()
                     return self._items[key][0]
                 pending = self._pending.get(key)
                 if pending is None:
@@ -117,11 +120,14 @@ class PanelCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 self.hits += 1
+                metrics.PANEL_CACHE.labels("hit").inc()
                 return self._items[key][0]
         return None
 
     def put(self, key: Hashable, value: Any, *, miss: bool = False) -> None:
         weight = self._weigh(value)
+        if miss:
+            metrics.PANEL_CACHE.labels("miss").inc()
         with self._lock:
             self.misses += miss
             if weight > self.max_bytes:
@@ -255,6 +261,10 @@ def _digest(key: Hashable) -> str:
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
+# SharedCache's own counts that /metrics shows beside this process's hits and misses.
+_COUNTED = {"shared_hits": "shared_hit", "computed": "computed"}
+
+
 class SharedCache:
     """Answers kept for the whole deployment: this process's PanelCache first (a kept answer costs a dict
     lookup), then Redis, then a single flight across processes: one process takes a lock (with an expiry, so a
@@ -328,6 +338,8 @@ class SharedCache:
     def _count(self, name: str) -> None:
         with self._count_lock:
             setattr(self, name, getattr(self, name) + 1)
+        if name in _COUNTED:
+            metrics.PANEL_CACHE.labels(_COUNTED[name]).inc()
 
     def _shared(self, key: Hashable, compute: Callable[[], Any], share: bool) -> Any:
         from maic.redis_store import MISSING

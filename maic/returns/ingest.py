@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
-from maic import audit
+from maic import audit, metrics
 from maic.errors import Issue, MaicError, NotFound, ValidationFailed
 from maic.models import (
     Agency,
@@ -195,6 +195,20 @@ def personal_data_issues(session: orm.Session, parsed: ParsedFile, scope: Agency
 def ingest_return(factory: orm.sessionmaker[orm.Session], submission: Submission,
                   settings: IngestSettings) -> Receipt:
     """Check and commit a return. Raises ValidationFailed (nothing written) when any row is wrong."""
+    source = str(submission.source)
+    try:
+        receipt = _ingest(factory, submission, settings)
+    except MaicError:
+        metrics.INGESTS.labels(source, "refused").inc()
+        raise
+    except Exception:
+        metrics.INGESTS.labels(source, "failed").inc()
+        raise
+    metrics.INGESTS.labels(source, "duplicate" if receipt.duplicate else "accepted").inc()
+    return receipt
+
+
+def _ingest(factory: orm.sessionmaker[orm.Session], submission: Submission, settings: IngestSettings) -> Receipt:
     sha = submission.sha256
     with factory() as session:
         existing = _existing(session, submission.agency_slug, sha)

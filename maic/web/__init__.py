@@ -8,9 +8,9 @@ from __future__ import annotations
 from maic.web.session_user import SessionUser  # noqa: F401  (re-exported for callbacks)
 
 
-def init_app(app) -> None:
+def init_app(app, *, callback_namer=None) -> None:
     from maic.sharing import api
-    from maic.web import access, auth_views, boundaries, errors, exports, guard, limits, security
+    from maic.web import access, auth_views, boundaries, errors, exports, guard, limits, ops, security
 
     guard.init_app(app)  # first: an anonymous Dash request gets 401, not a CSRF complaint
     access.init_app(app)
@@ -20,4 +20,5 @@ def init_app(app) -> None:
     exports.init_app(app)
     boundaries.init_app(app)
     errors.init_app(app)
-    limits.init_app(app)  # its hook goes first of all
+    limits.init_app(app)
+    ops.init_app(app, callback_namer=callback_namer)  # its clock goes first of all, before the size check

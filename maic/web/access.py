@@ -10,6 +10,7 @@ from flask import abort, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from maic import permissions as p
+from maic.web import ops
 
 DASH_UPDATE = "/dash/_dash-update-component"
 
@@ -18,7 +19,9 @@ ROUTE_RULES: dict[str, str] = {
     "auth.login": p.PUBLIC,
     "auth.logout": p.PUBLIC,
     "auth.index": p.PUBLIC,
-    "auth.healthz": p.PUBLIC,
+    "ops.healthz": p.PUBLIC,
+    "ops.readyz": p.PUBLIC,
+    "ops.metrics": p.ADMIN,  # or an address in MAIC_METRICS_ALLOW (a scraper), below
     "auth.favicon": p.PUBLIC,
     "_dash_dash_assets.static": p.PUBLIC,
     "/dash/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": p.PUBLIC,
@@ -41,6 +44,10 @@ ROUTE_RULES: dict[str, str] = {
 }
 
 
+# Routes an allowed address (MAIC_METRICS_ALLOW) may also read without signing in: a monitoring scraper.
+ADDRESS_RULES = frozenset({"ops.metrics"})
+
+
 def _actor():
     return current_user if current_user.is_authenticated else None
 
@@ -56,6 +63,8 @@ def init_app(app) -> None:
             abort(403, "this route has no access rule, so it is refused")
         if rule == p.PUBLIC or endpoint.startswith("api."):
             return None  # the API checks its bearer token itself, before any view runs
+        if endpoint in ADDRESS_RULES and ops.address_may_scrape(app, request.remote_addr):
+            return None
         actor = _actor()
         if actor is None:
             if request.path.startswith("/dash"):

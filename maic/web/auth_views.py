@@ -112,11 +112,6 @@ def favicon():
     return current_app.send_static_file("favicon.ico")
 
 
-@bp.route("/healthz")
-def healthz():
-    return {"status": "ok"}
-
-
 def init_app(app) -> None:
     # Sessions end after MAIC_SESSION_MINUTES without a request (the cookie is refreshed on each one).
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(minutes=int(app.config["MAIC_SESSION_MINUTES"]))

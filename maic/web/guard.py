@@ -5,7 +5,7 @@ The JavaScript bundles and assets carry no data and are served to anyone, so the
 
 from __future__ import annotations
 
-from flask import jsonify, redirect, request, url_for
+from flask import current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -30,6 +30,6 @@ def init_app(app) -> None:
     @app.after_request
     def hand_dash_its_csrf_token(response):
         if current_user.is_authenticated and request.path.startswith("/dash") and "/_dash-" not in request.path:
-            response.set_cookie(DASH_CSRF_COOKIE, generate_csrf(), samesite="Lax", secure=request.is_secure,
-                                httponly=False)
+            secure = request.is_secure or bool(current_app.config["MAIC_SECURE_COOKIES"])
+            response.set_cookie(DASH_CSRF_COOKIE, generate_csrf(), samesite="Lax", secure=secure, httponly=False)
         return response

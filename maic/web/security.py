@@ -65,7 +65,7 @@ def init_app(app) -> None:
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-        if app.config["MAIC_SECURE_COOKIES"]:
+        if app.config["MAIC_SECURE_COOKIES"] or request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         static = request.path.startswith(("/static/", "/dash/assets/", "/dash/_dash-component-suites/",
                                            "/favicon.ico"))
