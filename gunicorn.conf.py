@@ -36,6 +36,9 @@ errorlog = "-"
 # gunicorn's own reading (X-Forwarded-Proto from 127.0.0.1) would let a local client claim HTTPS.
 secure_scheme_headers: dict[str, str] = {}
 proc_name = "maic"
+# gunicorn's control socket is one per user ($HOME/.gunicorn/gunicorn.ctl): two instances on a host would fight over
+# it, and signals (HUP, TERM) do all we need.
+control_socket_disable = True
 
 # Every worker (and the scheduler, which uses the same default) writes its metric counts into one folder, which
 # /metrics adds up. Set before any worker imports prometheus_client, which picks its mode then.
