@@ -105,14 +105,19 @@ def _complete_dash_setup(server: Flask, dash_app: dash.Dash) -> None:
     Dash sets its "set up" flag before it fills the registry of its JavaScript bundles (plotly/dash issue 3971):
     under threaded workers, a request arriving in that gap just after a restart got 500 "Error loading
     dependency. "dash" is not a registered library" and the page came up blank. Done here, the flag is set
-    before any request can arrive. The setup builds the layout once to validate it: as an anonymous request.
+    before any request can arrive. The setup builds the layout once to validate it, as an anonymous request.
     """
     with server.test_request_context("/dash/"):
         try:
-            dash_app._setup_server()
+            dash_app._layout_value()
         except sa.exc.DBAPIError:
-            # No schema yet (`maic db upgrade` comes first): leave the setup to the first request, as Dash does.
-            dash_app._got_first_request["setup_server"] = False
+            # The database is down or not migrated yet: the app must still start (/healthz answers, /readyz says
+            # what is wrong), so the layout is checked without its header, which reads the database.
+            dash_app._layout_value = lambda: dash.html.Div()
+        try:
+            dash_app._setup_server()
+        finally:
+            dash_app.__dict__.pop("_layout_value", None)
 
 
 def _callback_name() -> str:
