@@ -210,3 +210,43 @@ def test_gunicorn_in_production_refuses_to_start_without_a_secret_key(tmp_path, 
     assert "error: MAIC_ENV is production but MAIC_SECRET_KEY is not set" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "data" / "secret_key").exists()  # no key was made up for it
+
+
+def test_the_procfile_runs_web_and_scheduler_whose_counts_the_web_shows(tmp_path, sqlite_url):
+    """`make prod`'s last step: honcho runs the Procfile; the scheduler, its own process, counts its job runs
+    where gunicorn's worker can add them up, and both stop together."""
+    port = _free_port()
+    env = _environment(tmp_path, sqlite_url, secrets.token_hex(32), MAIC_WORKERS="1", MAIC_BIND=f"127.0.0.1:{port}",
+                       MAIC_METRICS_ALLOW="127.0.0.1/32", MAIC_ENV="development")  # the Procfile sets production
+    env.pop("PROMETHEUS_MULTIPROC_DIR")  # both default it to MAIC_DATA_DIR/metrics
+    env["PATH"] = f"{GUNICORN.parent}{os.pathsep}{env.get('PATH', '')}"
+    log = tmp_path / "honcho.log"
+    with log.open("w") as out:
+        honcho = subprocess.Popen([str(GUNICORN.parent / "honcho"), "--no-colour", "start", "-f", "Procfile"],
+                                  cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        runs: dict[str, float] = {}
+        while time.monotonic() < deadline and honcho.poll() is None:
+            if "ready" in log.read_text():
+                samples = _samples(f"http://127.0.0.1:{port}", {})
+                runs = {dict(labels)["job"]: value for (name, labels), value in samples.items()
+                        if name == "maic_scheduler_job_runs_total" and dict(labels)["outcome"] == "ok"}
+                if "inbox-scan" in runs:
+                    break
+            time.sleep(0.5)
+        text = log.read_text()
+        assert runs.get("inbox-scan", 0) >= 1, text
+        assert "scheduler lock taken" in text
+        ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=30)
+        assert ready.status_code == 200, ready.text
+        assert (tmp_path / "data" / "metrics").is_dir()
+    finally:
+        honcho.send_signal(signal.SIGINT)
+        try:
+            honcho.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(honcho.pid, signal.SIGKILL)
+            honcho.wait()
+    text = log.read_text()
+    assert "web.1 stopped" in text and "scheduler.1 stopped" in text
