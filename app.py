@@ -125,6 +125,8 @@ def _callback_name() -> str:
     (a hand-made output must not add a label of its own)."""
     from callbacks import _guard
 
+    if not current_user.is_authenticated:
+        return "refused"  # answered 401 without reading the body; nor is it read here
     try:
         body = request.get_json(silent=True)
     except Exception:  # noqa: BLE001  (a body too large or unreadable: the request was refused anyway)

@@ -198,10 +198,13 @@ def test_request_latency_is_counted_by_kind_and_by_callback_output(served):
     # A hand-made output adds no label of its own.
     admin.post(f"{server.url}/dash/_dash-update-component", json={**body, "output": "made-up.children"},
                headers=headers, timeout=30)
+    anonymous = requests.post(f"{server.url}/dash/_dash-update-component", json=body, timeout=30)
+    assert anonymous.status_code == 401
     samples = _families(admin.get(f"{server.url}/metrics", timeout=30).text)["maic_request_seconds"]
     counted = {(s.labels["kind"], s.labels["target"]) for s in samples if s.name == "maic_request_seconds_count"}
     assert ("callback", "data-version.data") in counted
     assert ("callback", "unknown") in counted
+    assert ("callback", "refused") in counted
     assert ("page", "/dash/") in counted and ("page", "auth.login") in counted
     assert not any("made-up" in target for _, target in counted)
 
