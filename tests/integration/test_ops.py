@@ -41,6 +41,12 @@ def served(sqlite_url, data_dir):
     engine.dispose()
 
 
+@pytest.fixture
+def fresh_heartbeat(monkeypatch):
+    """The scheduler's heartbeat 5 s old, for tests about the other checks (no scheduler runs in them)."""
+    monkeypatch.setattr(sched, "heartbeat_age", lambda session: dt.timedelta(seconds=5), raising=False)
+
+
 def _signed_in(url: str, factory, role: str) -> requests.Session:
     http = requests.Session()
     username = make_user(factory, role)
@@ -60,14 +66,14 @@ def _closed_port() -> int:
 # --- /healthz and /readyz -------------------------------------------------------------------------------------
 
 
-def test_healthz_and_readyz_answer_small_json_to_anyone(served):
+def test_healthz_and_readyz_answer_small_json_to_anyone(served, fresh_heartbeat):
     server, _ = served
     health_answer = requests.get(f"{server.url}/healthz", timeout=30)
     assert health_answer.status_code == 200 and health_answer.json() == {"status": "ok"}
     ready = requests.get(f"{server.url}/readyz", timeout=30)
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "checks": {"database": "ok", "schema": "ok",
-                                                          "redis": "not configured", "scheduler": "not checked"}}
+                                                          "redis": "not configured", "scheduler": "ok"}}
     assert ready.headers["Cache-Control"] == "no-store"
 
 
@@ -87,7 +93,7 @@ def test_readyz_fails_when_the_database_cannot_be_reached_and_says_nothing_of_it
         app.extensions["maic.db"]["engine"].dispose()
 
 
-def test_readyz_fails_when_the_schema_is_not_at_the_newest_migration(app, client, engine):
+def test_readyz_fails_when_the_schema_is_not_at_the_newest_migration(app, client, engine, fresh_heartbeat):
     assert client.get("/readyz").status_code == 200
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0007_metric_relations'"))
@@ -97,7 +103,7 @@ def test_readyz_fails_when_the_schema_is_not_at_the_newest_migration(app, client
     assert answer.get_json()["checks"]["database"] == "ok"
 
 
-def test_readyz_checks_redis_when_it_is_configured(sqlite_url, data_dir):
+def test_readyz_checks_redis_when_it_is_configured(sqlite_url, data_dir, fresh_heartbeat):
     down = _app(sqlite_url, data_dir, MAIC_REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0")
     up = _app(sqlite_url, data_dir, MAIC_REDIS_URL="redis://127.0.0.1:6379/15")
     try:
@@ -317,6 +323,11 @@ def test_secure_cookies_setting_marks_every_cookie_secure_over_plain_http(sqlite
     finally:
         engine.dispose()
         app.extensions["maic.db"]["engine"].dispose()
+
+
+def test_without_the_heartbeat_function_the_scheduler_is_not_checked(client, monkeypatch):
+    monkeypatch.delattr(sched, "heartbeat_age", raising=False)
+    assert client.get("/readyz").get_json()["checks"]["scheduler"] == "not checked"
 
 
 def test_readyz_json_has_only_status_and_check_words(app, client):
