@@ -113,8 +113,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_THREADS", 8, "Threads per gunicorn worker (gthread).", int),
     Setting("MAIC_PROXY_HOPS", 0, "Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port "
             "are trusted (0: none; 1: one nginx or Apache).", int),
-    Setting("MAIC_REDIS_URL", "", "Redis shared by every worker and server, e.g. redis://127.0.0.1:6379/0 "
-            "(empty: none). /readyz checks it answers.", str),
     Setting("MAIC_SCHEDULER_STALE_SECONDS", 300, "/readyz fails when the scheduler's heartbeat is older than this.",
             int),
     Setting("MAIC_METRICS_ALLOW", "", "Addresses (CIDR, comma-separated) that may read /metrics without signing "

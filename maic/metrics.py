@@ -34,7 +34,8 @@ INGESTS = Counter("maic_ingests", "Returns ingested, by door (source) and outcom
                   "(accepted, duplicate, refused, failed).", ["source", "outcome"])
 SCHEDULER_JOB_RUNS = Counter("maic_scheduler_job_runs", "Scheduled job runs by job and outcome (ok, failed).",
                              ["job", "outcome"])
-PANEL_CACHE = Counter("maic_panel_cache_lookups", "Panel cache lookups by result (hit, miss).", ["result"])
+PANEL_CACHE = Counter("maic_panel_cache_lookups", "Panel answers by result: hit or miss in this process; with "
+                      "Redis, shared_hit (kept by another process) or computed (here).", ["result"])
 
 
 def multiprocess_dir() -> Path | None:
