@@ -19,8 +19,11 @@ from maic.db import make_engine, make_session_factory
 from maic.errors import MaicError
 from maic.models import JobOutcome
 from maic.picture.cache import PanelCache
+from tests import services
 from tests.fixtures import PASSWORD, csrf_from, ingest, make_user
 from tests.live_server import LiveServer
+
+private_redis = services.private_redis  # the fixture, under its own name
 
 SECRET = "ops-test-secret-key-0123456789abcdef"
 
@@ -335,3 +338,24 @@ def test_readyz_json_has_only_status_and_check_words(app, client):
     assert set(body) == {"status", "checks"}
     assert set(body["checks"].values()) <= {health.OK, health.FAILED, health.NOT_CONFIGURED, health.NOT_CHECKED}
     assert json.dumps(body).isascii()
+
+
+def test_shared_cache_hits_and_computations_are_counted(private_redis):
+    """With Redis (a private redis-server), a second worker's answer from Redis is a shared hit, not a computation."""
+    from maic.picture.cache import SharedCache
+    from maic.redis_store import RedisStore
+
+    server = private_redis
+    results = ("hit", "miss", "shared_hit", "computed")
+    before = {r: _value("maic_panel_cache_lookups_total", result=r) for r in results}
+    workers = [SharedCache(PanelCache(), RedisStore(server.url, "metrics-test"), str.encode, bytes.decode)
+               for _ in range(2)]
+    try:
+        assert workers[0].get(("rendered", "p", 1), lambda: "answer") == "answer"  # computed by the first
+        assert workers[1].get(("rendered", "p", 1), lambda: "other") == "answer"  # found in Redis
+        assert workers[1].get(("rendered", "p", 1), lambda: "other") == "answer"  # kept by the second now
+    finally:
+        for cache in workers:
+            cache.store.close()
+    after = {r: _value("maic_panel_cache_lookups_total", result=r) for r in results}
+    assert {r: after[r] - before[r] for r in results} == {"hit": 1, "miss": 2, "shared_hit": 1, "computed": 1}
