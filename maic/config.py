@@ -117,6 +117,33 @@ SETTINGS: tuple[Setting, ...] = (
             int),
     Setting("MAIC_METRICS_ALLOW", "", "Addresses (CIDR, comma-separated) that may read /metrics without signing "
             "in, e.g. a Prometheus scraper's 10.0.0.5/32. Admins signed in may always read it.", str),
+
+
+    # issue 14: notifications
+    Setting("MAIC_PUBLIC_URL", "http://127.0.0.1:8050",
+            "The address people open the app at: links in emails and webhooks point there.", str),
+    Setting("MAIC_SMTP_HOST", "", "SMTP server for email notifications. Empty: notifications are in the app only.",
+            str),
+    Setting("MAIC_SMTP_PORT", 25, "SMTP port (587 with STARTTLS is usual).", int),
+    Setting("MAIC_SMTP_USER", "", "SMTP login name; empty: no login.", str),
+    Setting("MAIC_SMTP_PASSWORD", "", "SMTP password (with MAIC_SMTP_USER).", str),
+    Setting("MAIC_SMTP_STARTTLS", False, "Upgrade the SMTP connection with STARTTLS before logging in.", bool),
+    Setting("MAIC_SMTP_FROM", "maic@localhost", "The From address of notification emails.", str),
+    Setting("MAIC_SMTP_TIMEOUT_SECONDS", 20.0, "Connect and send timeout for the SMTP server.", float),
+    Setting("MAIC_REMINDER_HOURS", 24, "How long before a return's deadline an agency lead whose return is not in "
+            "is reminded.", int),
+    Setting("MAIC_NOTIFY_CHECK_SECONDS", 300, "How often the scheduler checks for reminders, late returns, red "
+            "services, shortfalls and quarantined files.", int),
+    Setting("MAIC_NOTIFY_SEND_SECONDS", 30, "How often the scheduler sends what waits in the outbox.", int),
+    Setting("MAIC_NOTIFY_RETRY_SECONDS", 60, "First wait before a failed email or webhook is tried again; it "
+            "doubles on each failure, up to an hour.", int),
+    Setting("MAIC_NOTIFY_MAX_ATTEMPTS", 20, "Tries before a message is marked failed (an admin can retry it).", int),
+    Setting("MAIC_NOTIFY_PULL_FAILURES", 3, "A feed or neighbour pull that fails this many times in a row alerts "
+            "the MAIC.", int),
+    Setting("MAIC_NOTIFY_WEBHOOKS", "", "Webhooks per audience, e.g. 'maic=https://bridge/x;scg=https://bridge/y' "
+            "(audiences: leads, maic, scg, neighbours). JSON POSTs signed with MAIC_NOTIFY_WEBHOOK_SECRET.", str),
+    Setting("MAIC_NOTIFY_WEBHOOK_SECRET", "", "Key of the HMAC-SHA256 signature on every webhook POST "
+            "(X-MAIC-Signature); webhooks are not sent without one.", str),
 )
 
 ENVIRONMENTS = ("development", "production")

@@ -145,6 +145,8 @@ class User(Base):
     last_login_at: Mapped[dt.datetime | None]
     # A session cookie names the generation it was signed in under; bumping it ends every session at once.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Where notifications are emailed (issue 14); set by an admin. None: in-app only.
+    email: Mapped[str | None] = mapped_column(sa.String(254))
     agency: Mapped[Agency | None] = relationship()
     lrf: Mapped[LRF | None] = relationship()
 
@@ -337,3 +339,78 @@ class Feed(Base):
     last_message: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     agency: Mapped[Agency] = relationship()
+
+
+# --- issue 14: notifications ---------------------------------------------------------------------------
+
+
+class NotifyState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Notification(Base):
+    """The outbox and the in-app list at once: one message for one recipient on one channel.
+
+    Written in the same transaction as the event that causes it; (event_key, recipient, channel) is unique, so
+    the same event never makes a second message. In-app rows are delivered when written (state 'sent');
+    email and webhook rows wait as 'pending' for the scheduler, which claims them ('sending') before it sends.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        sa.UniqueConstraint("event_key", "recipient", "channel", name="uq_notification_event_recipient_channel"),
+        sa.Index("ix_notification_state_due", "state", "next_attempt_at"),
+        sa.Index("ix_notification_user_channel_read", "user_id", "channel", "read_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_key: Mapped[str] = mapped_column(sa.String(200))
+    # "user:<id>" or "webhook:<audience>": a webhook has no user, and the unique key needs a value.
+    recipient: Mapped[str] = mapped_column(sa.String(64))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    kind: Mapped[str] = mapped_column(sa.String(32), index=True)
+    audience: Mapped[str] = mapped_column(sa.String(32))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    link: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    state: Mapped[str] = mapped_column(sa.String(16), default=NotifyState.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claimed_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    read_at: Mapped[dt.datetime | None]
+    user: Mapped[User | None] = relationship()
+
+
+class NotificationOptOut(Base):
+    """A kind of notification a user chose not to get on a channel; everything else is on by default."""
+
+    __tablename__ = "notification_opt_out"
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+
+
+class NotifyCheck(Base):
+    """What one check saw (red cells, shortfall per area, quarantined files, the shared week): the next check
+    alerts on the difference only, so a state that flips and flips back between two checks sends nothing."""
+
+    __tablename__ = "notify_check"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checked_at: Mapped[dt.datetime] = mapped_column(index=True)
+    state: Mapped[dict] = mapped_column(sa.JSON)
+
+
+class PullStreak(Base):
+    """Failures in a row of one feed or federation source, written with the pull's outcome."""
+
+    __tablename__ = "notify_pull_streak"
+    source: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    since: Mapped[dt.datetime | None]
