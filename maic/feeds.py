@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
+from maic import notify
 from maic.errors import MaicError, NotFound, ValidationFailed
 from maic.fetch import FetchPolicy, RefusedAddress
 from maic.inbox import move_aside, write_report
@@ -187,6 +188,7 @@ def pull_feed(factory: orm.sessionmaker[orm.Session], feed_id: int, settings: Fe
         session.execute(sa.update(Feed).where(Feed.id == feed_id).values(
             etag=etag, last_modified=last_modified, last_checked_at=utcnow(), last_outcome=outcome,
             last_message=message[:2000]))
+        notify.pull_outcome(session, f"feed:{feed_id}", outcome != FAILED)
     log.info("feed %s (%s): %s %s", feed_id, agency_slug, outcome, message)
     return PullResult(feed_id, outcome, message, return_id)
 

@@ -79,6 +79,19 @@ def move_aside(source: Path, folder: Path, name: str) -> Path:
     return target
 
 
+def _receipt(factory, agency: str, name: str, quarantined_as: str, lines: list[str]) -> None:
+    """A receipt for a file refused before it reached the pipeline (too big, a link...), when its folder names
+    an agency; the quarantine itself is reported to the MAIC by the notification check."""
+    from maic import notify
+
+    try:
+        with factory() as session, session.begin():
+            notify.return_refused(session, agency_slug=agency, filename=name, sha256=quarantined_as,
+                                  source=ReturnSource.DROP_FOLDER, issues=[Issue(None, None, lines[0])])
+    except (OperationalError, DBAPIError):
+        log.exception("inbox: no receipt for %s/%s (database unavailable)", one_line(agency), one_line(name))
+
+
 def write_report(target: Path, original_name: str, agency: str, lines: list[str]) -> Path:
     report = target.with_name(target.name + ".errors.txt")
     text = [f"File: {original_name!r}", f"Agency folder: {agency!r}",
@@ -192,9 +205,11 @@ def _one(factory, settings: IngestSettings, archive: Path, quarantine: Path, age
         return ScanItem(agency, name, WAITING, "still being written: left for the next scan")
     folder = safe_name(agency) if agency else "_no_agency"
 
-    def refuse(lines: list[str]) -> ScanItem:
+    def refuse(lines: list[str], receipted: bool = False) -> ScanItem:
         target = move_aside(path, quarantine / folder, name)
         write_report(target, name, agency, lines)
+        if agency and not receipted:
+            _receipt(factory, agency, name, target.name, lines)
         return ScanItem(agency, name, REFUSED, lines[0], str(target))
 
     if not agency:
@@ -221,7 +236,8 @@ def _one(factory, settings: IngestSettings, archive: Path, quarantine: Path, age
     except ValidationFailed as exc:
         known = _known_columns(factory)
         return refuse([exc.message, "(What the file holds is not repeated here: open it, or preview it on the "
-                       "upload page, to see the values.)", *(f"- {withheld(issue, known)}" for issue in exc.issues)])
+                       "upload page, to see the values.)", *(f"- {withheld(issue, known)}" for issue in exc.issues)],
+                      receipted=True)  # the pipeline wrote its receipt
     except NotFound as exc:
         return refuse([f"The folder '{agency}' is not a known agency ({exc.message}). Use the agency's slug."])
     except (OperationalError, DBAPIError) as exc:

@@ -349,6 +349,8 @@ class NotifyState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # Not sendable as configured (no SMTP server, no webhook for the audience): kept, and an admin may retry it.
+    OFF = "off"
 
 
 class Notification(Base):

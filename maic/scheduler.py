@@ -109,6 +109,25 @@ register_job("backup", _backup, lambda c: max(60, int(float(c["MAIC_BACKUP_INTER
              "MAIC_BACKUP_KEEP")
 
 
+def _notify_check(ctx: JobContext) -> str:  # issue 14
+    from maic.notify.checks import CheckSettings, run_checks
+
+    made = run_checks(ctx.factory, CheckSettings.from_config(ctx.config))
+    return ", ".join(f"{n} {k}" for k, n in made.items() if n) or "nothing new"
+
+
+def _notify_send(ctx: JobContext) -> str:  # issue 14
+    from maic.notify.send import SendSettings, deliver_due
+
+    return str(deliver_due(ctx.factory, SendSettings.from_config(ctx.config)))
+
+
+register_job("notify-check", _notify_check, lambda c: int(c.get("MAIC_NOTIFY_CHECK_SECONDS", 300)),
+             "reminders, late notices, red services, shortfalls, quarantined files, failing pulls, shared weeks")
+register_job("notify-send", _notify_send, lambda c: int(c.get("MAIC_NOTIFY_SEND_SECONDS", 30)),
+             "send the outbox's emails and webhooks (retries with backoff)")
+
+
 def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:120]
 

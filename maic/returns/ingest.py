@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
-from maic import audit, metrics
+from maic import audit, metrics, notify
 from maic.errors import Issue, MaicError, NotFound, ValidationFailed
 from maic.models import (
     Agency,
@@ -216,7 +216,9 @@ def _ingest(factory: orm.sessionmaker[orm.Session], submission: Submission, sett
             return existing
         checked = check_submission(session, submission, settings)
     if checked.errors:
-        raise ValidationFailed(checked.issues, filename=one_line(submission.filename))
+        refusal = ValidationFailed(checked.issues, filename=one_line(submission.filename))
+        _receipt_for_refusal(factory, submission, refusal)
+        raise refusal
     archive_path = archive_bytes(settings.archive_dir, submission)
     try:
         with factory() as session, session.begin():
@@ -228,6 +230,16 @@ def _ingest(factory: orm.sessionmaker[orm.Session], submission: Submission, sett
         if existing is None:
             raise
         return existing
+
+
+def _receipt_for_refusal(factory: orm.sessionmaker[orm.Session], submission: Submission,
+                         refusal: ValidationFailed) -> None:
+    """Every door's refusal ends here too, so every refused file gets its receipt. Nothing else is written for a
+    refused file, so the receipt is its own transaction; a database that fails now fails the door as before."""
+    with factory() as session, session.begin():
+        notify.return_refused(session, agency_slug=submission.agency_slug, filename=submission.filename,
+                              sha256=submission.sha256, source=str(submission.source), issues=refusal.issues,
+                              user_id=submission.user_id)
 
 
 def archive_bytes(archive_dir: Path, submission: Submission) -> Path:
@@ -298,6 +310,9 @@ def _commit(session: orm.Session, submission: Submission, checked: CheckedReturn
     ])
     superseded = _retire_emptied_returns(session, superseded_returns)
     bump_data_version(session, now)
+    # The receipt commits with the return, or neither does.
+    notify.return_accepted(session, ret, warnings=[i for i in checked.issues if i.severity != "error"],
+                           superseded=len(superseded_returns))
     audit.record(session, submission.actor, "return.commit", f"return:{ret.id}",
                  f"{agency.slug} {weeks[0].isoformat()}..{weeks[-1].isoformat()} {len(checked.rows)} rows "
                  f"{one_line(submission.filename)} sha256={sha}", submission.remote_addr)

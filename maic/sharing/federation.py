@@ -19,7 +19,7 @@ import requests
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from maic import audit
+from maic import audit, notify
 from maic.db import transaction
 from maic.errors import MaicError, ValidationFailed
 from maic.fetch import FetchPolicy
@@ -71,6 +71,7 @@ def pull_source(factory: orm.sessionmaker[orm.Session], source_id: int, settings
             source.last_version = version
             source.last_as_at = their_as_at or source.last_as_at
         audit.record(session, f"federation:{code}", f"federation.{result.outcome}", base[:255], result.message[:2000])
+        notify.pull_outcome(session, f"federation:{code}", result.outcome != "failed")
     return result
 
 
