@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -103,6 +104,21 @@ def set_user_role(session: orm.Session, by: str, user_id: int, role: str, *, age
     end_sessions(user)  # signed in again, the person gets the pages and menus of the new role
     audit.record(session, by, "admin.user_role", f"user:{user.username}",
                  f"role={role} agency={agency_slug or ''} lrf={lrf_code or ''}")
+    return user
+
+
+EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+
+
+def set_user_email(session: orm.Session, by: str, user_id: int, email: str) -> User:
+    """Where the user's notifications are emailed (issue 14); empty: in the app only. Only an admin sets it, so
+    nobody can have another person's messages sent to an address of their choosing."""
+    user = _user(session, user_id)
+    email = (email or "").strip()
+    if email and (len(email) > 254 or not EMAIL.match(email)):
+        raise MaicError("that is not an email address: write it as name@example.org, on its own")
+    user.email = email or None
+    audit.record(session, by, "admin.user_email", f"user:{user.username}", "set" if email else "removed")
     return user
 
 

@@ -304,6 +304,54 @@ def users_set_password(ctx: Context, username: str, password_env: str | None) ->
     click.echo(f"changed the password of '{name}'; their sessions have ended")
 
 
+@users.command("set-email")
+@click.argument("username")
+@click.argument("email")
+@pass_ctx
+def users_set_email(ctx: Context, username: str, email: str) -> None:
+    """Set where a user's notifications are emailed ('' removes it: in the app only)."""
+    import sqlalchemy as sa
+
+    from maic.admin import set_user_email
+    from maic.auth import normalise_username
+    from maic.models import User
+
+    name = normalise_username(username)
+    try:
+        with transaction(ctx.factory) as session:
+            user = session.scalar(sa.select(User).where(User.username == name))
+            if user is None:
+                raise MaicError(f"there is no user '{name}'")
+            set_user_email(session, f"cli:{getpass.getuser()}", user.id, email)
+    except MaicError as exc:
+        fail(exc)
+    click.echo(f"notifications for '{name}' go to {email}" if email else f"'{name}' gets notifications in the app only")
+
+
+@main.group()
+def notify() -> None:
+    """Notifications (the scheduler runs these on its own)."""
+
+
+@notify.command("check")
+@pass_ctx
+def notify_check(ctx: Context) -> None:
+    """Check once for reminders, late returns, red services, shortfalls, quarantined files and failing pulls."""
+    from maic.notify.checks import CheckSettings, run_checks
+
+    made = run_checks(ctx.factory, CheckSettings.from_config(ctx.config))
+    click.echo(", ".join(f"{n} {k}" for k, n in made.items() if n) or "nothing new")
+
+
+@notify.command("send")
+@pass_ctx
+def notify_send(ctx: Context) -> None:
+    """Send what is due in the outbox now (email and webhooks)."""
+    from maic.notify.send import SendSettings, deliver_due
+
+    click.echo(str(deliver_due(ctx.factory, SendSettings.from_config(ctx.config))))
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8050, type=int, help="Port (0: any free port; the one taken is printed).")

@@ -21,7 +21,7 @@ from maic import dates
 from maic.db import transaction
 from maic.models import LRF, Agency, DataVersion, FederationSource, Feed, NotifyCheck, PullStreak, utcnow
 from maic.notify.kinds import LEADS, MAIC, NEIGHBOURS
-from maic.notify.outbox import Message, audience_users, enqueue
+from maic.notify.outbox import Message, audience_users, enqueue, week_words
 from maic.picture.completeness import agencies_counted, received_by_agency_week
 from maic.picture.core import PictureQuery
 from maic.picture.pressure import pressure
@@ -104,11 +104,11 @@ def _reminders(session: orm.Session, settings: CheckSettings, now: dt.datetime) 
         if not (deadline - lead <= now < deadline):
             continue
         for agency in _missing(session, agencies, week, now):
-            lines = [f"{agency.name}'s return for the {dates.week_beginning(week).lower()} is not in yet.",
+            lines = [f"{agency.name}'s return for the {week_words(week)} is not in yet.",
                      f"It is due by {dates.moment(deadline, settings.tz)}.",
                      "Send it from the Returns page (download the template there), the drop folder or your feed."]
             message = Message("reminder", f"Return due {dates.moment(deadline, settings.tz)}: {agency.name}, "
-                              f"{dates.week_beginning(week).lower()}", lines, RETURNS_PAGE)
+                              f"{week_words(week)}", lines, RETURNS_PAGE)
             made += enqueue(session, f"reminder:{agency.slug}:{week.isoformat()}", message,
                             audience_users(session, LEADS, agency_id=agency.id), audience=LEADS, now=now)
     return made
@@ -125,11 +125,11 @@ def _late(session: orm.Session, settings: CheckSettings, previous: dt.datetime |
         if not (previous < deadline <= now):
             continue
         for agency in _missing(session, agencies, week, now):
-            lines = [f"{agency.name}'s return for the {dates.week_beginning(week).lower()} was due by "
+            lines = [f"{agency.name}'s return for the {week_words(week)} was due by "
                      f"{dates.moment(deadline, settings.tz)} and has not been received.",
                      "The picture shows the agency's figures as missing until it arrives. Send it as soon as you "
                      "can from the Returns page, the drop folder or your feed."]
-            message = Message("late", f"Return late: {agency.name}, {dates.week_beginning(week).lower()}", lines,
+            message = Message("late", f"Return late: {agency.name}, {week_words(week)}", lines,
                               RETURNS_PAGE)
             made += enqueue(session, f"late:{agency.slug}:{week.isoformat()}", message,
                             audience_users(session, LEADS, agency_id=agency.id), audience=LEADS, now=now)
@@ -156,8 +156,8 @@ def _red(session: orm.Session, settings: CheckSettings, before: dict, state: dic
     if not turned:
         return 0
     lines = [f"{len(turned)} service figure{'s' if len(turned) != 1 else ''} turned red in the "
-             f"{dates.week_beginning(result.week).lower()}:", *turned]
-    message = Message("red", f"Service pressure: {len(turned)} turned red, {dates.week_beginning(result.week).lower()}",
+             f"{week_words(result.week)}:", *turned]
+    message = Message("red", f"Service pressure: {len(turned)} turned red, {week_words(result.week)}",
                       lines, PICTURE_PAGE)
     return enqueue(session, f"red:check:{now.isoformat()}", message, audience_users(session, MAIC), audience=MAIC,
                    now=now)
@@ -185,7 +185,7 @@ def _shortfall(session: orm.Session, before: dict, state: dict, previous, now) -
                         f"spare places {row.spare:,})")
     if not news:
         return 0
-    lines = [f"Accommodation shortfall, {dates.week_beginning(result.week).lower()}:", *news]
+    lines = [f"Accommodation shortfall, {week_words(result.week)}:", *news]
     message = Message("shortfall", f"Accommodation shortfall grew in {len(news)} area{'s' if len(news) != 1 else ''}",
                       lines, PICTURE_PAGE)
     return enqueue(session, f"shortfall:check:{now.isoformat()}", message, audience_users(session, MAIC),
@@ -275,7 +275,7 @@ def _shared(session: orm.Session, settings: CheckSettings, before: dict, state: 
     if previous is None or week is None or (before.get("shared_week") or "") >= week.isoformat():
         return 0
     names = {a.code: a.name for a in picture.areas}
-    lines = [f"{picture.lrf_name} has shared its figures for the {dates.week_beginning(week).lower()}. "
+    lines = [f"{picture.lrf_name} has shared its figures for the {week_words(week)}. "
              f"Counts from 1 to {settings.threshold - 1} are shown as <{settings.threshold}, and figures that would "
              "reveal them are withheld."]
     for metric in picture.metrics:
@@ -285,6 +285,6 @@ def _shared(session: orm.Session, settings: CheckSettings, before: dict, state: 
             where = "all areas" if cell.area_code == ALL_AREAS else names.get(cell.area_code, cell.area_code)
             lines.append(f"- {metric.label}, {where}: {cell.shown}" + (f" ({cell.covers})" if cell.covers else ""))
     message = Message("shared_update", f"New shared figures from {picture.lrf_name}: "
-                      f"{dates.week_beginning(week).lower()}", lines, SHARED_PAGE)
+                      f"{week_words(week)}", lines, SHARED_PAGE)
     return enqueue(session, f"shared_update:{week.isoformat()}", message, audience_users(session, NEIGHBOURS),
                    audience=NEIGHBOURS, now=now)

@@ -13,7 +13,7 @@ from maic import dates
 from maic.errors import Issue
 from maic.models import Agency, Metric, PullStreak, Return, User, utcnow
 from maic.notify.kinds import LEADS, MAIC, NEIGHBOURS, SCG
-from maic.notify.outbox import Message, audience_users, enqueue
+from maic.notify.outbox import Message, audience_users, enqueue, week_words
 from maic.plaintext import one_line
 from maic.reference import NEIGHBOUR_KIND
 
@@ -34,7 +34,7 @@ def _receipt_users(session: orm.Session, agency_id: int, submitted_by: int | Non
 
 def _weeks_text(weeks: list[dt.date]) -> str:
     if len(weeks) == 1:
-        return dates.week_beginning(weeks[0]).lower()
+        return week_words(weeks[0])
     return f"weeks beginning {dates.day(weeks[0])} to {dates.day(weeks[-1])}"
 
 

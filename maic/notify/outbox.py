@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 
+from maic import dates
 from maic.models import Notification, NotificationOptOut, NotifyState, User, utcnow
 from maic.notify.kinds import APP, AUDIENCE_ROLES, AUDIENCES, EMAIL, KINDS, WEBHOOK, mandatory
 from maic.plaintext import one_line
@@ -29,6 +30,11 @@ class Message:
 
     def text(self) -> str:
         return "\n".join(self.lines)
+
+
+def week_words(week: dt.date) -> str:
+    """'week beginning Mon 18 Nov 2024', for the middle of a sentence."""
+    return f"week beginning {dates.day(week)}"
 
 
 def absolute(link: str, public_url: str) -> str:
@@ -95,9 +101,11 @@ def _insert_ignoring_duplicates(session: orm.Session, rows: list[dict]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Notification).on_conflict_do_nothing(
-        index_elements=["event_key", "recipient", "channel"])
-    return session.execute(stmt, rows).rowcount or 0
+    stmt = (insert(Notification).on_conflict_do_nothing(index_elements=["event_key", "recipient", "channel"])
+            .returning(Notification.id))
+    connection = session.connection()
+    # One row at a time (a few per event), counted by what RETURNING gives back: rowcount is -1 on some drivers.
+    return sum(len(connection.execute(stmt, row).all()) for row in rows)
 
 
 def enqueue(session: orm.Session, event_key: str, message: Message, users: Iterable[User], *,
