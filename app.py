@@ -23,6 +23,7 @@ from maic import config as maic_config
 from maic import picture
 from maic.db import factory_for, session_for
 from maic.errors import MaicError
+from maic.notify.outbox import unread_count
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -70,6 +71,7 @@ def _page_shell():
         demo=bool(current_app.config["MAIC_DEMO_BANNER"]),
         nav=pages.nav_for(user),
         csrf_token=generate_csrf(),
+        unread=unread_count(session_for(current_app), user.id) if user else None,
     )
     return shell(data, live_poll_ms=int(current_app.config["MAIC_LIVE_POLL_SECONDS"]) * 1000)
 

@@ -14,3 +14,6 @@ def register(app) -> None:
 
     returns.register(app)
     scheduler.register(app)
+    from callbacks import notifications  # issue 14
+
+    notifications.register(app)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from dash import Input, Output, html
 
-from callbacks import admin, overview, returns, scheduler, shared
+from callbacks import admin, notifications, overview, returns, scheduler, shared
 from callbacks._common import user
 from callbacks.pages import PAGES, home_for, page_for
 from layouts import ids
@@ -23,6 +23,8 @@ BUILDERS: dict[str, Callable[[], object]] = {
     "/dash/admin/scheduler": scheduler.render_page,
     "/dash/shared": shared.render_page,
     "/dash/admin": admin.render_page,
+    "/dash/notifications": notifications.render_page,
+    "/dash/admin/outbox": notifications.render_outbox,
 }
 
 NOT_FOUND = html.Div([html.H1("Page not found"), html.P("There is no such page. Use the links above.")])

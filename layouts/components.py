@@ -20,6 +20,11 @@ class HeaderData:
     demo: bool
     nav: tuple[tuple[str, str], ...]
     csrf_token: str
+    unread: int | None = None  # the user's unread notifications; None: nobody signed in
+
+
+def notify_count_text(unread: int | None) -> str:
+    return "Notifications" if not unread else f"Notifications ({unread} unread)"
 
 
 def marking_bar(marking: str) -> html.Div:
@@ -32,6 +37,9 @@ def header(data: HeaderData) -> html.Header:
         html.Span(data.lrf_name, className="lrf"),
         html.Span("Demo data", className="demo-flag") if data.demo else None,
         html.Span(className="who", children=[
+            dcc.Link(notify_count_text(data.unread), href="/dash/notifications", id=ids.NOTIFY_COUNT,
+                     className="notify-count") if data.unread is not None else None,
+            " · " if data.unread is not None else None,
             f"{data.user_name} · {role_words(data.role)} · ",
             html.Form(method="post", action="/logout", children=[
                 dcc.Input(type="hidden", name="csrf_token", value=data.csrf_token),

@@ -124,3 +124,22 @@ DRILL_STATE = "drill-state"
 # Set after a drill-down opens or closes, when focus has been moved to it or back (a clientside callback).
 DRILL_FOCUS = "drill-focus"
 
+
+# --- issue 14: notifications --------------------------------------------------------------------------
+NOTIFY_COUNT = "notify-count"
+NOTIFY_LIST = "notify-list"
+NOTIFY_READ = "notify-read"  # pattern: {"type": NOTIFY_READ, "index": <notification id>}
+NOTIFY_READ_ALL = "notify-read-all"
+NOTIFY_PREFS_APP = "notify-prefs-app"
+NOTIFY_PREFS_EMAIL = "notify-prefs-email"
+NOTIFY_PREFS_SAVE = "notify-prefs-save"
+NOTIFY_PREFS_MESSAGE = "notify-prefs-message"
+OUTBOX_STATE = "outbox-state"
+OUTBOX_TABLE = "outbox-table"
+OUTBOX_RETRY_ID = "outbox-retry-id"
+OUTBOX_RETRY = "outbox-retry"
+OUTBOX_RETRY_ALL = "outbox-retry-all"
+OUTBOX_MESSAGE = "outbox-message"
+OUTBOX_EMAIL_USER = "outbox-email-user"
+OUTBOX_EMAIL = "outbox-email"
+OUTBOX_EMAIL_SAVE = "outbox-email-save"

@@ -25,6 +25,8 @@ UPLOAD_ANY = "returns.upload_any"
 VOID_RETURN = "returns.void"
 VIEW_RETURNS = "returns.view"
 ADMIN = "admin"
+# A user's own notifications and choices (issue 14): every user role; each sees only their own.
+NOTIFICATIONS = "notifications.own"
 # Whether anything changed since a number the page already has: reveals no figure, so every role may ask.
 DATA_VERSION = "picture.data_version"
 # The shared API, asked by a neighbour's system with a bearer token (the same rules as a neighbour user).
@@ -48,6 +50,7 @@ POLICY: dict[str, frozenset[str]] = {
     VOID_RETURN: frozenset({Role.ADMIN, Role.ANALYST}),
     VIEW_RETURNS: frozenset({Role.ADMIN, Role.ANALYST, Role.AGENCY_LEAD}),
     ADMIN: frozenset({Role.ADMIN}),
+    NOTIFICATIONS: frozenset({*_ALL_INTERNAL, Role.NEIGHBOUR}),
     DATA_VERSION: frozenset({*_ALL_INTERNAL, Role.NEIGHBOUR}),
     API_SHARED: frozenset({API_TOKEN_ROLE}),
 }
