@@ -201,3 +201,23 @@ def test_without_a_mail_server_messages_wait_unsent_and_an_admin_can_send_them_l
         actions = list(session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("notify.%"))
                                        .order_by(AuditEvent.id)))
     assert actions == ["notify.skipped", "notify.skipped", "notify.retry", "notify.sent"]
+
+
+def test_a_feed_that_keeps_failing_alerts_the_maic_and_its_refused_body_is_receipted(factory, data_dir):
+    from maic.feeds import FAILED, FeedSettings, add_feed, pull_feed
+    from maic.fetch import FetchPolicy
+
+    person(factory, "analyst")
+    lead = person(factory, "agency_lead", agency_slug="cgl-cambs")
+    settings = FeedSettings(ingest=settings_for(data_dir), data_dir=data_dir, timeout_seconds=2, retries=0,
+                            fetch=FetchPolicy.allowing("127.0.0.0/8"))
+    with transaction(factory) as session:
+        dead = add_feed(session, "http://127.0.0.1:1/x.csv", "cgl-cambs", interval_seconds=600).id
+    checks = CheckSettings(data_dir=data_dir, pull_failures=3)
+    run_checks(factory, checks)
+    for n in range(3):
+        assert pull_feed(factory, dead, settings).outcome == FAILED
+        assert run_checks(factory, checks)["pull_failing"] == (2 if n == 2 else 0)
+    alert = rows(factory, kind="pull_failing", channel="app")[0]
+    assert f"feed {dead} of Change Grow Live" in alert.subject and "ConnectionError" in alert.body
+    assert rows(factory, user_id=lead.id) == []  # the lead hears of their returns, not of the MAIC's plumbing
