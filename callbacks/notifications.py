@@ -97,23 +97,19 @@ def _settings_note() -> str:
     return f"This instance sends {mail}; webhooks: {'configured' if hooks else 'none'}."
 
 
-def _user_options() -> list[dict]:
-    return [{"label": f"{u.username} ({role_words(u.role)}): {u.email or 'no address'}", "value": u.id}
-            for u in _users()]
-
-
-def _users() -> list[User]:
-    return list(db().scalars(sa.select(User).order_by(User.username)))
+def _addresses() -> list[tuple[str, str, str]]:
+    return [(u.username, role_words(u.role), u.email or "")
+            for u in db().scalars(sa.select(User).order_by(User.username))]
 
 
 def render_outbox():
     permissions.require(user(), permissions.ADMIN)
     return view.outbox_layout(_outbox_rows(outbox_admin.NOT_SENT), outbox_admin.counts(db()),
-                              _user_options(), _settings_note())
+                              _addresses(), _settings_note())
 
 
 def outbox_action(state, _retry, _retry_all, _save, retry_id, email_user, email):
-    """Outputs: the table, a message, the user options (after an address changes)."""
+    """Outputs: the table, a message, the addresses (after one changes)."""
     permissions.require(user(), permissions.ADMIN)
     session = db()
     trigger = ctx.triggered_id
@@ -127,12 +123,13 @@ def outbox_action(state, _retry, _retry_all, _save, retry_id, email_user, email)
     elif trigger == ids.OUTBOX_RETRY_ALL:
         text = f"{outbox_admin.retry(session, user().username)} message(s) will be sent again."
     elif trigger == ids.OUTBOX_EMAIL_SAVE:
-        if not email_user:
-            raise MaicError("choose a user first")
-        changed = admin.set_user_email(session, user().username, int(email_user), email or "")
+        found = session.scalar(sa.select(User.id).where(User.username == (email_user or "").strip().lower()))
+        if found is None:
+            raise MaicError("write the user name of an existing user")
+        changed = admin.set_user_email(session, user().username, found, email or "")
         text = f"Notifications for '{changed.username}' go to {changed.email}." if changed.email else \
             f"'{changed.username}' gets notifications in the app only."
-        options = _user_options()
+        options = view.addresses(_addresses())
     session.commit()
     message = html.P(text, className="muted") if text else ""
     return view.outbox_table(_outbox_rows(state), outbox_admin.counts(session)), message, options
@@ -144,7 +141,7 @@ def register(app) -> None:
     _guard.rule(f"{ids.NOTIFY_PREFS_MESSAGE}.children", NOTIFICATIONS)
     _guard.rule(f"{ids.OUTBOX_TABLE}.children", permissions.ADMIN)
     _guard.rule(f"{ids.OUTBOX_MESSAGE}.children", permissions.ADMIN)
-    _guard.rule(f"{ids.OUTBOX_EMAIL_USER}.options", permissions.ADMIN)
+    _guard.rule(f"{ids.OUTBOX_ADDRESSES}.children", permissions.ADMIN)
     app.callback(Output(ids.NOTIFY_COUNT, "children"), Input(ids.LIVE_TIMER, "n_intervals"))(unread)
     app.callback(Output(ids.NOTIFY_LIST, "children"), Output(ids.NOTIFY_COUNT, "children", allow_duplicate=True),
                  Input({"type": ids.NOTIFY_READ, "index": ALL}, "n_clicks"), Input(ids.NOTIFY_READ_ALL, "n_clicks"),
@@ -153,7 +150,7 @@ def register(app) -> None:
                  State(ids.NOTIFY_PREFS_APP, "value"), State(ids.NOTIFY_PREFS_EMAIL, "value"),
                  prevent_initial_call=True)(save_choices)
     app.callback(Output(ids.OUTBOX_TABLE, "children"), Output(ids.OUTBOX_MESSAGE, "children"),
-                 Output(ids.OUTBOX_EMAIL_USER, "options"),
+                 Output(ids.OUTBOX_ADDRESSES, "children"),
                  Input(ids.OUTBOX_STATE, "value"), Input(ids.OUTBOX_RETRY, "n_clicks"),
                  Input(ids.OUTBOX_RETRY_ALL, "n_clicks"), Input(ids.OUTBOX_EMAIL_SAVE, "n_clicks"),
                  State(ids.OUTBOX_RETRY_ID, "value"), State(ids.OUTBOX_EMAIL_USER, "value"),

@@ -39,7 +39,7 @@ def item_list(items: list[Item]) -> html.Div:
         return html.P("No notifications yet.", className="muted")
     unread = sum(i.unread for i in items)
     return html.Div([
-        html.P(f"{unread} unread of {len(items)}.", className="muted", id="notify-summary"),
+        html.P(f"{unread} unread of the newest {len(items)}.", className="muted", id="notify-summary"),
         html.Ul(className="notifications", children=[
             html.Li(className="notification" + (" unread" if item.unread else ""), children=[
                 html.H2(item.subject, className="subject"),
@@ -92,7 +92,7 @@ def outbox_table(rows: list[tuple], counts: dict[str, int]) -> html.Div:
     return html.Div([
         html.P(f"Email and webhook messages: {summary}.", className="muted"),
         scroll_box("Outbox", html.Table(className="admin outbox", children=[
-            html.Caption("Outbox (newest first)"),
+            html.Caption(f"Outbox: the newest {len(rows)}" if len(rows) > 1 else "Outbox"),
             html.Thead(html.Tr([html.Th(h, scope="col") for h in OUTBOX_HEADERS])),
             html.Tbody([html.Tr(className=f"outbox-{row[5]}", children=[html.Td(str(v)) for v in row])
                         for row in rows]),
@@ -104,16 +104,30 @@ def _field(label: str, component) -> html.Div:
     return html.Div(className="control", children=[html.Label(label, htmlFor=component.id), component])
 
 
-def outbox_layout(rows: list[tuple], counts: dict[str, int], users: list[dict], settings_note: str) -> html.Div:
+def addresses(users: list[tuple[str, str, str]]) -> html.Div:
+    """users: (user name, role, address or '')."""
+    return scroll_box("Email addresses", html.Table(className="admin", children=[
+        html.Caption("Email addresses"),
+        html.Thead(html.Tr([html.Th(h, scope="col") for h in ("user", "role", "email address")])),
+        html.Tbody([html.Tr([html.Td(name), html.Td(role), html.Td(address or "none: in the app only")])
+                    for name, role, address in users]),
+    ]))
+
+
+def outbox_layout(rows: list[tuple], counts: dict[str, int], users: list[tuple[str, str, str]],
+                  settings_note: str) -> html.Div:
     return html.Div([
         html.H1("Outbox"),
         html.P("Every email and webhook message: waiting, sent, or failed with the reason. In-app notifications "
                "are delivered when they are written and are not listed here.", className="lede"),
         html.P(settings_note, className="muted"),
         html.Div(className="controls", children=[
-            _field("Show", dcc.Dropdown(id=ids.OUTBOX_STATE, value="not-sent", clearable=False, options=[
-                {"label": "Waiting or failed", "value": "not-sent"}, *({"label": s, "value": s} for s in STATES),
-                {"label": "everything", "value": "all"}])),
+            html.Fieldset(className="control", children=[
+                html.Legend("Show"),
+                dcc.RadioItems(id=ids.OUTBOX_STATE, value="not-sent", inline=True, options=[
+                    {"label": "waiting or failed", "value": "not-sent"}, *({"label": s, "value": s} for s in STATES),
+                    {"label": "everything", "value": "all"}]),
+            ]),
             _field("Message id", dcc.Input(id=ids.OUTBOX_RETRY_ID, type="number", min=1, step=1)),
             html.Button("Retry this message", id=ids.OUTBOX_RETRY, className="button secondary"),
             html.Button("Retry every failed or unsent message", id=ids.OUTBOX_RETRY_ALL, className="button secondary"),
@@ -124,8 +138,9 @@ def outbox_layout(rows: list[tuple], counts: dict[str, int], users: list[dict], 
         html.P("Notifications are emailed to the address set here; without one, a user gets them in the app only.",
                className="muted"),
         html.Div(className="controls", children=[
-            _field("User", dcc.Dropdown(id=ids.OUTBOX_EMAIL_USER, options=users)),
+            _field("User name", dcc.Input(id=ids.OUTBOX_EMAIL_USER, type="text", maxLength=120)),
             _field("Email address (empty: app only)", dcc.Input(id=ids.OUTBOX_EMAIL, type="email", maxLength=254)),
             html.Button("Save the address", id=ids.OUTBOX_EMAIL_SAVE, className="button secondary"),
         ]),
+        html.Div(id=ids.OUTBOX_ADDRESSES, children=addresses(users)),
     ])

@@ -142,7 +142,7 @@ def unread_count(session: orm.Session, user_id: int) -> int:
         Notification.user_id == user_id, Notification.channel == APP, Notification.read_at.is_(None))) or 0
 
 
-def inbox(session: orm.Session, user_id: int, limit: int = 100) -> list[Notification]:
+def inbox(session: orm.Session, user_id: int, limit: int = 50) -> list[Notification]:
     return list(session.scalars(sa.select(Notification).where(Notification.user_id == user_id,
                                                               Notification.channel == APP)
                                 .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
