@@ -7,12 +7,12 @@ export MAIC_DATA_DIR ?= $(CURDIR)/var
 export MAIC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run prod test install lint bench browser-deps clean
+.PHONY: run prod test install lint bench load browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,load]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) ## create .venv and install the pinned dependencies
@@ -52,6 +52,9 @@ lint: install
 
 bench: install ## benchmarks (not tests): ingest and panel timings against their baselines
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+load: install ## load benchmark: gunicorn + PostgreSQL + Redis, 50..800 simulated viewers (LOAD_ARGS=--quick: a smoke run)
+	$(BIN)/python -m benchmarks.load $(LOAD_ARGS)
 
 clean: ## remove the virtual environment and the local data folder
 	rm -rf $(VENV) var

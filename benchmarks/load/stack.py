@@ -1,0 +1,233 @@
+"""Everything the load benchmark runs against, started by itself and stopped afterwards: a database of its own on
+the machine's PostgreSQL, a Redis database number of its own, migrations, reference and demo data, the load
+accounts, gunicorn on a free port and the scheduler as its own process.
+
+Nothing else need be running but PostgreSQL and Redis (as on every machine here); nothing of it is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PG_URL = os.environ.get("MAIC_LOAD_POSTGRES_URL",
+                        os.environ.get("MAIC_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+REDIS_HOST = os.environ.get("MAIC_LOAD_REDIS", "127.0.0.1:6379")
+VIEWER_PREFIX = "load-viewer-"
+PASSWORD = "load benchmark pass phrase"  # the load accounts' only password; they live as long as the run
+WORKERS, THREADS = 2, 8
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    """A process's children (gunicorn's workers), from /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and the children it waited for, from /proc/PID/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def machine() -> dict:
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "unknown CPU")
+    return {"cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1), "cpu": model,
+            "loadavg": os.getloadavg()}
+
+
+def _pick_redis_db(client_for) -> int:
+    """An empty Redis database number, from the top down (tests and the app's default use the low ones)."""
+    for number in range(15, 0, -1):
+        if client_for(number).dbsize() == 0:
+            return number
+    raise RuntimeError(f"no empty Redis database on {REDIS_HOST}: the load benchmark needs one of its own")
+
+
+@dataclass
+class Stack:
+    work: Path
+    viewers: int
+    api_clients: int
+    database: str = field(default_factory=lambda: f"maic_load_{uuid.uuid4().hex[:10]}")
+    env: dict = field(default_factory=dict)
+    base_url: str = ""
+    gunicorn: subprocess.Popen | None = None
+    scheduler: subprocess.Popen | None = None
+    redis_db: int | None = None
+    lead_logins: list[tuple[str, str]] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    logs: list = field(default_factory=list)
+
+    # --- start ----------------------------------------------------------------------------------------
+
+    def start(self) -> Stack:
+        import redis
+
+        self.work.mkdir(parents=True, exist_ok=True)
+        admin_url = sa.engine.make_url(PG_URL)
+        self.url = admin_url.set(database=self.database).render_as_string(hide_password=False)
+        self._admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with self._admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{self.database}"')
+        self._created_db = True
+        host, _, port = REDIS_HOST.partition(":")
+        self.redis_db = _pick_redis_db(lambda n: redis.Redis(host=host, port=int(port or 6379), db=n))
+        self._redis = redis.Redis(host=host, port=int(port or 6379), db=self.redis_db)
+        self._redis.set("maic-load:owner", self.database)  # marks the number as taken while this run lasts
+        redis_url = f"redis://{REDIS_HOST}/{self.redis_db}"
+        self.env = {
+            **os.environ,
+            "MAIC_DATABASE_URL": self.url,
+            "MAIC_DATA_DIR": str(self.work / "data"),
+            "MAIC_SECRET_KEY": uuid.uuid4().hex * 2,
+            "MAIC_REDIS_URL": redis_url,
+            "MAIC_RATELIMIT_STORAGE_URL": redis_url,
+            # Every simulated person signs in from 127.0.0.1: the per-address sign-in limit would refuse all but
+            # the first ten of them each minute, which is not what a server behind a proxy sees.
+            "MAIC_LOGIN_RATE_LIMIT": "100000 per minute",
+        }
+        (self.work / "data").mkdir(exist_ok=True)
+        for args in (["db", "upgrade"], ["reference", "load"], ["demo", "seed"]):
+            self._maic(*args)
+        self._accounts()
+        self._start_gunicorn()
+        self._start_scheduler()
+        return self
+
+    def _maic(self, *args: str) -> None:
+        done = subprocess.run([str(BIN / "maic"), *args], env=self.env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"maic {' '.join(args)} failed: {done.stderr.strip()[-800:]}")
+
+    def _accounts(self) -> None:
+        """The viewers' accounts (one hash computed once: the run's set-up is not what is measured), the demo's
+        agency leads, and API tokens for the neighbours' systems."""
+        from maic.auth import create_user
+        from maic.db import make_engine, make_session_factory, transaction
+        from maic.demo import read_logins
+        from maic.models import User
+        from maic.sharing.tokens import create_token
+
+        engine = make_engine(self.url)
+        try:
+            with transaction(make_session_factory(engine)) as session:
+                first = create_user(session, f"{VIEWER_PREFIX}0000", PASSWORD, "viewer", display_name="Load viewer 0")
+                session.flush()
+                session.execute(sa.insert(User), [
+                    {"username": f"{VIEWER_PREFIX}{i:04d}", "display_name": f"Load viewer {i}",
+                     "password_hash": first.password_hash, "role": "viewer"} for i in range(1, self.viewers)])
+                for i in range(max(1, self.api_clients) + 1):
+                    _info, secret = create_token(session, f"load-neighbour-{i}", created_by="load benchmark", days=1)
+                    self.tokens.append(secret)
+        finally:
+            engine.dispose()
+        self.lead_logins = [(u, p) for u, p, role in read_logins(self.work / "data" / "demo-logins.txt")
+                            if role == "agency_lead"]
+
+    def _gunicorn_command(self, port: int) -> list[str]:
+        """gunicorn.conf.py at the repository's root when there is one (the production start's settings), with
+        only the address changed; otherwise the same shape on the command line."""
+        command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}"]
+        if (ROOT / "gunicorn.conf.py").exists():
+            return [*command, "--config", str(ROOT / "gunicorn.conf.py"), "app:create_app()"]
+        return [*command, "--worker-class", "gthread", "--workers", str(WORKERS), "--threads", str(THREADS),
+                "--graceful-timeout", "10", "app:create_app()"]
+
+    def _log(self, name: str):
+        handle = open(self.work / f"{name}.log", "ab")  # noqa: SIM115  (closed in stop())
+        self.logs.append(handle)
+        return handle
+
+    def _start_gunicorn(self) -> None:
+        port = free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        log = self._log("gunicorn")
+        self.gunicorn = subprocess.Popen(self._gunicorn_command(port), env=self.env, cwd=ROOT, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.gunicorn.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.gunicorn.returncode}: see {self.work / 'gunicorn.log'}")
+            try:
+                if requests.get(f"{self.base_url}/login", timeout=2).status_code == 200 and \
+                        len(self.workers()) >= WORKERS:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("gunicorn did not answer within 90 s")
+
+    def _start_scheduler(self) -> None:
+        self.scheduler = subprocess.Popen([str(BIN / "maic"), "scheduler"], env=self.env, cwd=ROOT,
+                                          stdout=self._log("scheduler"), stderr=subprocess.STDOUT,
+                                          start_new_session=True)
+
+    # --- while running --------------------------------------------------------------------------------
+
+    def workers(self) -> list[int]:
+        return children(self.gunicorn.pid) if self.gunicorn else []
+
+    def server_cpu(self) -> float:
+        """CPU seconds of gunicorn's master and workers and of the scheduler so far."""
+        pids = [p.pid for p in (self.gunicorn, self.scheduler) if p] + self.workers()
+        return sum(cpu_seconds(pid) for pid in pids)
+
+    def kill_worker(self) -> int:
+        """kill -9 of one gunicorn worker (the master starts another)."""
+        pid = self.workers()[0]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    # --- stop -----------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        for process in (self.scheduler, self.gunicorn):
+            if process is None or process.poll() is not None:
+                continue
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        for handle in self.logs:
+            handle.close()
+        if getattr(self, "_redis", None) is not None:
+            self._redis.flushdb()
+            self._redis.close()
+        if getattr(self, "_created_db", False):
+            with self._admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            self._admin.dispose()
+        shutil.rmtree(self.work / "data", ignore_errors=True)

@@ -1,0 +1,347 @@
+"""One load step, in a process of its own: Locust's event-driven users, headless, run as a library.
+
+python -m benchmarks.load.swarm CONFIG.json OUT.json. The config names the server, how many of each person
+and for how long; the answer holds every request (type, time, outcome), each return's commit and when each
+viewer received the figures it brought, and this process's own CPU (the generator's cost, so that it is
+known whether the server or the generator was measured).
+
+The people:
+- SCG viewers sign in, open the dashboard (the page, its layout and dependencies, then the callbacks the
+  browser would send: benchmarks/load/dash_client.py), poll live at the page's own interval, and now and
+  then change the week, area, scope or as-at, go back to live, or export a panel's CSV.
+- Agency leads sign in, open the returns page, and upload a return through the upload callbacks (preview,
+  then commit), as the browser does.
+- Neighbours' systems pull the shared API with a token.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import random
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+
+import gevent
+from locust import FastHttpUser, events, task
+from locust.env import Environment
+
+from benchmarks.load.dash_client import DashPage, update_url
+from layouts import ids
+
+APP_ERROR = "Something went wrong"
+PROBE = "probe"
+STOP_TIMEOUT_S = 120
+OPENING_TIMEOUT_S = 300  # requests that measure, not load: left out of the tables
+
+CONFIG: dict = {}
+RECORDS: list[tuple[str, float, str, float]] = []  # (name, ms, error or "", wall-clock start)
+COMMITS: list[tuple[float, int]] = []  # (the lead's Commit click, the data version it brought or a later one)
+SEEN: list[tuple[int, int, float]] = []  # (viewer, data version, when its panels were redrawn with it)
+WINDOWS: dict[int, list[float]] = {}  # viewer -> [connected from, connected until]
+OPENED: list[float] = []  # when each person had signed in and opened their page (or failed to)
+
+
+@events.request.add_listener
+def _record(request_type, name, response_time, response_length, exception=None, start_time=None, **_kw):
+    RECORDS.append((name, response_time, "" if exception is None else str(exception)[:120], start_time or time.time()))
+
+
+def _short(output: str) -> str:
+    """'..a.children...b.children..' -> 'a+b'; dict ids by their type."""
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    names = []
+    for part in parts:
+        ident = part.rpartition(".")[0]
+        if ident.startswith("{"):
+            ident = "{" + str(json.loads(ident).get("type", "?")) + "}"
+        names.append(ident)
+    return "+".join(names)
+
+
+class Person(FastHttpUser):
+    abstract = True
+    concurrency = 6  # a browser's connections to one host
+
+    page: DashPage
+    csrf = ""
+    update_url = ""
+
+    def sign_in(self, username: str, password: str) -> bool:
+        form = self.client.get("/login", name="sign in: form")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text or "")
+        with self.client.post("/login", data={"csrf_token": token.group(1) if token else "", "username": username,
+                                              "password": password},
+                              allow_redirects=False, name="sign in", catch_response=True) as answer:
+            if answer.status_code != 302:
+                answer.failure(f"sign-in answered HTTP {answer.status_code}")
+                return False
+        return True
+
+    def _cookie(self, name: str) -> str:
+        return next((c.value for c in self.client.cookiejar if c.name == name), "")
+
+    def open(self, path: str) -> bool:
+        """The page as the browser opens it: its HTML, then Dash's layout and dependencies, then callbacks."""
+        html = self.client.get(path, name="page: html")
+        layout = self.client.get("/dash/_dash-layout", name="page: layout")
+        dependencies = self.client.get("/dash/_dash-dependencies", name="page: dependencies")
+        if not (html.status_code == layout.status_code == dependencies.status_code == 200):
+            return False
+        self.csrf = self._cookie("_csrf_token")
+        self.update_url = update_url(html.text or "")
+        self.page = DashPage(layout.json(), dependencies.json(), pathname=path)
+        self.send(self.page.layout_callbacks(self.page.root_ids), "open")
+        return True
+
+    def label(self, label: str, output: str) -> str:
+        return label
+
+    def post(self, body: dict, label: str) -> tuple[int, object]:
+        name = f"{self.label(label, body['output'])}: {_short(body['output'])}"
+        with self.client.post(self.update_url, json=body, headers={"X-CSRFToken": self.csrf}, name=name,
+                              catch_response=True) as answer:
+            status = answer.status_code
+            if status == 204:
+                answer.success()
+                return 204, None
+            if status != 200:
+                answer.failure(f"HTTP {status}")
+                return status, None
+            text = answer.text or ""
+            if APP_ERROR in text:
+                answer.failure("the page showed 'Something went wrong'")
+            try:
+                return 200, json.loads(text)
+            except ValueError:
+                answer.failure("not JSON")
+                return 200, None
+
+    def send(self, fired, label: str) -> None:
+        self.page.run(fired, self.post, label, spawn=gevent.spawn)
+
+
+class Viewer(Person):
+    """An SCG member with the dashboard open."""
+
+    weight = 1
+    number = 0
+
+    def on_start(self) -> None:
+        Viewer.number += 1
+        self.me = Viewer.number
+        username = f"{CONFIG['viewer_prefix']}{(self.me - 1) % CONFIG['viewer_accounts']:04d}"
+        self.ready = self.sign_in(username, CONFIG["password"]) and self.open("/dash/")
+        OPENED.append(time.time())
+        interval = self.page.value(ids.LIVE_TIMER, "interval") if self.ready else None
+        self.poll_s = (interval or 5000) / 1000
+        now = time.monotonic()
+        self.next_poll = now + self.poll_s
+        self.next_action = now + random.uniform(*CONFIG["viewer_think_s"])
+        self.ticks = 0
+        self.clicks = 0
+        WINDOWS[self.me] = [time.time(), time.time()]
+
+    def on_stop(self) -> None:
+        if self.me in WINDOWS:
+            WINDOWS[self.me][1] = time.time()
+
+    def label(self, label: str, output: str) -> str:
+        if label == "poll" and output != f"{ids.DATA_VERSION}.data":
+            return "live"  # what a new data version sets off: the panels redrawn
+        return label
+
+    def wait_time(self) -> float:
+        """Until the page's next live check or the person's next change, whichever is first. Waiting (not inside
+        a task) is where a step's end may stop a person; a request under way is always finished."""
+        if not self.ready:
+            return 3600.0
+        return max(0.0, min(self.next_poll, self.next_action) - time.monotonic())
+
+    @task
+    def watch(self) -> None:
+        if not self.ready:
+            return
+        now = time.monotonic()
+        if now >= self.next_poll:
+            self.next_poll += self.poll_s
+            self.poll()
+        elif now >= self.next_action:
+            self.act()
+            self.next_action = time.monotonic() + random.uniform(*CONFIG["viewer_think_s"])
+        WINDOWS[self.me][1] = time.time()
+
+    def poll(self) -> None:
+        before = self.page.value(ids.DATA_VERSION, "data")
+        self.ticks += 1
+        self.send(self.page.set_props(ids.LIVE_TIMER, n_intervals=self.ticks), "poll")
+        after = self.page.value(ids.DATA_VERSION, "data")
+        if before is not None and after is not None and after != before:
+            SEEN.append((self.me, int(after), time.time()))
+
+    def _choose(self, component: str, prop: str = "options") -> object | None:
+        options = self.page.value(component, prop) or []
+        values = [o.get("value") for o in options if isinstance(o, dict) and not o.get("disabled")]
+        current = self.page.value(component, "value")
+        values = [v for v in values if v != current]
+        return random.choice(values) if values else None
+
+    def act(self) -> None:
+        """One thing a person does with the picture, chosen as people do: mostly filters, sometimes an export."""
+        past = bool(self.page.value(ids.ASAT_DATE, "value"))
+        choice = "now" if past and random.random() < 0.6 else random.choice(
+            ["week", "week", "area", "area", "scope", "as-at", "export"])
+        self.clicks += 1
+        if choice == "now":
+            fired = self.page.set_props(ids.ASAT_NOW, n_clicks=self.clicks)
+        elif choice in ("week", "area", "scope"):
+            component = {"week": ids.WEEK_PICKER, "area": ids.AREA_PICKER, "scope": ids.SCOPE_PICKER}[choice]
+            if component not in self.page.props:
+                return
+            value = self._choose(component)
+            if value is None:
+                return
+            fired = self.page.set_props(component, value=value)
+        elif choice == "as-at":
+            weeks = [v for v in (o.get("value") for o in self.page.value(ids.WEEK_PICKER, "options") or [])
+                     if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)]
+            if not weeks:
+                return
+            year, month, day = random.choice(weeks[1:] or weeks).split("-")
+            fired = self.page.set_props(ids.ASAT_DATE, value=f"{int(day) + 3:02d}/{month}/{year}"
+                                        if int(day) <= 25 else f"{day}/{month}/{year}", n_submit=self.clicks)
+        else:
+            buttons = self.page.find(id_type=ids.EXPORT_BUTTON)
+            if not buttons:
+                return
+            button = random.choice(buttons)
+            fired = self.page.set_props(button, n_clicks=(self.page.value(button, "n_clicks") or 0) + 1)
+        self.send(fired, "export" if choice == "export" else "filter")
+
+
+class Lead(Person):
+    """An agency lead sending this week's return through the returns page."""
+
+    fixed_count = 0
+    number = 0
+
+    def on_start(self) -> None:
+        Lead.number += 1
+        logins = CONFIG["lead_logins"]
+        username, password = logins[(Lead.number - 1) % len(logins)]
+        self.ready = self.sign_in(username, password) and self.open("/dash/returns")
+        OPENED.append(time.time())
+        self.sent = 0
+        self.rng = random.Random(Lead.number)
+
+    def wait_time(self) -> float:
+        return random.uniform(*CONFIG["lead_think_s"]) if self.ready else 3600.0
+
+    def label(self, label: str, output: str) -> str:
+        if output.endswith(f"{ids.RETURNS_HISTORY}.children"):
+            return "returns history"
+        return label
+
+    def _return_file(self) -> tuple[str, bytes]:
+        """The agency's newest demo return with its figures moved a little: a correction, as leads send."""
+        slug = self.page.value(ids.RETURNS_AGENCY, "value")
+        newest = sorted((Path(CONFIG["data_dir"]) / "demo-returns" / str(slug)).glob("*.csv"))[-1]
+        rows = list(csv.reader(io.StringIO(newest.read_text())))
+        for row in rows[1:]:
+            row[3] = str(max(0, int(row[3]) + self.rng.randint(-2, 3)))
+        rows[1][3] = str(int(rows[1][3]) + self.sent + 1)  # never the same bytes twice (a duplicate is refused)
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        return newest.name, out.getvalue().encode()
+
+    @task
+    def upload(self) -> None:
+        if not self.ready:
+            return
+        self.sent += 1
+        name, data = self._return_file()
+        contents = "data:text/csv;base64," + base64.b64encode(data).decode()
+        self.send(self.page.set_props(ids.RETURNS_UPLOAD, contents=contents, filename=name,
+                                      last_modified=int(time.time() * 1000)), "upload preview")
+        if self.page.value(ids.RETURNS_COMMIT, "disabled") is False:
+            clicked = time.time()
+            self.send(self.page.set_props(ids.RETURNS_COMMIT, n_clicks=self.sent), "upload commit")
+            if self.page.value(ids.RETURNS_COMMITTED, "data"):
+                version = self.client.get("/api/v1/version", name=f"{PROBE}: version",
+                                          headers={"Authorization": f"Bearer {CONFIG['probe_token']}"})
+                if version.status_code == 200:
+                    COMMITS.append((clicked, int(version.json()["data_version"])))
+
+
+class Neighbour(FastHttpUser):
+    """A neighbouring LRF's system pulling the shared picture with its token."""
+
+    fixed_count = 0
+    number = 0
+
+    def wait_time(self) -> float:
+        return random.uniform(*CONFIG["api_think_s"])
+
+    def on_start(self) -> None:
+        Neighbour.number += 1
+        tokens = CONFIG["tokens"]
+        self.headers = {"Authorization": f"Bearer {tokens[(Neighbour.number - 1) % len(tokens)]}"}
+        OPENED.append(time.time())
+
+    @task
+    def pull(self) -> None:
+        self.client.get("/api/v1/version", name="api: version", headers=self.headers)
+        self.client.get("/api/v1/shared", name="api: shared", headers=self.headers)
+        if random.random() < 0.3:
+            self.client.get("/api/v1/shared.csv", name="api: shared.csv", headers=self.headers)
+        if random.random() < 0.1:
+            self.client.get("/api/v1/areas", name="api: areas", headers=self.headers)
+
+
+def run(config: dict) -> dict:
+    CONFIG.update(config)
+    Lead.fixed_count, Neighbour.fixed_count = config["leads"], config["api_clients"]
+    total = config["viewers"] + config["leads"] + config["api_clients"]
+    # At the step's end, a person in the middle of something finishes it (up to STOP_TIMEOUT_S): a request cut
+    # off by the generator is not the server's error.
+    env = Environment(user_classes=[Viewer, Lead, Neighbour], host=config["host"], events=events,
+                      stop_timeout=STOP_TIMEOUT_S)
+    runner = env.create_local_runner()
+    started, cpu_before = time.time(), _cpu()
+    runner.start(total, spawn_rate=max(1, config["spawn_rate"] or total))
+
+    def stop_after_the_step() -> None:
+        """The step lasts `duration_s` once everyone has opened their page (however long opening took)."""
+        deadline = time.monotonic() + OPENING_TIMEOUT_S
+        while len(OPENED) < total and time.monotonic() < deadline:
+            gevent.sleep(0.2)
+        OPENED.append(time.time())  # the last entry: when the step's steady part began
+        gevent.sleep(config["duration_s"])
+        runner.quit()
+
+    gevent.spawn(stop_after_the_step)
+    runner.greenlet.join()
+    wall, cpu = time.time() - started, _cpu() - cpu_before
+    return {"started": started, "all_open_s": OPENED[-1] - started, "wall_s": wall, "generator_cpu_s": cpu,
+            "records": RECORDS, "commits": COMMITS,
+            "seen": SEEN, "windows": WINDOWS, "users": {"viewers": Viewer.number, "leads": Lead.number,
+                                                        "api_clients": Neighbour.number}}
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main(argv: list[str]) -> None:
+    config = json.loads(Path(argv[0]).read_text())
+    Path(argv[1]).write_text(json.dumps(run(config)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
