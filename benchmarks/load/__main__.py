@@ -39,6 +39,7 @@ class Plan:
     viewer_think_s: tuple[float, float]
     lead_think_s: tuple[float, float]
     api_think_s: tuple[float, float]
+    settle_s: float = 20
     quick: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -50,8 +51,8 @@ def people(viewers: int, lead_accounts: int) -> tuple[int, int]:
 
 def plan_from(args) -> Plan:
     if args.quick:
-        return Plan(tuple(args.steps or QUICK_STEPS), args.seconds or 20, args.fault_viewers if args.fault else None,
-                    (6, 12), (4, 8), (3, 6), quick=True)
+        return Plan(tuple(args.steps or QUICK_STEPS), args.seconds or 15, args.fault_viewers if args.fault else None,
+                    (5, 10), (4, 8), (3, 6), settle_s=10, quick=True)
     return Plan(tuple(args.steps or FULL_STEPS), args.seconds or 60,
                 None if args.no_fault else (args.fault_viewers or 100), (15, 40), (10, 20), (10, 30))
 
@@ -63,7 +64,7 @@ def run_step(stack: Stack, plan: Plan, viewers: int, work: Path, fault: bool = F
               "viewer_prefix": VIEWER_PREFIX, "viewer_accounts": stack.viewers, "password": PASSWORD,
               "lead_logins": stack.lead_logins, "tokens": stack.tokens[1:], "probe_token": stack.tokens[0],
               "data_dir": stack.env["MAIC_DATA_DIR"], "viewer_think_s": plan.viewer_think_s,
-              "lead_think_s": plan.lead_think_s, "api_think_s": plan.api_think_s}
+              "lead_think_s": plan.lead_think_s, "api_think_s": plan.api_think_s, "settle_s": plan.settle_s}
     config_file, out_file = work / f"step-{viewers}.json", work / f"step-{viewers}-out.json"
     config_file.write_text(json.dumps(config))
     load_before, server_before, started = os.getloadavg(), stack.server_cpu(), time.time()
@@ -80,6 +81,9 @@ def run_step(stack: Stack, plan: Plan, viewers: int, work: Path, fault: bool = F
         timer.cancel()
     if done.returncode != 0:
         raise RuntimeError(f"the load step of {viewers} viewers failed: {done.stderr.strip()[-1500:]}")
+    if "Traceback" in done.stderr:  # a simulated person's error is the benchmark's bug, not the server's: say so
+        print(f"load step of {viewers} viewers: the load generator logged errors:\n{done.stderr[-3000:]}",
+              file=sys.stderr)
     server_cpu, wall = stack.server_cpu() - server_before, time.time() - started
     if fault:
         killed["workers_after"] = len(stack.workers())
@@ -91,9 +95,11 @@ def run_step(stack: Stack, plan: Plan, viewers: int, work: Path, fault: bool = F
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: 20 and 50 viewers, 20 s each, every step run, no fault")
+                        help="a smoke run: 20 and 50 viewers, 15 s each, every step run, no fault")
     parser.add_argument("--steps", type=lambda s: [int(x) for x in s.split(",")], help="viewers per step, e.g. 50,100")
-    parser.add_argument("--seconds", type=float, help="length of each step (default 60; quick 20)")
+    parser.add_argument("--seconds", type=float,
+                        help="use in each step once all have opened (default 60; quick 15), then 20 s (10) without "
+                             "new returns while the last reach the viewers")
     parser.add_argument("--no-fault", action="store_true", help="skip the step with a worker killed")
     parser.add_argument("--fault", action="store_true", help="with --quick: run the fault step too")
     parser.add_argument("--fault-viewers", type=int, default=None, help="viewers in the fault step (default 100)")

@@ -13,7 +13,7 @@ KINDS = ("sign in", "page", "open", "poll", "live", "filter", "export", "upload 
          "returns history", "api")
 OPENING = ("sign in", "page", "open")
 PROBE = "probe"
-VISIBLE_MARGIN_S = 10.0  # a commit this close to a step's end may not have reached anyone yet: not counted
+VISIBLE_MARGIN_S = 5.0  # a viewer leaving this soon after a commit is not counted as one who did not see it
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -104,14 +104,11 @@ def summarise(raw: dict, *, viewers: int, leads: int, api_clients: int, server_c
 def visible_times(raw: dict) -> tuple[list[float], int]:
     """For each commit and each viewer with the dashboard open from before it until well after: seconds from the
     lead's Commit click until that viewer's panels were redrawn with that data version (or a later one)."""
-    end = raw["started"] + raw["wall_s"]
     seen: dict[int, list[tuple[float, int]]] = {}
     for viewer, version, when in raw["seen"]:
         seen.setdefault(int(viewer), []).append((when, version))
     out, unseen = [], 0
     for clicked, version in raw["commits"]:
-        if clicked > end - VISIBLE_MARGIN_S:
-            continue
         for viewer, (start, stop) in raw["windows"].items():
             if start > clicked or stop < clicked + VISIBLE_MARGIN_S:
                 continue

@@ -45,6 +45,7 @@ COMMITS: list[tuple[float, int]] = []  # (the lead's Commit click, the data vers
 SEEN: list[tuple[int, int, float]] = []  # (viewer, data version, when its panels were redrawn with it)
 WINDOWS: dict[int, list[float]] = {}  # viewer -> [connected from, connected until]
 OPENED: list[float] = []  # when each person had signed in and opened their page (or failed to)
+UPLOADS: dict[str, bool] = {"open": True}  # closed for the step's last seconds: its returns reach every screen
 
 
 @events.request.add_listener
@@ -261,7 +262,7 @@ class Lead(Person):
 
     @task
     def upload(self) -> None:
-        if not self.ready:
+        if not self.ready or not UPLOADS["open"]:
             return
         self.sent += 1
         name, data = self._return_file()
@@ -316,12 +317,15 @@ def run(config: dict) -> dict:
     runner.start(total, spawn_rate=max(1, config["spawn_rate"] or total))
 
     def stop_after_the_step() -> None:
-        """The step lasts `duration_s` once everyone has opened their page (however long opening took)."""
+        """The step lasts `duration_s` once everyone has opened their page (however long opening took), then
+        `settle_s` more without new returns."""
         deadline = time.monotonic() + OPENING_TIMEOUT_S
         while len(OPENED) < total and time.monotonic() < deadline:
             gevent.sleep(0.2)
         OPENED.append(time.time())  # the last entry: when the step's steady part began
         gevent.sleep(config["duration_s"])
+        UPLOADS["open"] = False
+        gevent.sleep(config["settle_s"])  # the viewers keep watching while the last returns reach them
         runner.quit()
 
     gevent.spawn(stop_after_the_step)
