@@ -133,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
                 fault_result = run_step(stack, plan, plan.fault_viewers, work, fault=True)
                 print(fault_result.one_line(), file=sys.stderr)
         finally:
+            problems = stack.server_log_problems()
             stack.stop()
+    plan.notes.append(f"Server logs (gunicorn, scheduler): {len(problems)} lines with an error or a worker "
+                      f"timeout or kill" + (":" if problems else ""))
+    plan.notes += [f"  {line}" for line in problems[:12]]
     text = table(results, fault_result, host, plan.notes, quick=plan.quick, seconds=plan.seconds)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text + "\n")

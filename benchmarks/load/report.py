@@ -63,6 +63,7 @@ class StepResult:
     error_kinds: Counter = field(default_factory=Counter)
     fault: dict | None = None
     fault_window: dict | None = None
+    reconnects: int = 0
 
     @property
     def visible_p95_s(self) -> float:
@@ -77,6 +78,7 @@ class StepResult:
 def summarise(raw: dict, *, viewers: int, leads: int, api_clients: int, server_cpu_s: float, wall_s: float,
               loadavg: tuple, fault: dict | None = None) -> StepResult:
     records = [r for r in raw["records"] if not r[0].startswith(PROBE)]
+    reconnects = sum(1 for r in raw["records"] if r[0] == f"{PROBE}: reconnect")
     by_kind: dict[str, Row] = {}
     kinds: Counter = Counter()
     for name, ms, error, _start in records:
@@ -96,6 +98,7 @@ def summarise(raw: dict, *, viewers: int, leads: int, api_clients: int, server_c
         percentile(times, 50), percentile(times, 95), percentile(times, 99), percentile(opening, 95),
         raw.get("all_open_s", math.nan), len(records) / step_wall, 100 * raw["generator_cpu_s"] / step_wall, 100 * server_cpu_s / wall_s,
         loadavg, visible, len(raw["commits"]), unseen, kinds, fault)
+    result.reconnects = reconnects
     if fault and "at" in fault:
         result.fault_window = fault_window(records, fault["at"])
     return result
@@ -140,7 +143,9 @@ def _step_block(result: StepResult) -> list[str]:
              f"p95 {result.visible_p95_s:.1f} s over {len(result.visible_s)} viewer-returns"
              + (f" ({result.unseen} not seen by the step's end)" if result.unseen else ""),
              f"  CPU: load generator {result.generator_cpu_pct:.0f}% of a core, server (gunicorn + scheduler) "
-             f"{result.server_cpu_pct:.0f}%; load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end",
+             f"{result.server_cpu_pct:.0f}%; load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end; "
+             f"{result.reconnects} requests resent on a new connection (the server had closed the idle one), as "
+             "browsers do",
              f"  {'request type':<16} {'count':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} {'errors':>6}"]
     lines += [row.line() for row in result.rows]
     for kind, count in result.error_kinds.most_common(8):

@@ -209,6 +209,17 @@ class Stack:
         os.kill(pid, signal.SIGKILL)
         return pid
 
+    def server_log_problems(self) -> list[str]:
+        """Lines of gunicorn's and the scheduler's logs that say something went wrong (a worker timed out or
+        died, an error was logged)."""
+        found = []
+        for name in ("gunicorn", "scheduler"):
+            path = self.work / f"{name}.log"
+            if path.exists():
+                found += [f"{name}: {line.strip()[:200]}" for line in path.read_text(errors="replace").splitlines()
+                          if any(word in line for word in ("ERROR", "CRITICAL", "TIMEOUT", "Traceback", "killed"))]
+        return found
+
     # --- stop -----------------------------------------------------------------------------------------
 
     def stop(self) -> None:

@@ -65,6 +65,30 @@ def _short(output: str) -> str:
     return "+".join(names)
 
 
+def fetch(user: FastHttpUser, method: str, path: str, name: str, *, problem=None, **kwargs):
+    """One request, tried once more when the server had closed the idle kept-alive connection just as it was
+    reused (gunicorn closes idle connections after its keep-alive seconds; a browser resends such a request
+    by itself). The first try is recorded apart as a reconnect, not as a request or an error. `problem(answer)`
+    may name what is wrong with a 200 answer."""
+    for attempt in (1, 2):
+        answer = user.client.request(method, path, name=name, catch_response=True, **kwargs)
+        with answer:
+            error = getattr(answer, "error", None)
+            if attempt == 1 and answer.status_code == 0 and "connection closed" in str(error).lower():
+                answer.request_meta["name"] = f"{PROBE}: reconnect"
+                answer.success()
+                continue
+            found = problem(answer) if problem and answer.status_code == 200 else None
+            if found:
+                answer.failure(found)
+            elif answer.status_code in (200, 204, 302):
+                answer.success()
+            else:
+                answer.failure(f"HTTP {answer.status_code}" + (f" ({str(error)[:80]})" if error else ""))
+        return answer
+    return answer
+
+
 class Person(FastHttpUser):
     abstract = True
     concurrency = 6  # a browser's connections to one host
@@ -74,24 +98,20 @@ class Person(FastHttpUser):
     update_url = ""
 
     def sign_in(self, username: str, password: str) -> bool:
-        form = self.client.get("/login", name="sign in: form")
+        form = fetch(self, "GET", "/login", "sign in: form")
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text or "")
-        with self.client.post("/login", data={"csrf_token": token.group(1) if token else "", "username": username,
-                                              "password": password},
-                              allow_redirects=False, name="sign in", catch_response=True) as answer:
-            if answer.status_code != 302:
-                answer.failure(f"sign-in answered HTTP {answer.status_code}")
-                return False
-        return True
+        answer = fetch(self, "POST", "/login", "sign in", allow_redirects=False, data={
+            "csrf_token": token.group(1) if token else "", "username": username, "password": password})
+        return answer.status_code == 302
 
     def _cookie(self, name: str) -> str:
         return next((c.value for c in self.client.cookiejar if c.name == name), "")
 
     def open(self, path: str) -> bool:
         """The page as the browser opens it: its HTML, then Dash's layout and dependencies, then callbacks."""
-        html = self.client.get(path, name="page: html")
-        layout = self.client.get("/dash/_dash-layout", name="page: layout")
-        dependencies = self.client.get("/dash/_dash-dependencies", name="page: dependencies")
+        html = fetch(self, "GET", path, "page: html")
+        layout = fetch(self, "GET", "/dash/_dash-layout", "page: layout")
+        dependencies = fetch(self, "GET", "/dash/_dash-dependencies", "page: dependencies")
         if not (html.status_code == layout.status_code == dependencies.status_code == 200):
             return False
         self.csrf = self._cookie("_csrf_token")
@@ -105,23 +125,15 @@ class Person(FastHttpUser):
 
     def post(self, body: dict, label: str) -> tuple[int, object]:
         name = f"{self.label(label, body['output'])}: {_short(body['output'])}"
-        with self.client.post(self.update_url, json=body, headers={"X-CSRFToken": self.csrf}, name=name,
-                              catch_response=True) as answer:
-            status = answer.status_code
-            if status == 204:
-                answer.success()
-                return 204, None
-            if status != 200:
-                answer.failure(f"HTTP {status}")
-                return status, None
-            text = answer.text or ""
-            if APP_ERROR in text:
-                answer.failure("the page showed 'Something went wrong'")
-            try:
-                return 200, json.loads(text)
-            except ValueError:
-                answer.failure("not JSON")
-                return 200, None
+        answer = fetch(self, "POST", self.update_url, name, json=body, headers={"X-CSRFToken": self.csrf},
+                       problem=lambda a: "the page showed 'Something went wrong'" if APP_ERROR in (a.text or "")
+                       else None)
+        if answer.status_code != 200:
+            return answer.status_code, None
+        try:
+            return 200, json.loads(answer.text or "")
+        except ValueError:
+            return 200, None
 
     def send(self, fired, label: str) -> None:
         self.page.run(fired, self.post, label, spawn=gevent.spawn)
@@ -273,8 +285,8 @@ class Lead(Person):
             clicked = time.time()
             self.send(self.page.set_props(ids.RETURNS_COMMIT, n_clicks=self.sent), "upload commit")
             if self.page.value(ids.RETURNS_COMMITTED, "data"):
-                version = self.client.get("/api/v1/version", name=f"{PROBE}: version",
-                                          headers={"Authorization": f"Bearer {CONFIG['probe_token']}"})
+                version = fetch(self, "GET", "/api/v1/version", f"{PROBE}: version",
+                                headers={"Authorization": f"Bearer {CONFIG['probe_token']}"})
                 if version.status_code == 200:
                     COMMITS.append((clicked, int(version.json()["data_version"])))
 
@@ -296,12 +308,12 @@ class Neighbour(FastHttpUser):
 
     @task
     def pull(self) -> None:
-        self.client.get("/api/v1/version", name="api: version", headers=self.headers)
-        self.client.get("/api/v1/shared", name="api: shared", headers=self.headers)
+        fetch(self, "GET", "/api/v1/version", "api: version", headers=self.headers)
+        fetch(self, "GET", "/api/v1/shared", "api: shared", headers=self.headers)
         if random.random() < 0.3:
-            self.client.get("/api/v1/shared.csv", name="api: shared.csv", headers=self.headers)
+            fetch(self, "GET", "/api/v1/shared.csv", "api: shared.csv", headers=self.headers)
         if random.random() < 0.1:
-            self.client.get("/api/v1/areas", name="api: areas", headers=self.headers)
+            fetch(self, "GET", "/api/v1/areas", "api: areas", headers=self.headers)
 
 
 def run(config: dict) -> dict:
