@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ class Plan:
     api_think_s: tuple[float, float]
     settle_s: float = 20
     quick: bool = False
+    keep: Path | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -64,32 +64,26 @@ def run_step(stack: Stack, plan: Plan, viewers: int, work: Path, fault: bool = F
               "viewer_prefix": VIEWER_PREFIX, "viewer_accounts": stack.viewers, "password": PASSWORD,
               "lead_logins": stack.lead_logins, "tokens": stack.tokens[1:], "probe_token": stack.tokens[0],
               "data_dir": stack.env["MAIC_DATA_DIR"], "viewer_think_s": plan.viewer_think_s,
-              "lead_think_s": plan.lead_think_s, "api_think_s": plan.api_think_s, "settle_s": plan.settle_s}
+              "lead_think_s": plan.lead_think_s, "api_think_s": plan.api_think_s, "settle_s": plan.settle_s,
+              "kill_worker_of": stack.gunicorn.pid if fault else None}
     config_file, out_file = work / f"step-{viewers}.json", work / f"step-{viewers}-out.json"
     config_file.write_text(json.dumps(config))
     load_before, server_before, started = os.getloadavg(), stack.server_cpu(), time.time()
-    killed: dict = {}
-    timer = None
-    if fault:
-        def kill() -> None:
-            killed.update(at=time.time(), pid=stack.kill_worker())
-        timer = threading.Timer(plan.seconds / 2, kill)
-        timer.start()
     done = subprocess.run([sys.executable, "-m", "benchmarks.load.swarm", str(config_file), str(out_file)],
                           cwd=ROOT, capture_output=True, text=True, timeout=plan.seconds + 300)
-    if timer is not None:
-        timer.cancel()
     if done.returncode != 0:
         raise RuntimeError(f"the load step of {viewers} viewers failed: {done.stderr.strip()[-1500:]}")
     if "Traceback" in done.stderr:  # a simulated person's error is the benchmark's bug, not the server's: say so
         print(f"load step of {viewers} viewers: the load generator logged errors:\n{done.stderr[-3000:]}",
               file=sys.stderr)
     server_cpu, wall = stack.server_cpu() - server_before, time.time() - started
-    if fault:
-        killed["workers_after"] = len(stack.workers())
-    return summarise(json.loads(out_file.read_text()), viewers=viewers, leads=leads, api_clients=api_clients,
-                     server_cpu_s=server_cpu, wall_s=wall, loadavg=(load_before, os.getloadavg()),
-                     fault=killed or None)
+    raw = json.loads(out_file.read_text())
+    if plan.keep:
+        plan.keep.mkdir(parents=True, exist_ok=True)
+        (plan.keep / out_file.name).write_text(out_file.read_text())
+    killed = {**raw.get("fault", {}), "workers_after": len(stack.workers())} if fault else None
+    return summarise(raw, viewers=viewers, leads=leads, api_clients=api_clients, server_cpu_s=server_cpu,
+                     wall_s=wall, loadavg=(load_before, os.getloadavg()), fault=killed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault", action="store_true", help="with --quick: run the fault step too")
     parser.add_argument("--fault-viewers", type=int, default=None, help="viewers in the fault step (default 100)")
     parser.add_argument("--output", type=Path, default=RESULTS / "load.txt", help="where the table is written")
+    parser.add_argument("--keep", type=Path, default=None, help="keep each step's raw records (JSON) in this folder")
     args = parser.parse_args(argv)
     plan = plan_from(args)
+    plan.keep = args.keep
     if plan.quick and plan.fault_viewers is None and args.fault:
         plan.fault_viewers = max(plan.steps)
     host = machine()

@@ -20,9 +20,11 @@ import base64
 import csv
 import io
 import json
+import os
 import random
 import re
 import resource
+import signal
 import sys
 import time
 from pathlib import Path
@@ -32,6 +34,7 @@ from locust import FastHttpUser, events, task
 from locust.env import Environment
 
 from benchmarks.load.dash_client import DashPage, update_url
+from benchmarks.load.stack import children
 from layouts import ids
 
 APP_ERROR = "Something went wrong"
@@ -45,6 +48,7 @@ COMMITS: list[tuple[float, int]] = []  # (the lead's Commit click, the data vers
 SEEN: list[tuple[int, int, float]] = []  # (viewer, data version, when its panels were redrawn with it)
 WINDOWS: dict[int, list[float]] = {}  # viewer -> [connected from, connected until]
 OPENED: list[float] = []  # when each person had signed in and opened their page (or failed to)
+FAULT: dict = {}  # when a worker was killed, and which
 UPLOADS: dict[str, bool] = {"open": True}  # closed for the step's last seconds: its returns reach every screen
 
 
@@ -250,7 +254,9 @@ class Lead(Person):
         self.ready = self.sign_in(username, password) and self.open("/dash/returns")
         OPENED.append(time.time())
         self.sent = 0
-        self.rng = random.Random(Lead.number)
+        # Seeded from the system, never from the lead's number: a step repeating an earlier step's file would
+        # send a duplicate, which is refused as already received and changes no figure.
+        self.rng = random.Random()
 
     def wait_time(self) -> float:
         return random.uniform(*CONFIG["lead_think_s"]) if self.ready else 3600.0
@@ -267,7 +273,7 @@ class Lead(Person):
         rows = list(csv.reader(io.StringIO(newest.read_text())))
         for row in rows[1:]:
             row[3] = str(max(0, int(row[3]) + self.rng.randint(-2, 3)))
-        rows[1][3] = str(int(rows[1][3]) + self.sent + 1)  # never the same bytes twice (a duplicate is refused)
+        rows[1][3] = str(int(rows[1][3]) + self.sent + 1)  # never the same bytes twice from one lead
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(rows)
         return newest.name, out.getvalue().encode()
@@ -335,7 +341,15 @@ def run(config: dict) -> dict:
         while len(OPENED) < total and time.monotonic() < deadline:
             gevent.sleep(0.2)
         OPENED.append(time.time())  # the last entry: when the step's steady part began
-        gevent.sleep(config["duration_s"])
+        if config.get("kill_worker_of"):  # the fault: half-way through the use, one worker killed with SIGKILL
+            gevent.sleep(config["duration_s"] / 2)
+            workers = children(config["kill_worker_of"])
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                FAULT.update(at=time.time(), pid=workers[0])
+            gevent.sleep(config["duration_s"] / 2)
+        else:
+            gevent.sleep(config["duration_s"])
         UPLOADS["open"] = False
         gevent.sleep(config["settle_s"])  # the viewers keep watching while the last returns reach them
         runner.quit()
@@ -344,7 +358,7 @@ def run(config: dict) -> dict:
     runner.greenlet.join()
     wall, cpu = time.time() - started, _cpu() - cpu_before
     return {"started": started, "all_open_s": OPENED[-1] - started, "wall_s": wall, "generator_cpu_s": cpu,
-            "records": RECORDS, "commits": COMMITS,
+            "records": RECORDS, "commits": COMMITS, "fault": FAULT,
             "seen": SEEN, "windows": WINDOWS, "users": {"viewers": Viewer.number, "leads": Lead.number,
                                                         "api_clients": Neighbour.number}}
 
