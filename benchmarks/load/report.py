@@ -101,6 +101,9 @@ def summarise(raw: dict, *, viewers: int, leads: int, api_clients: int, server_c
     result.reconnects = reconnects
     if fault and "at" in fault:
         result.fault_window = fault_window(records, fault["at"])
+        # Requests whose connection the kill closed before any answer: resent by the client, as a browser does.
+        result.fault_window["cut_off"] = sum(1 for name, ms, _e, start in raw["records"] if name == f"{PROBE}: reconnect"
+                                             and fault["at"] - 1 <= start + ms / 1000 <= fault["at"] + 5)
     return result
 
 
@@ -178,7 +181,10 @@ def table(results: list[StepResult], fault: StepResult | None, host: dict, notes
         if window:
             lines.append(f"  10 s before: p95 {window['before_p95']:.0f} ms; 10 s after: p95 "
                          f"{window['after_p95']:.0f} ms, max {window['after_max']:.0f} ms, "
-                         f"{window['after_errors']} of {window['after_requests']} requests failed")
+                         f"{window['after_errors']} of {window['after_requests']} requests failed; "
+                         f"{window.get('cut_off', 0)} requests under way on the killed worker lost their connection and "
+                         "were resent on a new one (as a browser resends on a kept-alive connection closed before "
+                         "any answer)")
         lines += _step_block(fault)
     best = [r for r in results if held(r)]
     lines.append("")
