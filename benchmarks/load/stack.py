@@ -108,11 +108,11 @@ class Stack:
         redis_url = f"redis://{REDIS_HOST}/{self.redis_db}"
         self.env = {
             **os.environ,
+            "MAIC_ENV": "production",  # as `make prod`, the Procfile and the systemd units run it
             "MAIC_DATABASE_URL": self.url,
             "MAIC_DATA_DIR": str(self.work / "data"),
             "MAIC_SECRET_KEY": uuid.uuid4().hex * 2,
             "MAIC_REDIS_URL": redis_url,
-            "MAIC_RATELIMIT_STORAGE_URL": redis_url,
             # Every simulated person signs in from 127.0.0.1: the per-address sign-in limit would refuse all but
             # the first ten of them each minute, which is not what a server behind a proxy sees.
             "MAIC_LOGIN_RATE_LIMIT": "100000 per minute",
@@ -156,13 +156,14 @@ class Stack:
                             if role == "agency_lead"]
 
     def _gunicorn_command(self, port: int) -> list[str]:
-        """gunicorn.conf.py at the repository's root when there is one (the production start's settings), with
-        only the address changed; otherwise the same shape on the command line."""
-        command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}"]
+        """The production start's web process (the Procfile's `gunicorn 'app:create_app()'`, its settings in
+        gunicorn.conf.py read from MAIC_BIND, MAIC_WORKERS, MAIC_THREADS); without that file, the same shape on
+        the command line."""
+        self.env.update(MAIC_BIND=f"127.0.0.1:{port}", MAIC_WORKERS=str(WORKERS), MAIC_THREADS=str(THREADS))
         if (ROOT / "gunicorn.conf.py").exists():
-            return [*command, "--config", str(ROOT / "gunicorn.conf.py"), "app:create_app()"]
-        return [*command, "--worker-class", "gthread", "--workers", str(WORKERS), "--threads", str(THREADS),
-                "--graceful-timeout", "10", "app:create_app()"]
+            return [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "app:create_app()"]
+        return [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers",
+                str(WORKERS), "--threads", str(THREADS), "app:create_app()"]
 
     def _log(self, name: str):
         handle = open(self.work / f"{name}.log", "ab")  # noqa: SIM115  (closed in stop())
