@@ -169,9 +169,15 @@ class Viewer(Person):
             WINDOWS[self.me][1] = time.time()
 
     def label(self, label: str, output: str) -> str:
-        if label == "poll" and output != f"{ids.DATA_VERSION}.data":
+        if label == "poll" and output not in self.timer_outputs:
             return "live"  # what a new data version sets off: the panels redrawn
         return label
+
+    @property
+    def timer_outputs(self) -> set[str]:
+        """The callbacks the page's live timer runs itself (the data-version check, the unread count)."""
+        return {c.output for c in self.page.callbacks
+                if any(d.ident == ids.LIVE_TIMER and d.prop == "n_intervals" for d in c.inputs)}
 
     def wait_time(self) -> float:
         """Until the page's next live check or the person's next change, whichever is first. Waiting (not inside
