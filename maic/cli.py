@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import NoReturn
 
@@ -463,14 +465,24 @@ def scheduler(ctx: Context, once: bool, jobs: tuple[str, ...]) -> None:
     job_ctx = sched.JobContext(ctx.config, ctx.factory)
     lock = sched.SchedulerLock(ctx.factory.kw["bind"], Path(ctx.config["MAIC_DATA_DIR"]))
     if once:
-        runs = sched.run_once(job_ctx, lock, list(jobs) or None)
+        try:
+            runs = sched.run_once(job_ctx, lock, list(jobs) or None)
+        finally:
+            lock.dispose()
         if runs is None:
             click.echo("another scheduler holds the lock; nothing was run")
             return
         for run in runs:
             click.echo(f"{run.job}: {run.outcome}: {run.message}")
         return
-    sched.serve(job_ctx, lock)
+    # SIGTERM (systemd, honcho) and Ctrl-C end the loop in order: the running jobs finish, the lock is let go.
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_args: stopping.set())
+    try:
+        sched.serve(job_ctx, lock, stop=stopping.is_set)
+    finally:
+        lock.dispose()
 
 
 @main.group()

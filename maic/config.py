@@ -81,6 +81,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Login attempts allowed per client address (Flask-Limiter syntax).", str),
     Setting("MAIC_LOGIN_SLOWDOWN_SECONDS", 2.0, "How long each sign-in for a name is held once it has had 20 wrong "
             "tries from all addresses in 15 minutes (slowed, never refused).", float),
+    # issue 12: a scheduler that cannot silently stop
+    Setting("MAIC_SCHEDULER_CHECK_SECONDS", 5.0, "How often the scheduler holding the lock checks, on the database, "
+            "that it still holds it, and beats its heartbeat.", float),
+    Setting("MAIC_SCHEDULER_STANDBY_SECONDS", 10.0, "How often a standing-by scheduler tries to take the lock (a "
+            "killed leader is replaced within this, plus 30 s if it died during a job).", float),
     Setting("MAIC_FEDERATION_SECONDS", 900, "How often the scheduler pulls configured neighbour instances.", int),
     # issue 18: bounded cost and server-side requests
     Setting("MAIC_PANEL_CACHE_BYTES", 256 * 1024 * 1024,

@@ -305,6 +305,10 @@ class JobOutcome(StrEnum):
     RUNNING = "running"
     OK = "ok"
     FAILED = "failed"
+    # Not run: the scheduler found it no longer held the lock between recording the start and starting.
+    SKIPPED = "skipped"
+    # Left 'running' by a scheduler that died; marked so by the scheduler that took over.
+    INTERRUPTED = "interrupted"
 
 
 class SchedulerRun(Base):
@@ -318,6 +322,20 @@ class SchedulerRun(Base):
     finished_at: Mapped[dt.datetime | None]
     outcome: Mapped[str] = mapped_column(sa.String(16), default=JobOutcome.RUNNING)
     message: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class SchedulerHeartbeat(Base):
+    """One scheduler process (the leader or a standby), beaten every few seconds while it runs."""
+
+    __tablename__ = "scheduler_heartbeat"
+    runner: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(255), default="", server_default="")
+    pid: Mapped[int]
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    beat_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    holds_lock: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    leading_at: Mapped[dt.datetime | None]  # its last beat while it held the lock and ran jobs
+    state: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
 
 
 class Feed(Base):

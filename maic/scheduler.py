@@ -1,9 +1,9 @@
 """Scheduled jobs, run by `maic scheduler` as its own process (never inside web workers).
 
 A registry of jobs other modules add to (`register_job`); each run is recorded in scheduler_run (start,
-end, outcome, message); and a lock makes sure only one scheduler runs jobs at a time: a PostgreSQL
-advisory lock held on a dedicated connection, or on SQLite an flock on a file beside the database. A
-second scheduler waits on standby and takes over if the first one stops.
+end, outcome, message); a lock makes sure only one scheduler runs jobs at a time (a PostgreSQL advisory
+lock on a dedicated, watched connection, or on SQLite an flock on a file beside the database); and every
+scheduler process beats a heartbeat row, so that a scheduler that stopped is seen (admin page, /readyz).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import fcntl
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,14 +22,20 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
+from sqlalchemy.pool import NullPool
 
 from maic import metrics
-from maic.models import JobOutcome, SchedulerRun, utcnow
+from maic.models import JobOutcome, SchedulerHeartbeat, SchedulerRun, utcnow
 
 log = logging.getLogger(__name__)
 
-# pg_try_advisory_lock takes a 64-bit key: "MAIC" "SCHD" as bytes.
+# pg_try_advisory_lock takes a 64-bit key: "MAIC" "SCHD" as bytes. pg_locks shows it as two 32-bit halves.
 ADVISORY_KEY = 0x4D41494353434844
+LOCK_APPLICATION_NAME = "maic-scheduler-lock"
+
+# The leader beats every MAIC_SCHEDULER_CHECK_SECONDS; a heartbeat older than these is shown amber / red.
+HEARTBEAT_AMBER = dt.timedelta(minutes=1)
+HEARTBEAT_RED = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -132,25 +139,44 @@ def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:120]
 
 
-def run_job(ctx: JobContext, job: Job) -> SchedulerRun:
-    """Run one job now, recording its start before and its end after; a failure is recorded, not raised."""
+def run_job(ctx: JobContext, job: Job, guard: Callable[[], bool] | None = None) -> SchedulerRun:
+    """Run one job now, recording its start before and its end after; a failure is recorded, not raised.
+
+    guard (the lock's check) is asked after the start is recorded and before the job runs: a scheduler that
+    takes the lock over afterwards then always sees this run as running and waits for it, so two runs never
+    overlap. When the guard says no, the run is recorded as skipped and the job is not run.
+    """
     with ctx.factory() as session, session.begin():
         run = SchedulerRun(job=job.name, runner=runner_id(), started_at=utcnow(), outcome=JobOutcome.RUNNING)
         session.add(run)
-    try:
-        message, outcome = job.run(ctx), JobOutcome.OK
-    except Exception as exc:  # noqa: BLE001  (a job's failure is recorded and the scheduler goes on)
-        log.exception("job %s failed", job.name)
-        message, outcome = f"{exc.__class__.__name__}: {exc}", JobOutcome.FAILED
-    try:
-        with ctx.factory() as session, session.begin():
-            session.execute(sa.update(SchedulerRun).where(SchedulerRun.id == run.id).values(
-                finished_at=utcnow(), outcome=outcome, message=str(message)[:4000]))
-    except Exception:  # noqa: BLE001  (the database may be the thing that is down; the log keeps the story)
-        log.exception("could not record the end of job %s", job.name)
-    run.outcome, run.message = outcome, message
+    if guard is not None and not guard():
+        message, outcome = "not run: this scheduler no longer holds the lock", JobOutcome.SKIPPED
+    else:
+        try:
+            message, outcome = job.run(ctx), JobOutcome.OK
+        except Exception as exc:  # noqa: BLE001  (a job's failure is recorded and the scheduler goes on)
+            log.exception("job %s failed", job.name)
+            message, outcome = f"{exc.__class__.__name__}: {exc}", JobOutcome.FAILED
+    _finish(ctx.factory, run, outcome, message)
     metrics.SCHEDULER_JOB_RUNS.labels(job.name, str(outcome)).inc()
     return run
+
+
+def _finish(factory: orm.sessionmaker[orm.Session], run: SchedulerRun, outcome: str, message: str) -> None:
+    # The database may be restarting just now: keep trying for a while, so that a finished run is not left
+    # 'running' (which would hold up a scheduler taking over).
+    for attempt in range(6):
+        try:
+            with factory() as session, session.begin():
+                session.execute(sa.update(SchedulerRun).where(SchedulerRun.id == run.id).values(
+                    finished_at=utcnow(), outcome=outcome, message=str(message)[:4000]))
+            break
+        except sa.exc.DBAPIError:
+            if attempt == 5:
+                log.exception("could not record the end of job %s (run %s)", run.job, run.id)
+            else:
+                time.sleep(2 ** attempt * 0.5)
+    run.outcome, run.message = outcome, message
 
 
 def last_runs(session: orm.Session, limit: int = 50) -> list[SchedulerRun]:
@@ -159,22 +185,58 @@ def last_runs(session: orm.Session, limit: int = 50) -> list[SchedulerRun]:
 
 
 class SchedulerLock:
-    """One scheduler at a time: a PostgreSQL advisory lock, or an flock beside the SQLite file."""
+    """One scheduler at a time: a PostgreSQL advisory lock, or an flock beside the SQLite file.
 
-    def __init__(self, engine: sa.Engine, data_dir: Path):
+    On PostgreSQL the lock lives as long as one connection, opened for it alone (no pool, short timeouts,
+    TCP keepalives) and watched: `check()` asks the server whether that very backend still holds the lock.
+    A database restart or a terminated backend ends the lock silently on the server; `check()` is how this
+    process finds out, and then it gives the lock up on its side too (`held` becomes False).
+    """
+
+    def __init__(self, engine: sa.Engine, data_dir: Path, *, timeout_seconds: int = 5):
         self.engine = engine
         self.data_dir = data_dir
         self._conn: sa.Connection | None = None
         self._fh = None
+        self._mutex = threading.Lock()  # the lock's connection is checked from job threads too
+        self.backend_pid: int | None = None
+        self.last_error = ""
+        self._lock_engine: sa.Engine | None = None
+        if engine.dialect.name == "postgresql":
+            self._lock_engine = sa.create_engine(
+                engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
+                connect_args={"connect_timeout": timeout_seconds, "application_name": LOCK_APPLICATION_NAME,
+                              "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                              "keepalives_count": 3, "options": f"-c statement_timeout={timeout_seconds * 1000}"})
 
     def acquire(self) -> bool:
-        if self.engine.dialect.name == "postgresql":
-            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            if conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}):
-                self._conn = conn
-                return True
+        """Take the lock if nobody holds it; False when another scheduler does or the database is unreachable."""
+        with self._mutex:
+            if self._lock_engine is not None:
+                return self._acquire_pg(self._lock_engine)
+            return self._acquire_flock()
+
+    def _acquire_pg(self, lock_engine: sa.Engine) -> bool:
+        try:
+            conn = lock_engine.connect()
+        except sa.exc.DBAPIError as exc:
+            self.last_error = _one_line(exc)
+            return False
+        try:
+            got, pid = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"),
+                                    {"k": ADVISORY_KEY}).one()
+        except sa.exc.DBAPIError as exc:
+            self.last_error = _one_line(exc)
+            conn.invalidate()
             conn.close()
             return False
+        if not got:
+            conn.close()
+            return False
+        self._conn, self.backend_pid, self.last_error = conn, pid, ""
+        return True
+
+    def _acquire_flock(self) -> bool:
         database = self.engine.url.database
         path = Path(database + ".scheduler.lock") if database else self.data_dir / "scheduler.lock"
         fh = open(path, "a+")  # noqa: SIM115  (held open for as long as the lock is held)
@@ -190,53 +252,264 @@ class SchedulerLock:
         self._fh = fh
         return True
 
-    def release(self) -> None:
+    def check(self) -> bool:
+        """True while this process still holds the lock; on PostgreSQL one round trip on the lock's connection.
+
+        When the connection is gone, or its backend no longer holds the lock, the lock is given up here too
+        and False is returned (the caller stops running jobs until `acquire()` succeeds again).
+        """
+        with self._mutex:
+            if self._fh is not None:
+                return True  # an flock lasts as long as this process keeps the file open
+            if self._conn is None:
+                return False
+            try:
+                pid, holds = self._conn.execute(sa.text(
+                    "SELECT pg_backend_pid(), EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND granted AND pid = pg_backend_pid() AND classid::bigint = :hi"
+                    " AND objid::bigint = :lo AND objsubid = 1)"),
+                    {"hi": ADVISORY_KEY >> 32, "lo": ADVISORY_KEY & 0xFFFFFFFF}).one()
+            except sa.exc.DBAPIError as exc:
+                self.last_error = _one_line(exc)
+                self._drop()
+                return False
+            if pid != self.backend_pid or not holds:
+                self.last_error = f"backend {self.backend_pid} no longer holds the lock"
+                self._drop()
+                return False
+            return True
+
+    def _drop(self) -> None:
+        # Never back to a pool (it has none): the connection is closed, whatever state it was left in.
         if self._conn is not None:
             try:
-                self._conn.scalar(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-            finally:
+                self._conn.invalidate()
                 self._conn.close()
-                self._conn = None
-        if self._fh is not None:
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+            except sa.exc.SQLAlchemyError:
+                pass
+        self._conn, self.backend_pid = None, None
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._conn is not None:
+                try:
+                    self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+                except sa.exc.DBAPIError:
+                    pass  # the connection is gone, and the lock with it
+                self._drop()
+            if self._fh is not None:
+                fcntl.flock(self._fh, fcntl.LOCK_UN)
+                self._fh.close()
+                self._fh = None
+
+    def dispose(self) -> None:
+        self.release()
+        if self._lock_engine is not None:
+            self._lock_engine.dispose()
 
     @property
     def held(self) -> bool:
         return self._conn is not None or self._fh is not None
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {text[0] if text else ''}"[:200]
+
+
+# --- heartbeat ------------------------------------------------------------------------------------------------
+
+
+class Heartbeat:
+    """This process's row in scheduler_heartbeat, beaten by the scheduler's loop."""
+
+    def __init__(self, factory: orm.sessionmaker[orm.Session]):
+        self.factory = factory
+        self.runner = runner_id()
+        self.started_at = utcnow()
+        self.failing = False
+
+    def beat(self, *, holds_lock: bool, state: str) -> bool:
+        """Record a beat; False (and a log line) when the database cannot be written just now."""
+        now = utcnow()
+        values = {"beat_at": now, "holds_lock": holds_lock, "state": state[:200]}
+        if holds_lock:
+            values["leading_at"] = now
+        try:
+            with self.factory() as session, session.begin():
+                updated = session.execute(sa.update(SchedulerHeartbeat)
+                                          .where(SchedulerHeartbeat.runner == self.runner).values(**values))
+                if not updated.rowcount:
+                    session.add(SchedulerHeartbeat(runner=self.runner, host=socket.gethostname()[:255],
+                                                   pid=os.getpid(), started_at=self.started_at, **values))
+                if holds_lock:  # the leader keeps the table short: processes gone for a day are forgotten
+                    session.execute(sa.delete(SchedulerHeartbeat).where(
+                        SchedulerHeartbeat.beat_at < now - dt.timedelta(days=1)))
+        except sa.exc.DBAPIError as exc:
+            if not self.failing:  # once per outage, not every few seconds
+                log.warning("could not record the scheduler heartbeat: %s", _one_line(exc))
+            self.failing = True
+            return False
+        if self.failing:
+            log.warning("scheduler heartbeat recorded again")
+        self.failing = False
+        return True
+
+
+def heartbeat_age(session: orm.Session, now: dt.datetime | None = None) -> dt.timedelta | None:
+    """How long ago a scheduler last beat while holding the lock (running jobs); None if none ever did."""
+    last = session.scalar(sa.select(sa.func.max(SchedulerHeartbeat.leading_at)))
+    if last is None:
+        return None
+    return max(dt.timedelta(0), (now or utcnow()) - last)
+
+
+@dataclass(frozen=True)
+class SchedulerStatus:
+    """What the admin pages say about the scheduler: the last leader's beat, its runner, how stale."""
+
+    leader: str | None  # runner id of the last scheduler that held the lock
+    age: dt.timedelta | None
+    level: str  # "ok", "amber" or "red"
+    leading_now: bool  # that scheduler's last beat said it holds the lock
+    standbys: list[str]  # other scheduler processes beating recently
+
+
+def status(session: orm.Session, now: dt.datetime | None = None) -> SchedulerStatus:
+    now = now or utcnow()
+    rows = list(session.scalars(sa.select(SchedulerHeartbeat).order_by(SchedulerHeartbeat.beat_at.desc())))
+    leaders = sorted((r for r in rows if r.leading_at is not None), key=lambda r: r.leading_at, reverse=True)
+    if not leaders:
+        return SchedulerStatus(None, None, "red", False, [r.runner for r in rows if now - r.beat_at < HEARTBEAT_AMBER])
+    leader = leaders[0]
+    age = max(dt.timedelta(0), now - leader.leading_at)
+    level = "red" if age > HEARTBEAT_RED else "amber" if age > HEARTBEAT_AMBER else "ok"
+    standbys = [r.runner for r in rows if r.runner != leader.runner and now - r.beat_at < HEARTBEAT_AMBER]
+    return SchedulerStatus(leader.runner, age, level, leader.holds_lock, standbys)
+
+
+# --- running --------------------------------------------------------------------------------------------------
+
+
 def run_once(ctx: JobContext, lock: SchedulerLock, names: list[str] | None = None) -> list[SchedulerRun] | None:
     """Run each job once if this process gets the lock; None when another scheduler holds it."""
     if not lock.acquire():
         return None
+    heart = Heartbeat(ctx.factory)
     try:
-        return [run_job(ctx, JOBS[name]) for name in (names or list(JOBS))]
+        heart.beat(holds_lock=True, state="running jobs once")
+        runs = [run_job(ctx, JOBS[name], lock.check) for name in (names or list(JOBS))]
+        heart.beat(holds_lock=True, state="ran jobs once")
+        return runs
     finally:
         lock.release()
 
 
-def serve(ctx: JobContext, lock: SchedulerLock, *, standby_seconds: float = 15.0,
-          stop: Callable[[], bool] = lambda: False) -> None:
-    """Wait for the lock (standby), then run every job on its interval until stopped."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
+def _dead_after(check_seconds: float) -> dt.timedelta:
+    """A scheduler whose heartbeat is this old is taken to be dead (it beats every check_seconds)."""
+    return dt.timedelta(seconds=max(30.0, 6 * check_seconds))
 
-    announced = False
-    while not lock.acquire():
-        if not announced:
-            log.warning("another scheduler holds the lock; standing by (checking every %ss)", standby_seconds)
-            announced = True
-        if stop():
-            return
-        time.sleep(standby_seconds)
-    log.info("scheduler lock taken by %s; jobs: %s", runner_id(), ", ".join(JOBS))
-    scheduler = BlockingScheduler(timezone=dt.UTC)
+
+def runs_in_progress(factory: orm.sessionmaker[orm.Session], dead_after: dt.timedelta) -> list[SchedulerRun]:
+    """Runs still going in live schedulers; those left 'running' by dead ones are marked interrupted."""
+    now = utcnow()
+    with factory() as session, session.begin():
+        running = list(session.scalars(sa.select(SchedulerRun).where(SchedulerRun.outcome == JobOutcome.RUNNING)))
+        if not running:
+            return []
+        beats = dict(session.execute(sa.select(SchedulerHeartbeat.runner, SchedulerHeartbeat.beat_at)).tuples())
+        live = []
+        for run in running:
+            beat = beats.get(run.runner)
+            if run.runner != runner_id() and (beat is None or now - beat > dead_after):
+                run.outcome, run.finished_at = JobOutcome.INTERRUPTED, now
+                run.message = f"left running by {run.runner}, which stopped beating; marked by {runner_id()}"
+                log.warning("run %s of %s by %s: its scheduler is gone; marked interrupted", run.id, run.job,
+                            run.runner)
+            else:
+                live.append(run)
+        return live
+
+
+def serve(ctx: JobContext, lock: SchedulerLock, *, check_seconds: float | None = None,
+          standby_seconds: float | None = None, stop: Callable[[], bool] = lambda: False) -> None:
+    """Stand by until the lock is free, then run every job on its interval, watching the lock, until stopped.
+
+    Every check_seconds the leader asks the database whether it still holds the lock and beats its heartbeat.
+    When the lock is lost (the database restarted, the connection was cut), the jobs are paused at once and
+    logged, and the scheduler tries to take the lock again like any standby. A scheduler that takes the lock
+    first waits for runs still going in other live schedulers, so two runs never overlap.
+    """
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    check = float(check_seconds or ctx.config.get("MAIC_SCHEDULER_CHECK_SECONDS", 5))
+    standby = float(standby_seconds or ctx.config.get("MAIC_SCHEDULER_STANDBY_SECONDS", 10))
+    dead_after = _dead_after(check)
+    heart = Heartbeat(ctx.factory)
+    scheduler = BackgroundScheduler(timezone=dt.UTC)
+    scheduler.start(paused=True)
+    announced = leading = False
+    try:
+        while not stop():
+            if leading and not lock.check():
+                scheduler.pause()
+                scheduler.remove_all_jobs()
+                leading = False
+                log.error("scheduler LOST its lock (%s); no job runs until it holds the lock again",
+                          lock.last_error or "connection lost")
+                heart.beat(holds_lock=False, state=f"lost the lock: {lock.last_error}")
+            if not leading:
+                if not lock.acquire():
+                    if not announced:
+                        log.warning("another scheduler holds the lock, or the database cannot be reached (%s); "
+                                    "standing by (checking every %ss)", lock.last_error or "lock taken", standby)
+                        announced = True
+                    heart.beat(holds_lock=False, state="standing by")
+                    _sleep(standby, stop)
+                    continue
+                if not _wait_for_runs_elsewhere(ctx.factory, lock, heart, dead_after, check, stop):
+                    continue
+                _schedule_all(scheduler, ctx, lock)
+                scheduler.resume()
+                leading, announced = True, False
+                log.warning("scheduler lock taken by %s; running jobs: %s", runner_id(), ", ".join(JOBS))
+            heart.beat(holds_lock=True, state="running jobs")
+            _sleep(check, stop)
+    finally:
+        scheduler.shutdown(wait=True)
+        lock.release()
+        heart.beat(holds_lock=False, state="stopped")
+
+
+def _wait_for_runs_elsewhere(factory: orm.sessionmaker[orm.Session], lock: SchedulerLock, heart: Heartbeat,
+                             dead_after: dt.timedelta, check: float, stop: Callable[[], bool]) -> bool:
+    """Hold the lock without running anything until no live scheduler has a run going; False if it was lost."""
+    while True:
+        try:
+            going = runs_in_progress(factory, dead_after)
+        except sa.exc.DBAPIError as exc:
+            log.warning("could not read the runs in progress: %s", _one_line(exc))
+            going = None
+        if going == []:
+            return True
+        if going:
+            log.warning("lock taken; waiting for %s to finish before running anything",
+                        ", ".join(f"{r.job} (run {r.id} by {r.runner})" for r in going))
+        heart.beat(holds_lock=False, state="holds the lock; waiting for runs elsewhere to end")
+        _sleep(min(check, 2.0), stop)
+        if stop() or not lock.check():
+            return False
+
+
+def _schedule_all(scheduler, ctx: JobContext, lock: SchedulerLock) -> None:
+    now = dt.datetime.now(dt.UTC)
     for job in JOBS.values():
-        scheduler.add_job(run_job, "interval", args=(ctx, job), seconds=max(1, job.interval_seconds(ctx.config)),
-                          id=job.name, name=job.name, max_instances=1, coalesce=True,
-                          next_run_time=dt.datetime.now(dt.UTC))
-    try:
-        scheduler.start()
-    finally:
-        lock.release()
+        scheduler.add_job(run_job, "interval", args=(ctx, job, lock.check),
+                          seconds=max(1, job.interval_seconds(ctx.config)), id=job.name, name=job.name,
+                          max_instances=1, coalesce=True, next_run_time=now, replace_existing=True)
+
+
+def _sleep(seconds: float, stop: Callable[[], bool]) -> None:
+    end = time.monotonic() + seconds
+    while not stop() and (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.5))
