@@ -13,6 +13,7 @@ from dash import MATCH, Input, Output, State, ctx, no_update
 
 from callbacks import _guard
 from callbacks._common import db, user
+from callbacks.scheduler import heartbeat as scheduler_heartbeat
 from layouts import admin as view
 from layouts import ids
 from layouts.roles import role_words
@@ -50,6 +51,7 @@ def admin_data() -> view.AdminData:
         metric_options=[{"label": m.label, "value": m.key} for m in metrics],
         token_options=[{"label": f"{t.id}: {t.name} ({t.state(now)})", "value": t.id} for t in token_rows],
         action_options=admin.audit_actions(session),
+        scheduler=scheduler_heartbeat(),
     )
 
 

@@ -24,19 +24,28 @@ def _runs() -> list[tuple[str, str, str, str, str, str, str]]:
     return out
 
 
+def heartbeat() -> view.HeartbeatView:
+    """The scheduler's heartbeat for the admin pages (callers have checked permissions.ADMIN)."""
+    status = sched.status(db())
+    return view.HeartbeatView(status.leader, None if status.age is None else status.age.total_seconds(),
+                              status.level, status.leading_now, tuple(status.standbys))
+
+
 def render_page():
     permissions.require(user(), permissions.ADMIN)
     config = current_app.config
     jobs = [(job.name, f"{job.interval_seconds(config)}s", job.help) for job in sched.JOBS.values()]
-    return view.layout(_runs(), jobs)
+    return view.layout(_runs(), jobs, heartbeat())
 
 
 def refresh(_clicks):
     permissions.require(user(), permissions.ADMIN)
-    return view.runs_table(_runs())
+    return view.runs_table(_runs()), view.heartbeat_box(heartbeat())
 
 
 def register(app) -> None:
     _guard.rule(f"{ids.SCHEDULER_RUNS}.children", permissions.ADMIN)
-    app.callback(Output(ids.SCHEDULER_RUNS, "children"), Input(ids.SCHEDULER_REFRESH, "n_clicks"),
+    _guard.rule(f"{ids.SCHEDULER_STATUS}.children", permissions.ADMIN)
+    app.callback(Output(ids.SCHEDULER_RUNS, "children"), Output(ids.SCHEDULER_STATUS, "children"),
+                 Input(ids.SCHEDULER_REFRESH, "n_clicks"),
                  prevent_initial_call=True)(refresh)

@@ -12,6 +12,7 @@ from dash import dcc, html
 from layouts import ids
 from layouts.components import scroll_box
 from layouts.roles import ROLE_WORDS
+from layouts.scheduler import HeartbeatView, heartbeat_box
 
 ROLE_OPTIONS = [{"label": words, "value": key} for key, words in ROLE_WORDS.items()]
 TOKEN_SCOPE = ("A token reads this LRF's shared figures through the API (/api/v1): the metrics marked shareable, "
@@ -33,6 +34,7 @@ class AdminData:
     metric_options: list[dict] = field(default_factory=list)
     token_options: list[dict] = field(default_factory=list)
     action_options: list[str] = field(default_factory=list)
+    scheduler: HeartbeatView | None = None
 
 
 def grid(headers: list[str], rows: list[tuple], caption: str) -> html.Div:
@@ -67,6 +69,9 @@ def body(data: AdminData) -> html.Div:
 def layout(data: AdminData) -> html.Div:
     return html.Div([
         html.H1("Administration"),
+        html.Div(id=ids.ADMIN_SCHEDULER, role="status", children=[
+            heartbeat_box(data.scheduler) if data.scheduler else None,
+            html.A("Scheduled jobs and their last runs", href="/dash/admin/scheduler")]),
         html.Div(id=ids.ADMIN_MESSAGE, role="status", **{"aria-live": "polite"}),
         html.Section(className="admin-forms", children=[
             html.H2("Users"),

@@ -120,6 +120,8 @@ RETURNS_REPORT = "returns-report"
 RETURNS_REPORT_DOWNLOAD = "returns-report-download"
 SCHEDULER_RUNS = "scheduler-runs"
 SCHEDULER_REFRESH = "scheduler-refresh"
+SCHEDULER_STATUS = "scheduler-status"
+ADMIN_SCHEDULER = "admin-scheduler"
 DRILL_STATE = "drill-state"
 # Set after a drill-down opens or closes, when focus has been moved to it or back (a clientside callback).
 DRILL_FOCUS = "drill-focus"

@@ -8,6 +8,7 @@ scheduler process beats a heartbeat row, so that a scheduler that stopped is see
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import logging
@@ -292,10 +293,8 @@ class SchedulerLock:
     def release(self) -> None:
         with self._mutex:
             if self._conn is not None:
-                try:
+                with contextlib.suppress(sa.exc.DBAPIError):  # if the connection is gone, so is the lock
                     self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-                except sa.exc.DBAPIError:
-                    pass  # the connection is gone, and the lock with it
                 self._drop()
             if self._fh is not None:
                 fcntl.flock(self._fh, fcntl.LOCK_UN)
@@ -417,7 +416,8 @@ def runs_in_progress(factory: orm.sessionmaker[orm.Session], dead_after: dt.time
         running = list(session.scalars(sa.select(SchedulerRun).where(SchedulerRun.outcome == JobOutcome.RUNNING)))
         if not running:
             return []
-        beats = dict(session.execute(sa.select(SchedulerHeartbeat.runner, SchedulerHeartbeat.beat_at)).tuples())
+        beats = {runner: beat for runner, beat in
+                 session.execute(sa.select(SchedulerHeartbeat.runner, SchedulerHeartbeat.beat_at))}
         live = []
         for run in running:
             beat = beats.get(run.runner)
@@ -458,6 +458,8 @@ def serve(ctx: JobContext, lock: SchedulerLock, *, check_seconds: float | None =
                 log.error("scheduler LOST its lock (%s); no job runs until it holds the lock again",
                           lock.last_error or "connection lost")
                 heart.beat(holds_lock=False, state=f"lost the lock: {lock.last_error}")
+                # Not straight back: the database may be going down, and a standby may take over meanwhile.
+                _sleep(standby, stop)
             if not leading:
                 if not lock.acquire():
                     if not announced:
