@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -9,6 +10,7 @@ import uuid
 from dash import html, set_props
 from flask import current_app
 from flask_login import current_user
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import orm
 
 from layouts import ids
@@ -45,14 +47,24 @@ def show_notice(title: str, lines: list[str]) -> None:
         html.Strong(title + ": "), " ".join(lines)])})
 
 
+DATABASE_DOWN = ("the database could not be reached just now, so this was not done. Wait a minute and try again; "
+                 "nothing half-done was kept.")
+
+
 def error_alert(exc: Exception) -> None:
     """Dash's on_error: show a MaicError's message in the page's alert, log anything else with a reference.
 
     Returns None so that the callback's own outputs are left as they were; no traceback reaches the screen.
     """
-    session_for(current_app).rollback()
+    # If the connection is already gone, the pool replaces it on the next checkout (pre-ping).
+    with contextlib.suppress(sa_exc.DBAPIError):
+        session_for(current_app).rollback()
     if isinstance(exc, MaicError):
         alert = html.Div(className="alert", children=[html.Strong(exc.title + ": "), exc.message])
+    elif isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) or (
+            isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated):
+        log.warning("callback failed: the database could not be reached (%s)", exc.__class__.__name__)
+        alert = html.Div(className="alert", children=[html.Strong("Database unavailable: "), DATABASE_DOWN])
     else:
         reference = uuid.uuid4().hex[:8]
         log.error("callback failed (reference %s)", reference, exc_info=exc)

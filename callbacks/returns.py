@@ -113,6 +113,10 @@ def commit_data(agency_slug: str | None, contents: str, filename: str | None) ->
             "received": view.format_local(utcnow(), setting("MAIC_TIMEZONE"))}
 
 
+NOT_SAVED = ("the database could not be reached while saving this return, so it may not have been saved. Press "
+             "Commit again in a minute: if it was saved after all you get its receipt, never a second copy.")
+
+
 def act(contents, _commit, _cancel, filename, agency_slug):
     """Upload -> preview; Commit -> receipt; Cancel -> nothing written. Outputs: preview, commit disabled,
     receipt, committed store, upload contents."""
@@ -125,6 +129,10 @@ def act(contents, _commit, _cancel, filename, agency_slug):
     if trigger == ids.RETURNS_COMMIT:
         try:
             receipt = commit_data(agency_slug, contents, filename)
+        except sa.exc.DBAPIError as exc:
+            # The database went away (a restart, a lost connection) during the commit: the transaction is
+            # all or nothing, and the same bytes sent again are one return, so sending again is always safe.
+            raise MaicError(NOT_SAVED, status=503, title="Not saved") from exc
         except ValidationFailed as exc:
             data = preview_data(agency_slug, contents, filename)
             if not data.get("message") and not data["errors"]:

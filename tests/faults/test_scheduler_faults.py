@@ -157,6 +157,7 @@ def probed(fault_db_url) -> Iterator[sa.Engine]:
         conn.execute(sa.text("CREATE TABLE fault_probe (id serial PRIMARY KEY, runner text NOT NULL,"
                              " started timestamptz NOT NULL, finished timestamptz)"))
     yield engine
+    engine.dispose()
 
 
 def test_a_killed_leader_is_replaced_within_a_minute(fault_db_url, probed, data_dir, tmp_path):
