@@ -67,6 +67,12 @@
                        "The page's security token is no longer valid.");
           }
         });
+      } else if (response.status === 503) {
+        // The database is restarting or unreachable (issue 12): say so instead of leaving figures frozen.
+        showNotice("Database unavailable", "try again", here(),
+                   "The server cannot reach its database just now; nothing half-done was kept. A return you " +
+                   "were committing may not have been saved: press Commit again when this notice has gone " +
+                   "(the same file is never recorded twice).");
       } else if (response.ok) {
         clearNotice();
       }

@@ -16,6 +16,7 @@ from sqlalchemy import orm
 from layouts import ids
 from maic.db import session_for
 from maic.errors import MaicError
+from maic.web.errors import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,6 @@ def show_notice(title: str, lines: list[str]) -> None:
     """A message in the page's alert, from any callback (as text: it may quote what the user sent)."""
     set_props(ids.ALERT, {"children": html.Div(className="alert", children=[
         html.Strong(title + ": "), " ".join(lines)])})
-
-
-DATABASE_DOWN = ("the database could not be reached just now, so this was not done. Wait a minute and try again; "
-                 "nothing half-done was kept.")
 
 
 def error_alert(exc: Exception) -> None:

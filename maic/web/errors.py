@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 
 from flask import current_app, jsonify, make_response, render_template, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from maic.db import session_for
 from maic.errors import MaicError
 
 log = logging.getLogger(__name__)
+
+DATABASE_DOWN = ("The database cannot be reached just now, so this was not done. Wait a minute and try again; "
+                 "nothing half-done was kept.")
 
 
 def _wants_json() -> bool:
@@ -40,10 +45,24 @@ def init_app(app) -> None:
                 response.headers[name] = value
         return response
 
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    def database_unavailable(exc: sa_exc.DBAPIError):
+        # A database restart or a lost connection: the pool's pre-ping replaces the dead connections, so the
+        # next request works once the database is back. Nothing was half-saved: each write is one transaction.
+        log.warning("database unavailable during %s %s: %s", request.method, request.path,
+                    str(exc.orig or exc).splitlines()[0] if str(exc.orig or exc) else exc.__class__.__name__)
+        with contextlib.suppress(sa_exc.DBAPIError):
+            session_for(current_app).rollback()
+        response = make_response(_respond(503, "Database unavailable", DATABASE_DOWN))
+        response.headers["Retry-After"] = "30"
+        return response
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         reference = uuid.uuid4().hex[:8]
         log.exception("unexpected error (reference %s)", reference)
-        session_for(current_app).rollback()
+        with contextlib.suppress(sa_exc.DBAPIError):
+            session_for(current_app).rollback()
         return _respond(500, "Something went wrong",
                         f"The error was logged with reference {reference}. Nothing you sent was half-saved.")

@@ -29,6 +29,9 @@ def init_app(app) -> None:
 
     @app.after_request
     def hand_dash_its_csrf_token(response):
+        # An error page needs no token, and asking who the user is may need the database that just failed.
+        if response.status_code >= 500:
+            return response
         if current_user.is_authenticated and request.path.startswith("/dash") and "/_dash-" not in request.path:
             secure = request.is_secure or bool(current_app.config["MAIC_SECURE_COOKIES"])
             response.set_cookie(DASH_CSRF_COOKIE, generate_csrf(), samesite="Lax", secure=secure, httponly=False)

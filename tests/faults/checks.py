@@ -108,8 +108,9 @@ def alert_text(response: requests.Response) -> str:
         body = response.json()
     except ValueError:
         return response.text[:300]
-    alert = body.get("sideUpdate", {}).get("alert", {}).get("children")
-    return _text(alert)
+    if "sideUpdate" not in body:  # the app's own error answer (503 while the database is down)
+        return str(body.get("message", "")) if isinstance(body, dict) and "response" not in body else ""
+    return _text(body["sideUpdate"].get("alert", {}).get("children"))
 
 
 def _text(node) -> str:
@@ -180,8 +181,8 @@ def assert_whole(url: str) -> None:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
-            counts = dict(session.execute(sa.select(Observation.return_id, sa.func.count())
-                                          .group_by(Observation.return_id)).tuples().all())
+            counts = {ret_id: n for ret_id, n in session.execute(
+                sa.select(Observation.return_id, sa.func.count()).group_by(Observation.return_id))}
             for ret in session.scalars(sa.select(Return)):
                 assert counts.get(ret.id, 0) == ret.row_count, (ret.id, ret.filename, counts.get(ret.id))
                 assert Path(ret.archive_path).read_bytes() != b"", ret.archive_path
