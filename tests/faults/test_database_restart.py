@@ -112,6 +112,9 @@ def test_a_database_restart_under_uploads_and_dashboards_loses_nothing(private_p
                 thread.join(timeout=60)
 
     failed = [r for r in traffic.records if not r[3]]
+    first_ok = min((r[1] for r in traffic.records if r[3] and r[0] > down_at), default=None)
+    print(f"restart: down {back_at - down_at:.1f}s, {len(failed)} of {len(traffic.records)} requests failed, "
+          f"first success {first_ok - back_at if first_ok else float('nan'):.2f}s after it was back")
     assert failed, "the restart should have made some requests fail while the database was down"
     after = [r for r in traffic.records if r[0] > back_at + 1.0]
     assert len(after) > 10 and all(r[3] for r in after), [r for r in after if not r[3]][:5]
