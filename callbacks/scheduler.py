@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dash import Input, Output
 from flask import current_app
 
@@ -26,7 +28,8 @@ def _runs() -> list[tuple[str, str, str, str, str, str, str]]:
 
 def heartbeat() -> view.HeartbeatView:
     """The scheduler's heartbeat for the admin pages (callers have checked permissions.ADMIN)."""
-    status = sched.status(db())
+    # Red when /readyz fails too.
+    status = sched.status(db(), red_after=dt.timedelta(seconds=int(setting("MAIC_SCHEDULER_STALE_SECONDS"))))
     return view.HeartbeatView(status.leader, None if status.age is None else status.age.total_seconds(),
                               status.level, status.leading_now, tuple(status.standbys))
 

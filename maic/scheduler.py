@@ -374,7 +374,9 @@ class SchedulerStatus:
     standbys: list[str]  # other scheduler processes beating recently
 
 
-def status(session: orm.Session, now: dt.datetime | None = None) -> SchedulerStatus:
+def status(session: orm.Session, now: dt.datetime | None = None,
+           red_after: dt.timedelta = HEARTBEAT_RED) -> SchedulerStatus:
+    """red_after: the age at which /readyz fails too (MAIC_SCHEDULER_STALE_SECONDS)."""
     now = now or utcnow()
     rows = list(session.scalars(sa.select(SchedulerHeartbeat).order_by(SchedulerHeartbeat.beat_at.desc())))
     leaders = sorted((r for r in rows if r.leading_at is not None), key=lambda r: r.leading_at, reverse=True)
@@ -382,7 +384,7 @@ def status(session: orm.Session, now: dt.datetime | None = None) -> SchedulerSta
         return SchedulerStatus(None, None, "red", False, [r.runner for r in rows if now - r.beat_at < HEARTBEAT_AMBER])
     leader = leaders[0]
     age = max(dt.timedelta(0), now - leader.leading_at)
-    level = "red" if age > HEARTBEAT_RED else "amber" if age > HEARTBEAT_AMBER else "ok"
+    level = "red" if age > red_after else "amber" if age > min(HEARTBEAT_AMBER, red_after) else "ok"
     standbys = [r.runner for r in rows if r.runner != leader.runner and now - r.beat_at < HEARTBEAT_AMBER]
     return SchedulerStatus(leader.runner, age, level, leader.holds_lock, standbys)
 

@@ -139,3 +139,18 @@ def test_admins_see_when_the_scheduler_last_ran_and_how_stale(app):
         assert "less than a minute ago" in text_of(refreshed)
     finally:
         context.pop()
+
+
+def test_readyz_reads_the_real_heartbeat(app, client):
+    """No fakes: /readyz fails before any scheduler ran, passes once one beats holding the lock, fails when stale."""
+    factory = app.extensions["maic.db"]["factory"]
+    assert client.get("/readyz").get_json()["checks"]["scheduler"] == "failed"
+    heart = sched.Heartbeat(factory)
+    heart.beat(holds_lock=False, state="standing by")
+    assert client.get("/readyz").get_json()["checks"]["scheduler"] == "failed"  # a standby runs nothing
+    heart.beat(holds_lock=True, state="running jobs")
+    assert client.get("/readyz").get_json()["checks"]["scheduler"] == "ok"
+    stale = utcnow() - dt.timedelta(seconds=int(app.config["MAIC_SCHEDULER_STALE_SECONDS"]) + 5)
+    with factory() as session, session.begin():
+        session.execute(sa.update(SchedulerHeartbeat).values(leading_at=stale, beat_at=stale))
+    assert client.get("/readyz").get_json()["checks"]["scheduler"] == "failed"
