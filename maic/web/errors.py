@@ -6,7 +6,7 @@ import contextlib
 import logging
 import uuid
 
-from flask import current_app, jsonify, make_response, render_template, request
+from flask import current_app, g, jsonify, make_response, render_template, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
@@ -54,6 +54,10 @@ def init_app(app) -> None:
                     str(exc.orig or exc).splitlines()[0] if str(exc.orig or exc) else exc.__class__.__name__)
         with contextlib.suppress(sa_exc.DBAPIError):
             session_for(current_app).rollback()
+        # Hooks that run after this answer (metrics, cookies) ask who the user is: when the database failed
+        # while loading the user, Flask-Login would try again, fail again, and turn this answer into a bare 500.
+        if "_login_user" not in g:
+            g._login_user = current_app.login_manager.anonymous_user()
         response = make_response(_respond(503, "Database unavailable", DATABASE_DOWN))
         response.headers["Retry-After"] = "30"
         return response

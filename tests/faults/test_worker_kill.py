@@ -30,12 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
-def gunicorn_command(port: int) -> list[str]:
-    command = [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-               "--timeout", "120", "--graceful-timeout", "10"]
-    if (ROOT / "gunicorn.conf.py").exists():
-        command += ["--config", str(ROOT / "gunicorn.conf.py")]
-    return [*command, "app:create_app()"]
+def gunicorn_command() -> list[str]:
+    """The production start: gunicorn reads gunicorn.conf.py (settings from MAIC_BIND, MAIC_WORKERS, MAIC_THREADS)."""
+    return [str(GUNICORN), "app:create_app()"]
 
 
 def workers_of(master: int) -> set[int]:
@@ -81,10 +78,11 @@ class Gunicorn:
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "MAIC_DATABASE_URL": url, "MAIC_DATA_DIR": str(data_dir),
                "MAIC_SECRET_KEY": "worker-kill-test-secret", "MAIC_LOGIN_RATE_LIMIT": "1000 per minute",
+               "MAIC_BIND": f"127.0.0.1:{self.port}", "MAIC_WORKERS": "2", "MAIC_THREADS": "4",
                "PYTHONPATH": str(ROOT)}
         self.log = log
         with open(log, "w") as out:
-            self.proc = subprocess.Popen(gunicorn_command(self.port), cwd=ROOT, env=env, stdout=out,
+            self.proc = subprocess.Popen(gunicorn_command(), cwd=ROOT, env=env, stdout=out,
                                          stderr=subprocess.STDOUT)
         wait_for_port(self.port, 90)
         deadline = time.monotonic() + 90
