@@ -153,8 +153,10 @@ def test_a_worker_killed_mid_request_and_mid_commit_loses_nothing(private_pg, tm
     try:
         from app import create_app  # the callback map, to build the requests a browser sends
 
-        callback_map = create_app({"TESTING": True, "MAIC_DATABASE_URL": url, "MAIC_DATA_DIR": str(tmp_path / "x"),
-                                   "MAIC_SECRET_KEY": "x"}).extensions["maic.dash"].callback_map
+        mapped = create_app({"TESTING": True, "MAIC_DATABASE_URL": url, "MAIC_DATA_DIR": str(tmp_path / "x"),
+                             "MAIC_SECRET_KEY": "x"})
+        callback_map = mapped.extensions["maic.dash"].callback_map
+        mapped.extensions["maic.db"]["engine"].dispose()  # it checked the database when it was made
         uploads = checks.signed_in(server.base, analyst)
         dash = checks.signed_in(server.base, viewer)
         sessions += [uploads, dash]
