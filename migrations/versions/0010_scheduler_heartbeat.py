@@ -2,7 +2,7 @@
 that admins and /readyz can tell a scheduler that has stopped from one that is running.
 
 Revision ID: 0010_scheduler_heartbeat
-Revises: 0008_sessions_throttle
+Revises: 0012_notifications
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_scheduler_heartbeat"
-down_revision: str | Sequence[str] | None = "0008_sessions_throttle"
+down_revision: str | Sequence[str] | None = "0012_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
