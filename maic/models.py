@@ -212,6 +212,30 @@ class Observation(Base):
     superseded_by_return_id: Mapped[int | None] = mapped_column(sa.ForeignKey("return.id"))
 
 
+class CurrentValue(Base):
+    """The current value of each (metric, area, week): exactly the observations not superseded, kept by the
+    database itself. Triggers on the observation table (migration 0009) insert, delete and replace these rows
+    inside the statement that changes an observation, so every writer (ingest, correction, void, backfill,
+    federation pull, demo seed, a hand-written INSERT) keeps it in step in its own transaction: a rollback
+    undoes both, and no code path can forget it. The live picture reads this narrow table, a past picture
+    the bitemporal rows. No foreign keys: it is derived, and each check would slow every ingest."""
+
+    __tablename__ = "current_value"
+    __table_args__ = (
+        # The week picker and "latest week" read weeks for a set of areas, newest first.
+        sa.Index("ix_current_value_week_area", "week", "area_id"),
+        {"sqlite_with_rowid": False},  # the primary key is the table: one ordered read per (metric, area)
+    )
+    # Key order (metric, week, area): a panel asks for a few metrics over a run of weeks in many areas, which is
+    # then one contiguous read per metric.
+    metric_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    week: Mapped[dt.date] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(sa.BigInteger)
+    return_id: Mapped[int]
+    observation_id: Mapped[int]
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_event"
     # Counting one name's recent sign-in attempts (maic/auth.py) reads by actor and time.

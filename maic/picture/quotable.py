@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from maic.models import LRF, Agency, Observation, Return
-from maic.picture.core import PictureQuery, areas_in_scope, visible
+from maic.models import LRF, Agency, Return
+from maic.picture.core import PictureQuery, areas_in_scope, source
 from maic.reference import NEIGHBOUR_KIND
 from maic.weeks import deadline_for
 
@@ -47,18 +47,18 @@ def week_statuses(session: orm.Session, query: PictureQuery, *, deadline_rule: s
     area_ids = areas_in_scope(session, home)["id"].tolist()
     if not area_ids:
         return []
-    weeks = session.scalars(sa.select(Observation.week).distinct()
-                            .where(visible(home), Observation.area_id.in_(area_ids))
-                            .order_by(Observation.week.desc())).all()
+    src = source(home)
+    weeks = session.scalars(sa.select(src.week).distinct().where(src.condition, src.area_id.in_(area_ids))
+                            .order_by(src.week.desc())).all()
     agencies = session.scalars(sa.select(Agency.id).join(LRF).where(
         LRF.is_home.is_(True), Agency.active.is_(True), Agency.kind != NEIGHBOUR_KIND)).all()
     received: dict[dt.date, int] = {}
     if agencies and weeks:
         received = dict(session.execute(
-            sa.select(Observation.week, sa.func.count(sa.distinct(Return.agency_id)))
-            .join(Return, Return.id == Observation.return_id)
-            .where(Return.agency_id.in_(agencies), visible(home), Observation.week.between(weeks[-1], weeks[0]))
-            .group_by(Observation.week)).all())
+            sa.select(src.week, sa.func.count(sa.distinct(Return.agency_id)))
+            .join(Return, Return.id == src.return_id)
+            .where(Return.agency_id.in_(agencies), src.condition, src.week.between(weeks[-1], weeks[0]))
+            .group_by(src.week)).all())
     return [WeekStatus(w, int(received.get(w, 0)), len(agencies), deadline_for(w, deadline_rule, tz) <= at)
             for w in weeks]
 

@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from maic.models import Area, Observation
+from maic.models import Area
 from maic.picture.core import (
     WEEK,
     PictureQuery,
@@ -28,7 +28,7 @@ from maic.picture.core import (
     metric_sum,
     resolve_range,
     revisions,
-    visible,
+    source,
 )
 from maic.picture.export import whole_numbers
 from maic.weeks import weeks_between
@@ -82,15 +82,17 @@ def per_area_week(session: orm.Session, query: PictureQuery, week_from: dt.date,
     if areas.empty or "ta_capacity" not in ids or "households_in_ta" not in ids:
         return None
 
-    def total(key: str):
-        return metric_sum(ids[key]) if key in ids else sa.cast(sa.null(), sa.BigInteger)
+    src = source(query)
 
-    groups = (sa.select(Observation.area_id, Observation.week, total("releases_nfa").label("nfa"),
+    def total(key: str):
+        return metric_sum(ids[key], src) if key in ids else sa.cast(sa.null(), sa.BigInteger)
+
+    groups = (sa.select(src.area_id, src.week, total("releases_nfa").label("nfa"),
                         total("referrals_awaiting_placement").label("awaiting"),
                         total("ta_capacity").label("capacity"), total("households_in_ta").label("in_ta"))
-              .where(visible(query), Observation.metric_id.in_(list(ids.values())),
-                     Observation.week.between(week_from, week_to), Observation.area_id.in_(areas["id"].tolist()))
-              .group_by(Observation.area_id, Observation.week).subquery())
+              .where(src.condition, src.metric_id.in_(list(ids.values())),
+                     src.week.between(week_from, week_to), src.area_id.in_(areas["id"].tolist()))
+              .group_by(src.area_id, src.week).subquery())
     demand = sa.func.coalesce(groups.c.nfa, 0) + sa.func.coalesce(groups.c.awaiting, 0)
     free = groups.c.capacity - groups.c.in_ta
     spare = sa.case((free > 0, free), else_=0)
