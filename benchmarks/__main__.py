@@ -15,6 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--old-path", action="store_true",
+                        help="panels: also measure the live picture read from the bitemporal rows (before issue 17)")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
@@ -30,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         table = module.run(args)
         print(table)
         (results / f"{name}.txt").write_text(table + "\n")
+    # The panels' one-line summary comes last, whatever else ran after them.
+    summary = getattr(sys.modules.get(BENCHMARKS["panels"]), "LAST", [])
+    if summary:
+        print(summary[0])
+        with (results / "panels.txt").open("a") as fh:
+            fh.write(summary[0] + "\n")
     return 0
 
 

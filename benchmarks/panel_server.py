@@ -1,7 +1,9 @@
 """The app as the panel benchmark serves it: a real threaded HTTP server on 127.0.0.1, in its own process,
 with one extra callback that does nothing (the baseline) and a viewer to sign in as.
 
-python -m benchmarks.panel_server DATABASE_URL DATA_DIR USERNAME PASSWORD: prints the port, then serves.
+python -m benchmarks.panel_server DATABASE_URL DATA_DIR USERNAME PASSWORD [old]: prints the port, then serves.
+With "old", the live picture is read from the bitemporal rows instead of the current values (the path before
+issue 17), for the benchmark's side-by-side run.
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ def build(url: str, data_dir: str, username: str, password: str):
 
 
 def main(argv: list[str]) -> None:
-    url, data_dir, username, password = argv
+    url, data_dir, username, password = argv[:4]
+    if argv[4:] == ["old"]:
+        from maic.picture import core
+
+        core.LIVE_FROM_SUMMARY = False
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the benchmark's output
     server = make_server("127.0.0.1", 0, build(url, data_dir, username, password), threaded=True)
     print(server.server_port, flush=True)

@@ -15,6 +15,11 @@ Each panel is timed three ways:
 - "same data": every other dashboard asking for the same view before the next return (what the live
   dashboards do between returns): the panel is served from the per-version cache.
 p50 and p95 in milliseconds, and the ratio of p95 to the no-op's p95, all in one run against one server.
+
+The live picture is read from the current values the database keeps (issue 17). With --old-path the same
+measures are taken a second time on a server reading the live picture from the bitemporal rows, as before, and
+shown beside the new ones ("sqlite-old", "pg-old"), so that the gain is measured, not claimed. The last line is
+the summary of the new path: the worst ratios over every panel, view and database, and the slowest announce.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -75,9 +81,10 @@ NOOP = {"output": f"{NOOP_OUTPUT}.children", "outputs": {"id": NOOP_OUTPUT, "pro
 class Server:
     """benchmarks/panel_server.py in a process of its own, and a signed-in HTTP session against it."""
 
-    def __init__(self, url: str, data_dir: Path):
+    def __init__(self, url: str, data_dir: Path, old_path: bool = False):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.panel_server", url, str(data_dir), USERNAME, PASSWORD],
+            [sys.executable, "-m", "benchmarks.panel_server", url, str(data_dir), USERNAME, PASSWORD,
+             *(["old"] if old_path else [])],
             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
         self.base = f"http://127.0.0.1:{int(self.process.stdout.readline())}"
         self.http = requests.Session()
@@ -121,7 +128,31 @@ def _row(label: str, what: str, kind: str, values: list[float], baseline: float)
     return f"{label:<9} {what:<30} {kind:<9} {statistics.median(values):>8.1f} {p95:>8.1f} {p95 / baseline:>7.2f}"
 
 
-def measure(url: str, label: str, n: int, data_dir: Path) -> list[str]:
+@dataclass
+class Worst:
+    """The summary of one or more measures: the worst ratio of each kind and the slowest announce (p95)."""
+
+    new_data: float = 0.0
+    live: float = 0.0
+    same: float = 0.0
+    announce_ms: float = 0.0
+
+    def add(self, other: Worst) -> None:
+        self.new_data = max(self.new_data, other.new_data)
+        self.live = max(self.live, other.live)
+        self.same = max(self.same, other.same)
+        self.announce_ms = max(self.announce_ms, other.announce_ms)
+
+    def line(self) -> str:
+        return (f"panels: worst_new_data_ratio={self.new_data:.2f} worst_live_ratio={self.live:.2f} "
+                f"worst_same_ratio={self.same:.2f} announce_p95_ms={self.announce_ms:.0f}")
+
+
+# The summary line of the last run of this benchmark in this process: python -m benchmarks prints it last.
+LAST: list[str] = []
+
+
+def measure(url: str, label: str, n: int, data_dir: Path, worst: Worst, old_path: bool = False) -> list[str]:
     engine = sa.create_engine(url)
 
     def new_data() -> int:  # what every ingest does in its transaction
@@ -129,7 +160,7 @@ def measure(url: str, label: str, n: int, data_dir: Path) -> list[str]:
             conn.exec_driver_sql("UPDATE data_version SET version = version + 1 WHERE id = 1")
             return conn.exec_driver_sql("SELECT version FROM data_version WHERE id = 1").scalar_one()
 
-    server = Server(url, data_dir)
+    server = Server(url, data_dir, old_path)
     announce_ms: list[float] = []
 
     def new_data_live(body: dict) -> float:
@@ -170,6 +201,8 @@ def measure(url: str, label: str, n: int, data_dir: Path) -> list[str]:
         lines.append(_row(label, f"{panel} ({view})", "new data", cold, baseline))
         lines.append(_row(label, f"{panel} ({view})", "new, live", live, baseline))
         lines.append(_row(label, f"{panel} ({view})", "same data", warm, baseline))
+        worst.add(Worst(_p(cold, 0.95) / baseline, _p(live, 0.95) / baseline, _p(warm, 0.95) / baseline))
+    worst.add(Worst(announce_ms=_p(announce_ms, 0.95)))
     lines.append(f"{label:<9} new data announced to a dashboard after p50 {statistics.median(announce_ms):.0f} ms, "
                  f"p95 {_p(announce_ms, 0.95):.0f} ms (rendering ahead the {len(timings)} views open on the server)")
     return lines
@@ -183,18 +216,25 @@ def run(args) -> str:
               "ratio = p95 / no-op p95",
               f"{'database':<9} {'callback (view)':<30} {'data':<9} {'p50':>8} {'p95':>8} {'ratio':>7}"]
     lines: list[str] = []
+    worst = Worst()
+    old_path = getattr(args, "old_path", False)
     with tempfile.TemporaryDirectory(prefix="maic-bench-") as tmp:
         tmp_path = Path(tmp)
         started = time.perf_counter()
         counts = generate(f"sqlite:///{tmp_path / 'national.db'}", size)
         header.insert(1, f"generated on SQLite in {time.perf_counter() - started:.0f} s: {counts}")
-        lines += measure(f"sqlite:///{tmp_path / 'national.db'}", "sqlite", n, tmp_path)
+        url = f"sqlite:///{tmp_path / 'national.db'}"
+        lines += measure(url, "sqlite", n, tmp_path, worst)
+        if old_path:
+            lines += measure(url, "sqlite-old", n, tmp_path, Worst(), old_path=True)
         if not getattr(args, "no_postgres", False):
-            lines += _postgres(size, n, tmp_path, header)
+            lines += _postgres(size, n, tmp_path, header, worst, old_path)
+    summary = worst.line()
+    LAST[:] = [summary]
     return "\n".join(header + lines)
 
 
-def _postgres(size: Size, n: int, tmp_path: Path, header: list[str]) -> list[str]:
+def _postgres(size: Size, n: int, tmp_path: Path, header: list[str], worst: Worst, old_path: bool) -> list[str]:
     admin_url = sa.engine.make_url(PG_URL)
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"maic_bench_{uuid.uuid4().hex[:10]}"
@@ -208,7 +248,10 @@ def _postgres(size: Size, n: int, tmp_path: Path, header: list[str]) -> list[str
         started = time.perf_counter()
         generate(url, size)
         header.insert(2, f"generated on PostgreSQL in {time.perf_counter() - started:.0f} s")
-        return measure(url, "postgres", n, tmp_path)
+        lines = measure(url, "postgres", n, tmp_path, worst)
+        if old_path:
+            lines += measure(url, "pg-old", n, tmp_path, Worst(), old_path=True)
+        return lines
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -69,8 +69,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_FEED_TIMEOUT_SECONDS", 20.0, "Connect and read timeout for one feed request.", float),
     Setting("MAIC_FEED_RETRIES", 3, "Retries (with exponential backoff) after a feed's network error or 5xx.", int),
     Setting("MAIC_LIVE_POLL_SECONDS", 5, "How often an open dashboard checks for new data.", int),
-    Setting("MAIC_LIVE_RENDER_AHEAD_SECONDS", 3, "When new data lands, how long the live check may wait while "
-            "the panels open dashboards show are rendered ahead, before telling them anyway (0: at once).", float),
+    Setting("MAIC_LIVE_RENDER_AHEAD_SECONDS", 0.8, "When new data lands, how long the live check may wait while "
+            "the panels open dashboards show are rendered ahead, before telling them anyway (0: at once). Under "
+            "1 s: new data is announced within a second.", float),
     Setting("MAIC_SUPPRESSION_THRESHOLD", 5, "Counts from 1 up to this value minus one are shown as '<N' when shared.", int),
     Setting("MAIC_RATELIMIT_STORAGE_URL", "", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0. "
             "Default: MAIC_REDIS_URL when set (counts shared by every worker), memory:// otherwise."),

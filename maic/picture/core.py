@@ -10,6 +10,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -68,10 +69,10 @@ def home_lrf(session: orm.Session) -> LRF | None:
     return session.scalar(sa.select(LRF).where(LRF.is_home.is_(True)))
 
 
-def visible_at(as_at: dt.datetime):
-    """The bitemporal condition: rows recorded by T and not yet superseded at T."""
-    return sa.and_(Observation.recorded_at <= as_at,
-                   sa.or_(Observation.superseded_at.is_(None), Observation.superseded_at > as_at))
+def visible_at(as_at: dt.datetime, rows=Observation):
+    """The bitemporal condition: rows recorded by T and not yet superseded at T (`rows`: the observation table
+    or an alias of it)."""
+    return sa.and_(rows.recorded_at <= as_at, sa.or_(rows.superseded_at.is_(None), rows.superseded_at > as_at))
 
 
 def visible(query: PictureQuery):
@@ -92,7 +93,7 @@ class Source:
     """Where a picture's values come from, with the same column names either way: the current values for the
     live picture, the observations visible at the time asked for a past one."""
 
-    table: type
+    table: Any  # the mapped class or an alias of it
     condition: sa.ColumnElement[bool]
 
     @property
@@ -116,10 +117,14 @@ class Source:
         return self.table.return_id
 
 
-def source(query: PictureQuery) -> Source:
+def source(query: PictureQuery, *, alias: bool = False) -> Source:
+    """alias: a second, independent copy of the source, to join it to itself (a value beside its basis)."""
     if query.as_at is None and LIVE_FROM_SUMMARY:
-        return Source(CurrentValue, sa.true())
-    return Source(Observation, visible(query))
+        return Source(orm.aliased(CurrentValue) if alias else CurrentValue, sa.true())
+    if not alias:
+        return Source(Observation, visible(query))
+    rows = orm.aliased(Observation)
+    return Source(rows, rows.superseded_at.is_(None) if query.as_at is None else visible_at(query.as_at, rows))
 
 
 def areas_in_scope(session: orm.Session, query: PictureQuery) -> pd.DataFrame:
@@ -239,12 +244,11 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     if long.empty:
         return pd.DataFrame(columns=columns)
     long["metric"] = long["metric"].map(key_of)
-    wide = long.pivot(index=list(by), columns="metric", values=["sum", "n"])
-    frame = pd.DataFrame({k: (wide["sum"][k].astype(float) if k in wide["sum"] else math.nan) for k in keys},
-                         index=wide.index)
-    for k in keys:
-        frame[f"{k}_n"] = wide["n"][k].fillna(0).astype(int) if k in wide["n"] else 0
-    frame = frame.reset_index()
+    sums = long.pivot(index=list(by), columns="metric", values="sum").reindex(columns=keys).astype(float)
+    counts = (long.pivot(index=list(by), columns="metric", values="n").reindex(columns=keys).fillna(0)
+              .astype(int).add_suffix("_n"))
+    frame = pd.concat([sums, counts], axis=1).reset_index()
+    frame.columns.name = None
     if BY_AREA in by:
         frame[BY_AREA] = frame[BY_AREA].map(dict(zip(areas["id"], areas["code"], strict=True)))
     return frame[columns]

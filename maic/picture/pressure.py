@@ -20,15 +20,17 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from maic.models import LRF
+from maic.models import LRF, Area
 from maic.picture.core import (
     WEEK,
     PictureQuery,
     aggregate,
     areas_in_scope,
     metric_catalogue,
+    metric_ids,
     resolve_range,
     revisions,
+    source,
 )
 from maic.picture.export import whole_numbers
 from maic.rounding import fixed, percent_text
@@ -130,7 +132,8 @@ def rag_frame(wide: pd.DataFrame, metrics: list[RagMetric], population: dict[str
     pop = long["area_code"].map({code: p or math.nan for code, p in population.items()}).astype(float)
     basis = long["basis_value"].astype(float)
     measure = value.copy()
-    measure[per_10k] = (value / pop * 10_000)[per_10k]
+    # Multiplied first, then one division: the same double the database computes for the red trend.
+    measure[per_10k] = (value * 10_000 / pop)[per_10k]
     with np.errstate(divide="ignore", invalid="ignore"):
         share = value / basis.where(basis > 0)
     # Demand with no capacity at all is as red as it gets; nothing asked of nothing is green.
@@ -150,6 +153,15 @@ def rag_frame(wide: pd.DataFrame, metrics: list[RagMetric], population: dict[str
     return long[columns]
 
 
+def rated_weeks(session: orm.Session, query: PictureQuery, metrics: list[RagMetric], areas: pd.DataFrame,
+                week: dt.date) -> pd.DataFrame:
+    """rag_frame for the week and the week before: the two weeks a cell shows. The trend's red counts over up to
+    26 weeks come from the database (red_counts), not from rating every service in every area here."""
+    population = {c: (None if pd.isna(p) else int(p)) for c, p in zip(areas["code"], areas["population"], strict=True)}
+    keys = sorted({m.key for m in metrics} | {m.basis for m in metrics if m.basis not in (None, PER_10K)})
+    return rag_frame(aggregate(session, query, keys, week - WEEK, week), metrics, population)
+
+
 def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
     span = resolve_range(session, query)
     result = Pressure(week=span[1] if span else None, as_at=query.at(), metrics=rag_metrics(session))
@@ -163,10 +175,8 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
     areas = areas.sort_values(["is_home", "lrf_name", "name"], ascending=[False, True, True], kind="stable")
     result.areas = list(zip(areas["code"], areas["name"], strict=True))
     result.area_lrfs = areas["lrf_name"].tolist()
-    population = {c: (None if pd.isna(p) else int(p)) for c, p in zip(areas["code"], areas["population"], strict=True)}
-    keys = sorted({m.key for m in result.metrics} | {m.basis for m in result.metrics if m.basis not in (None, PER_10K)})
     week_from = max(week_from, week - (TREND_WEEKS - 1) * WEEK)
-    rated = rag_frame(aggregate(session, query, keys, min(week_from, week - WEEK), week), result.metrics, population)
+    rated = rated_weeks(session, query, result.metrics, areas, week)
     found = revisions(session, query, week - WEEK, week)
     by_metric = {m.key: m for m in result.metrics}
     now = {(r.metric, r.area_code): r for r in rated[rated["week"] == week].itertuples(index=False)}
@@ -183,11 +193,66 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
             measure = None if pd.isna(row.measure) else float(row.measure)
             result.cells.append(RagCell(m.key, m.label, code, name, int(row.value), measure, _rag(row.rag),
                                         before.get((m.key, code)), row.note, touched))
-    in_range = rated[rated["week"] >= week_from]
-    reds = in_range[in_range["rag"] == "R"].groupby("week").size().to_dict()
-    weeks_with = set(in_range["week"])
+    weeks_with, reds = red_counts(session, query, result.metrics, areas["id"].tolist(), week_from, week)
     result.red_trend = [(w, int(reds.get(w, 0)) if w in weeks_with else None) for w in weeks_between(week_from, week)]
     return result
+
+
+def red_counts(session: orm.Session, query: PictureQuery, metrics: list[RagMetric], area_ids: list[int],
+               week_from: dt.date, week_to: dt.date) -> tuple[set[dt.date], dict[dt.date, int]]:
+    """(weeks with any rated figure, week -> cells at red) over the weeks given, counted in SQL by the rule of
+    rag_frame (measure >= red), so that a long trend over every service in every area never leaves the database.
+
+    Grouped by what a measure is divided by: nothing, the population (per 10,000), or another metric's value in
+    the same area and week (a share of capacity; demand with no capacity at all is red, nothing of nothing is 0).
+    """
+    bases = sorted({m.basis for m in metrics if m.basis not in (None, PER_10K)})
+    ids = metric_ids(session, [m.key for m in metrics] + bases)
+    rated = [m for m in metrics if m.key in ids]
+    if not rated or not area_ids:
+        return set(), {}
+    src = source(query)
+    in_scope = (src.condition, src.week.between(week_from, week_to), src.area_id.in_(area_ids))
+    weeks = set(session.scalars(sa.select(src.week).distinct()
+                                .where(*in_scope, src.metric_id.in_([ids[m.key] for m in rated]))))
+    value = sa.cast(src.value, sa.Float)
+
+    def red_of(group: list[RagMetric]):
+        return sa.case(*((src.metric_id == ids[m.key], sa.literal(m.red, sa.Float)) for m in group))
+
+    def reddened(basis: str | None) -> list[RagMetric]:
+        return [m for m in rated if m.basis == basis and m.red is not None]
+
+    selects = []
+    if plain := reddened(None):
+        selects.append(sa.select(src.week).where(*in_scope, src.metric_id.in_([ids[m.key] for m in plain]),
+                                                 value >= red_of(plain)))
+    if per_10k := reddened(PER_10K):
+        selects.append(sa.select(src.week).join(Area, Area.id == src.area_id).where(
+            *in_scope, src.metric_id.in_([ids[m.key] for m in per_10k]), Area.population > 0,
+            sa.cast(src.value * 10_000, sa.Float) / sa.cast(Area.population, sa.Float) >= red_of(per_10k)))
+    for basis in bases:
+        group = reddened(basis)
+        if not group or basis not in ids:
+            continue
+        other = source(query, alias=True)
+        red = red_of(group)
+        selects.append(sa.select(src.week).join(other.table, sa.and_(
+            other.metric_id == ids[basis], other.area_id == src.area_id, other.week == src.week, other.condition))
+            .where(*in_scope, src.metric_id.in_([ids[m.key] for m in group]), sa.or_(
+                sa.and_(other.value > 0, value / sa.cast(other.value, sa.Float) >= red),
+                sa.and_(other.value == 0, src.value > 0),
+                sa.and_(other.value == 0, src.value == 0, red <= 0))))
+    if not selects:
+        return weeks, {}
+    red_rows = sa.union_all(*selects).subquery()
+    reds = dict(session.execute(sa.select(red_rows.c[0], sa.func.count()).group_by(red_rows.c[0])).all())
+    return weeks, {_week(w): int(n) for w, n in reds.items()}
+
+
+def _week(value: object) -> dt.date:
+    """A week read back through a union arrives as the database gives it: SQLite's text, PostgreSQL's date."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _rag(value: object) -> str | None:
