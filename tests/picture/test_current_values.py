@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+import uuid
 from contextlib import contextmanager
 from unittest import mock
 
@@ -22,9 +23,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from maic import picture
-from maic.db import transaction
+from maic.db import make_engine, make_session_factory, transaction
+from maic.migrate import upgrade
 from maic.models import CurrentValue, Observation, Return, ReturnSource, ReturnStatus, utcnow
 from maic.picture import PictureQuery, core
+from maic.reference import load_reference, read_reference
 from maic.returns import ingest as ingest_module
 from maic.returns.ingest import Submission, ingest_return
 from maic.returns.void import void_return
@@ -230,3 +233,40 @@ def test_any_writer_keeps_the_summary_even_plain_sql(engine, factory, data_dir):
         raise RuntimeError("rolled back")
     with factory() as session:
         assert summary_rows(session) == current_rows(session) == set()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request, tmp_path):
+    """A database with no schema at all, to migrate step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server = request.getfixturevalue("postgres")
+    name = f"maic_test_{uuid.uuid4().hex[:12]}"
+    yield server.create(name)
+    server.drop(name)
+
+
+def test_the_migration_fills_the_summary_from_the_rows_already_there(empty_url, data_dir):
+    upgrade(empty_url, "0008_sessions_throttle")
+    engine = make_engine(empty_url)
+    try:
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            load_reference(session, read_reference())
+        h = History(factory, data_dir)
+        h.submit("probation-cambs", [(WEEKS[0].isoformat(), CAMBRIDGE, "releases_total", 5),
+                                     (WEEKS[0].isoformat(), PETERBOROUGH, "releases_total", 7)])
+        h.submit("probation-cambs", [(WEEKS[0].isoformat(), CAMBRIDGE, "releases_total", 6)])  # a correction
+        engine.dispose()
+        upgrade(empty_url)
+        with factory() as session:
+            assert len(current_rows(session)) == 2
+            assert summary_rows(session) == current_rows(session)
+        # From here on the triggers keep it.
+        h.submit("probation-cambs", [(WEEKS[1].isoformat(), CAMBRIDGE, "releases_total", 9)])
+        with factory() as session:
+            assert len(current_rows(session)) == 3
+            assert summary_rows(session) == current_rows(session)
+    finally:
+        engine.dispose()
