@@ -221,11 +221,10 @@ class CurrentValue(Base):
     the bitemporal rows. No foreign keys: it is derived, and each check would slow every ingest."""
 
     __tablename__ = "current_value"
-    __table_args__ = (
-        # The week picker and "latest week" read weeks for a set of areas, newest first.
-        sa.Index("ix_current_value_week_area", "week", "area_id"),
-        {"sqlite_with_rowid": False},  # the primary key is the table: one ordered read per (metric, area)
-    )
+    # The primary key is the table (SQLite: WITHOUT ROWID), and its only index: a second index by week drew
+    # SQLite's planner into a lookup per row for every range of weeks. Which weeks have figures is asked of the
+    # observation table's week index, as before.
+    __table_args__ = ({"sqlite_with_rowid": False},)
     # Key order (metric, week, area): a panel asks for a few metrics over a run of weeks in many areas, which is
     # then one contiguous read per metric.
     metric_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -82,8 +82,8 @@ def visible(query: PictureQuery):
     return Observation.superseded_at.is_(None) if query.as_at is None else visible_at(query.as_at)
 
 
-# The live picture reads current_value, which the database keeps equal to the observations not superseded
-# (migration 0009). False reads the bitemporal rows for now too: the benchmark's "old path", and the property
+# The live picture reads its values from current_value, which the database keeps equal to the observations not
+# superseded (migration 0009); which weeks have figures is still read from the observations' week index. False reads the bitemporal rows for now too: the benchmark's "old path", and the property
 # tests that compare both.
 LIVE_FROM_SUMMARY = True
 
@@ -143,9 +143,8 @@ def latest_week(session: orm.Session, query: PictureQuery) -> dt.date | None:
     if not area_ids:
         return None
     # Newest first and stop at the first visible row: the week index read backwards, not a scan of every row.
-    src = source(query)
-    return session.scalar(sa.select(src.week).where(src.condition, src.area_id.in_(area_ids))
-                          .order_by(src.week.desc()).limit(1))
+    return session.scalar(sa.select(Observation.week).where(visible(query), Observation.area_id.in_(area_ids))
+                          .order_by(Observation.week.desc()).limit(1))
 
 
 def values(session: orm.Session, query: PictureQuery, metric_keys: list[str],
@@ -365,8 +364,8 @@ def weeks_with_data(session: orm.Session, query: PictureQuery) -> list[dt.date]:
     area_ids = areas_in_scope(session, replace(query, area_codes=(), include_neighbours=False))["id"].tolist()
     if not area_ids:
         return []
-    src = source(query)
-    stmt = sa.select(src.week).distinct().where(src.condition, src.area_id.in_(area_ids)).order_by(src.week)
+    stmt = (sa.select(Observation.week).distinct()
+            .where(visible(query), Observation.area_id.in_(area_ids)).order_by(Observation.week))
     return list(session.scalars(stmt))
 
 

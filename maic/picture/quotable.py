@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from maic.models import LRF, Agency, Return
-from maic.picture.core import PictureQuery, areas_in_scope, source
+from maic.models import LRF, Agency, Observation, Return
+from maic.picture.core import PictureQuery, areas_in_scope, source, visible
 from maic.reference import NEIGHBOUR_KIND
 from maic.weeks import deadline_for
 
@@ -47,9 +47,10 @@ def week_statuses(session: orm.Session, query: PictureQuery, *, deadline_rule: s
     area_ids = areas_in_scope(session, home)["id"].tolist()
     if not area_ids:
         return []
+    weeks = session.scalars(sa.select(Observation.week).distinct()
+                            .where(visible(home), Observation.area_id.in_(area_ids))
+                            .order_by(Observation.week.desc())).all()
     src = source(home)
-    weeks = session.scalars(sa.select(src.week).distinct().where(src.condition, src.area_id.in_(area_ids))
-                            .order_by(src.week.desc())).all()
     agencies = session.scalars(sa.select(Agency.id).join(LRF).where(
         LRF.is_home.is_(True), Agency.active.is_(True), Agency.kind != NEIGHBOUR_KIND)).all()
     received: dict[dt.date, int] = {}

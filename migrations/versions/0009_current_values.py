@@ -84,7 +84,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("metric_id", "week", "area_id", name="pk_current_value"),
         sqlite_with_rowid=False,
     )
-    op.create_index("ix_current_value_week_area", "current_value", ["week", "area_id"])
     op.execute(f"INSERT INTO current_value ({COLUMNS}) SELECT metric_id, area_id, week, value, return_id, id "
                "FROM observation WHERE superseded_at IS NULL")
     for statement in SQLITE if op.get_bind().dialect.name == "sqlite" else POSTGRES:
@@ -97,5 +96,4 @@ def downgrade() -> None:
                    ("" if op.get_bind().dialect.name == "sqlite" else " ON observation"))
         if op.get_bind().dialect.name != "sqlite":
             op.execute(f"DROP FUNCTION IF EXISTS observation_current_{name}()")
-    op.drop_index("ix_current_value_week_area", table_name="current_value")
     op.drop_table("current_value")
