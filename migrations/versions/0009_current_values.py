@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_current_values"
-down_revision: str | Sequence[str] | None = "0008_sessions_throttle"
+down_revision: str | Sequence[str] | None = "0010_scheduler_heartbeat"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
