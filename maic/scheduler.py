@@ -116,6 +116,15 @@ register_job("backup", _backup, lambda c: max(60, int(float(c["MAIC_BACKUP_INTER
              "back up the database, received files and reference data to MAIC_BACKUP_DIR; keep the newest "
              "MAIC_BACKUP_KEEP")
 
+def _weekly_pack(ctx: JobContext) -> str:  # issue 13
+    from maic.briefing import scheduled_pack
+
+    return scheduled_pack(ctx.factory, ctx.config)
+
+
+register_job("briefing-weekly", _weekly_pack, lambda c: int(c.get("MAIC_BRIEFING_CHECK_SECONDS", 600)),
+             "make the week's SCG briefing pack once its returns are due (deadline + MAIC_BRIEFING_OFFSET_HOURS)")
+
 
 def _notify_check(ctx: JobContext) -> str:  # issue 14
     from maic.notify.checks import CheckSettings, run_checks
