@@ -58,7 +58,7 @@ def comms_document(session: orm.Session, request: PackRequest, settings: Briefin
     incident = session.scalar(sa.select(Incident).order_by(Incident.start))
     threshold = settings.threshold
     week = query.week_to
-    doc = Document(audience=COMMS, title="Warn and Inform brief: lines to take", lrf=home.name,
+    doc = Document(audience=COMMS, title="Warn and Inform brief", lrf=home.name,
                    incident=incident.name if incident else "", marking=COMMS_MARKING,
                    handling="For the LRF's Warn and Inform group. Public-safe lines: every count is rounded to the "
                             f"nearest {ROUND_TO} and none below {threshold} is given. Use only once approved.",
@@ -92,7 +92,6 @@ def comms_document(session: orm.Session, request: PackRequest, settings: Briefin
     rows = [[[a.name, ""], [count_words(a.count, threshold).replace("about ", "").replace(" people", ""), "num"]]
             for a in by_area.areas]
     doc.sections = [
-        Section("lines", "Lines to take", bullets=[*doc.key_points]),
         Section("areas", "People released by area this week", tables=[
             Table(f"People released by area, week beginning {dates.day(week)} (rounded to the nearest {ROUND_TO})",
                   ["Area", "Released"], rows)]),
