@@ -75,7 +75,8 @@ def chromium_problem(executable: str) -> str | None:
 
 
 def _templates(doc: Document) -> tuple[str, str]:
-    style = "font-family:system-ui,Arial,sans-serif;font-size:8pt;width:100%;margin:0 12mm;color:#0b0c0c;"
+    style = ("font-family:system-ui,Arial,sans-serif;font-size:8pt;width:100%;margin:0 12mm;color:#0b0c0c;"
+             "font-variant-ligatures:none;")
     marking = escape(doc.marking)
     header = f'<div style="{style}text-align:center;"><b>{marking}</b></div>'
     cell = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;"
