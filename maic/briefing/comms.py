@@ -99,7 +99,7 @@ def comms_document(session: orm.Session, request: PackRequest, settings: Briefin
             f"Counts are rounded to the nearest {ROUND_TO}, halves up (12.5 becomes 15), as the Ministry of Justice "
             "rounds its published tables; a total is rounded from the exact figure, so rounded parts may not add up "
             "to it.",
-            f"A count from 1 to {threshold - 1} is never given: it is shown as 'fewer than {threshold}'.",
+            f"A count below {threshold} (other than none) is never given: it is shown as 'fewer than {threshold}'.",
             "These are local figures from the partners' weekly returns, as at the time above; they are not official "
             "statistics. National figures come from the Ministry of Justice.",
             "No service pressure ratings are given here: they are for the Strategic Coordinating Group.",
