@@ -88,7 +88,7 @@ def comms_document(session: orm.Session, request: PackRequest, settings: Briefin
         figures_lines.append(f"Of those released that week, {count_words(nfa.value, threshold)} had no fixed address "
                              "on release; councils and partners are working to find them accommodation.")
     doc.key_points += figures_lines
-    by_area = picture.releases_by_area(session, query.__class__(week_to=week, week_from=week, as_at=as_at))
+    by_area = picture.releases_by_area(session, query.__class__(week_to=week, week_from=week, as_at=query.as_at))
     rows = [[[a.name, ""], [count_words(a.count, threshold).replace("about ", "").replace(" people", ""), "num"]]
             for a in by_area.areas]
     doc.sections = [
@@ -105,7 +105,7 @@ def comms_document(session: orm.Session, request: PackRequest, settings: Briefin
             "No service pressure ratings are given here: they are for the Strategic Coordinating Group.",
         ]),
     ]
-    raw = picture.values(session, query.__class__(as_at=as_at), COMMS_METRICS,
+    raw = picture.values(session, query.__class__(as_at=query.as_at), COMMS_METRICS,
                          picture.resolve_range(session, query)[0], week)
     doc.figures = {figure_key(m, a, w): int(v) for m, a, w, v in raw.itertuples(index=False)}
     return doc

@@ -32,6 +32,7 @@ from maic.errors import MaicError
 from maic.models import Incident
 from maic.picture import PictureQuery
 from maic.picture.completeness import LATE, MISSING, NOT_DUE, ON_TIME
+from maic.picture.core import value_map
 
 SERIES_METRICS = ["releases_total", "releases_tranche1", "releases_tranche2", "releases_nfa"]
 # The latest weeks of the weekly series table printed (the chart shows every week; the CSV export has them all).
@@ -46,13 +47,16 @@ HANDLING = {
 def pack_query(session: orm.Session, request: PackRequest, settings: BriefingSettings,
                as_at: dt.datetime) -> PictureQuery:
     """The dashboard's query for the request: its week when none is chosen is the week the picture opens on
-    (the newest whose returns are due and mostly in), worked out as at the pack's time."""
+    (the newest whose returns are due and mostly in), worked out as at the pack's time. A live pack (no as-at
+    asked for) reads the current figures exactly as the live dashboard does; its as-at is the moment it is made,
+    and there can be no revision since then to look for (which at national scale cost seconds a panel)."""
+    at = request.as_at
     week = request.week
     if week is None:
-        week = picture.default_week(picture.week_statuses(session, PictureQuery(as_at=as_at),
+        week = picture.default_week(picture.week_statuses(session, PictureQuery(as_at=at),
                                                           deadline_rule=settings.deadline_rule, tz=settings.tz))
     return PictureQuery(week_to=week, week_from=request.week_from, area_codes=(request.area,) if request.area else (),
-                        include_neighbours=request.scope == NEIGHBOURS, as_at=as_at)
+                        include_neighbours=request.scope == NEIGHBOURS, as_at=at)
 
 
 def _scope_text(session: orm.Session, query: PictureQuery, lrf_name: str) -> tuple[str, str]:
@@ -116,13 +120,9 @@ def quoted_figures(session: orm.Session, query: PictureQuery, week_from: dt.date
     """Every value the pack is made of: each metric for the week and the three before it (the tiles' change,
     the RAG's last week, the forward look's share), and the release series for every week shown."""
     keys = list(picture.metric_catalogue(session)["key"])
-    recent = picture.values(session, query, keys, week - 3 * picture.WEEK, week)
-    series = picture.values(session, query, SERIES_METRICS, week_from, week)
-    out: dict[str, int] = {}
-    for frame in (series, recent):
-        for metric, area, when, value in frame.itertuples(index=False):
-            out[figure_key(metric, area, when)] = int(value)
-    return out
+    found = value_map(session, query, SERIES_METRICS, week_from, week)
+    found.update(value_map(session, query, keys, max(week_from, week - 3 * picture.WEEK), week))
+    return {figure_key(metric, area, when): value for (metric, area, when), value in found.items()}
 
 
 def _status_names(weekly, status: str) -> list[str]:
@@ -227,8 +227,12 @@ def shortfall_section(found) -> Section:
     section.sentences.append(sentence)
     if found.missing:
         section.notes.append("No capacity figure for " + ", ".join(found.missing) + ": not counted.")
-    section.charts.append(Chart(figures.shortfall_bars(found.rows),
+    shown = found.rows[:CHART_AREAS]
+    section.charts.append(Chart(figures.shortfall_bars(shown),
                                 "Bar chart of demand against spare places by area, worst shortfall first. " + sentence))
+    if len(found.rows) > CHART_AREAS:
+        section.notes.append(f"The chart shows the {CHART_AREAS} areas with the largest shortfall; the table lists all "
+                             f"{len(found.rows)}.")
     if sum(1 for _w, v, _n in found.trend if v is not None) > 1:
         section.charts.append(Chart(figures.trend_line([(w, v) for w, v, _n in found.trend], "Shortfall"),
                                     "Line chart of the total shortfall each week."))
@@ -253,13 +257,22 @@ def forward_section(found) -> Section:
     if found.coverage:
         sentence += f" Notifications cover {found.coverage}."
     section.sentences.append(sentence)
-    section.charts.append(Chart(figures.forward_bars(found), "Bar chart by area of releases notified for the next four "
+    chart = found
+    if len(found.rows) > CHART_AREAS:
+        chart = replace(found, rows=sorted(found.rows, key=lambda r: (-(r.short or 0), -(r.total or 0)))[:CHART_AREAS])
+        section.notes.append(f"The chart shows the {CHART_AREAS} areas expected to be shortest of places (then with "
+                             f"the most releases notified); the table lists all {len(found.rows)}.")
+    section.charts.append(Chart(figures.forward_bars(chart), "Bar chart by area of releases notified for the next four "
                                 "weeks, those expected with no fixed abode, and spare TA places now."))
     section.tables.append(Table.from_frame(picture.forward_table(found), "Releases notified for the coming four "
                                            "weeks against spare places"))
     return section
 
 
+# Charts on paper show at most this many areas (the table beside each lists them all).
+CHART_AREAS = 20
+# More areas than this and the service pressure table is printed with one row per area.
+WIDE_AREAS = 12
 RAG_LETTER_WORDS = {"R": "R (red)", "A": "A (amber)", "G": "G (green)"}
 
 
@@ -273,28 +286,39 @@ def pressure_section(found) -> Section:
     section.sentences.append(
         f"Week beginning {dates.day(found.week)}: {counts['R']} red (R), {counts['A']} amber (A), {counts['G']} green "
         f"(G) of {len(found.cells)} service and area pairs ({len(found.cells) - len(rated)} without a figure).")
-    section.charts.append(Chart(figures.rag_heatmap(found.metrics, found.areas, found.cells, area_lrfs=found.area_lrfs),
-                                "Heatmap of services by area with the letter R, A or G in each cell."))
+    if len(found.areas) <= CHART_AREAS:
+        section.charts.append(Chart(figures.rag_heatmap(found.metrics, found.areas, found.cells,
+                                                        area_lrfs=found.area_lrfs),
+                                    "Heatmap of services by area with the letter R, A or G in each cell."))
+    else:
+        section.notes.append(f"With {len(found.areas)} areas the heatmap would not be legible on paper: the table "
+                             "below gives every rating, and the red list every service at red.")
     by_key = {m.key: m for m in found.metrics}
     was = {"R": "red last week too", "A": "amber last week", "G": "green last week"}
     section.bullets = [f"R {c.label}, {c.area_name}: {c.value:,} ({by_key[c.metric].threshold_text()}; "
                        f"{was.get(c.previous_rag or '', 'no figure last week')})" for c in found.red]
     if not section.bullets:
         section.notes.append("No service is at red this week.")
-    rows = []
     cells = {(c.metric, c.area_code): c for c in found.cells}
-    for m in found.metrics:
-        row = [[f"{m.label} ({m.threshold_text()})", ""]]
-        for code, _name in found.areas:
-            c = cells.get((m.key, code))
-            if c is None or c.value is None:
-                row.append(["–", "rag-none"])
-            else:
-                row.append([f"{c.rag or '–'} {c.value:,}" + (f" {REVISED_MARK}" if c.revised else ""),
-                            f"rag rag-{c.rag or 'none'}"])
-        rows.append(row)
-    section.tables.append(Table("Service pressure by area: R red, A amber, G green, – no figure, then the value",
-                                ["Service (thresholds)", *(name for _c, name in found.areas)], rows))
+
+    def cell(metric: str, code: str) -> list[str]:
+        c = cells.get((metric, code))
+        if c is None or c.value is None:
+            return ["–", "rag-none"]
+        return [f"{c.rag or '–'} {c.value:,}" + (f" {REVISED_MARK}" if c.revised else ""), f"rag rag-{c.rag or 'none'}"]
+
+    caption = "Service pressure by area: R red, A amber, G green, – no figure, then the value"
+    if len(found.areas) <= WIDE_AREAS:
+        section.tables.append(Table(caption, ["Service (thresholds)", *(name for _c, name in found.areas)],
+                                    [[[f"{m.label} ({m.threshold_text()})", ""], *(cell(m.key, code)
+                                                                                   for code, _n in found.areas)]
+                                     for m in found.metrics]))
+    else:  # many areas: one row per area, so the page stays readable; the thresholds are listed below
+        section.tables.append(Table(caption, ["Area", *(m.label for m in found.metrics)],
+                                    [[[name, ""], *(cell(m.key, code) for m in found.metrics)]
+                                     for code, name in found.areas]))
+        section.notes.append("Thresholds: " + "; ".join(f"{m.label}: {m.threshold_text()}" for m in found.metrics)
+                             + ".")
     return section
 
 
