@@ -127,7 +127,7 @@ def value_map(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     stmt = (sa.select(Observation.metric_id, Observation.area_id, Observation.week, Observation.value)
             .where(visible(query), Observation.metric_id.in_(list(ids.values())),
                    Observation.week.between(week_from, week_to), Observation.area_id.in_(list(area_code))))
-    return {(metric_key[m], area_code[a], w): int(v) for m, a, w, v in session.execute(stmt).tuples()}
+    return {(metric_key[m], area_code[a], w): int(v) for m, a, w, v in session.execute(stmt)}
 
 
 def observation_history(session: orm.Session, metric_keys: list[str], area_codes: tuple[str, ...],
