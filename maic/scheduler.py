@@ -122,6 +122,14 @@ def _weekly_pack(ctx: JobContext) -> str:  # issue 13
     return scheduled_pack(ctx.factory, ctx.config)
 
 
+def _pack_revisions(ctx: JobContext) -> str:  # issue 13
+    from maic.briefing.schedule import revision_notices
+
+    return revision_notices(ctx.factory)
+
+
+register_job("briefing-revisions", _pack_revisions, lambda c: int(c.get("MAIC_BRIEFING_CHECK_SECONDS", 600)),
+             "tell the MAIC when a correction changed a figure in a briefing pack already issued")
 register_job("briefing-weekly", _weekly_pack, lambda c: int(c.get("MAIC_BRIEFING_CHECK_SECONDS", 600)),
              "make the week's SCG briefing pack once its returns are due (deadline + MAIC_BRIEFING_OFFSET_HOURS)")
 

@@ -18,6 +18,9 @@ Every number comes from maic.picture. Never imports dash or flask. The functions
 - ``BriefingSettings.from_config(config)`` reads MAIC_PROTECTIVE_MARKING, MAIC_TIMEZONE, MAIC_RETURN_DEADLINE,
   MAIC_SUPPRESSION_THRESHOLD, MAIC_INCIDENT_START, MAIC_SHARED_HISTORY_DAYS, MAIC_CHROMIUM, MAIC_DEMO_BANNER.
 - ``scheduled_pack(factory, config, now=None) -> str``: the scheduler's weekly SCG pack (job "briefing-weekly").
+- Notifications (maic.notify, issue 14): issue_pack writes "a new pack is ready" (notify.pack_issued) in its own
+  transaction for every issued SCG or neighbours' pack; ``store.notify_revised(session)`` (job
+  "briefing-revisions") writes notify.pack_revised once per distinct set of revised figures of an issued pack.
 """
 
 from maic.briefing.document import AUDIENCE_NAMES, AUDIENCES, COMMS, NEIGHBOUR, SCG, Document

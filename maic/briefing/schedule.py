@@ -44,3 +44,12 @@ def scheduled_pack(factory: orm.sessionmaker[orm.Session], config: dict[str, Any
         pack = issue_pack(session, PackRequest(audience=SCG, week=week, as_at=now.replace(microsecond=0), format=fmt),
                           SCHEDULER, settings=settings, now=now)
     return f"pack {pack.id} for the week beginning {week} ({fmt})" + (f"; PDF not made: {problem}" if problem else "")
+
+
+def revision_notices(factory: orm.sessionmaker[orm.Session], now: dt.datetime | None = None) -> str:
+    """The scheduler's check for issued packs a correction changed: a notice to the MAIC for each new revision."""
+    from maic.briefing.store import notify_revised
+
+    with factory() as session, session.begin():
+        sent = notify_revised(session, now)
+    return f"{sent} packs revised since issue announced" if sent else "no new revision of an issued pack"

@@ -113,7 +113,36 @@ def issue_pack(session: orm.Session, request: PackRequest, made_by: str, *, sett
                  f"scope={request.scope}; area={request.area or 'all'}; format={request.format}; sha256={digest}",
                  remote_addr)
     session.flush()
+    if row.status == PackStatus.ISSUED:
+        from maic import notify  # the notifications import the picture; imported when a pack is issued
+
+        # "A new pack is ready", in this transaction: it goes out only if the pack is kept.
+        notify.pack_issued(session, row.id, f"{row.title}, {doc.week_text}, as at {doc.as_at_text}", PACKS_PAGE,
+                           audience=row.audience, issued_by=made_by, now=now)
     return IssuedPack.of(row)
+
+
+PACKS_PAGE = "/dash/briefings"
+
+
+def notify_revised(session: orm.Session, now: dt.datetime | None = None) -> int:
+    """A "revised since" notice to the MAIC for each issued pack a correction changed, once per distinct set of
+    revised figures (the cause is their digest, so the same revision is never announced twice). Returns how many
+    packs had a new notice."""
+    from maic import notify
+
+    sent = 0
+    for pack in revised_packs(session):
+        cause = hashlib.sha256(repr([(f.metric, f.area, f.week.isoformat(), f.in_pack, f.now)
+                                     for f in pack.figures]).encode()).hexdigest()[:16]
+        changed = [f"{f.metric.replace('_', ' ')}, {f.area}, week beginning {dates.day(f.week)}: "
+                   f"{'no figure' if f.in_pack is None else f.in_pack} in the pack, "
+                   f"{'no figure' if f.now is None else f.now} now" for f in pack.figures[:5]]
+        if len(pack.figures) > 5:
+            changed.append(f"and {len(pack.figures) - 5} more")
+        sent += bool(notify.pack_revised(session, pack.id, pack.title, PACKS_PAGE, cause=cause, changed=changed,
+                                         now=now))
+    return sent
 
 
 def get_pack(session: orm.Session, pack_id: int) -> BriefingPack:

@@ -71,6 +71,21 @@ def test_a_correction_after_a_pack_marks_it_revised_and_the_next_pack_says_so(ap
                for note in since.notes)
     assert doc.version == "Version 2 for this week"
 
+    # Notices (issue 14's outbox): each pack "ready" when issued; the revision once, however often it is checked.
+    from maic.briefing.store import notify_revised
+    from maic.models import Notification
+    from tests.fixtures import make_user
+
+    make_user(factory, "analyst")
+    with factory() as session, session.begin():
+        assert notify_revised(session) == 1
+    with factory() as session, session.begin():
+        assert notify_revised(session) == 0
+    with factory() as session:
+        keys = {n.event_key for n in session.query(Notification)}
+    assert {f"pack_issued:{first.id}", f"pack_issued:{second.id}"} <= keys
+    assert any(k.startswith(f"pack_revised:{first.id}:") for k in keys)
+
     # The Briefings page lists both, the first with its revised figure.
     from callbacks import briefings
 
