@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the pinned dependencies
 
-run: install ## migrate, load reference and demo data (once), print the demo logins, serve on :8050
+run: install browser-deps ## migrate, load reference and demo data (once), print the demo logins, serve on :8050
 	$(BIN)/maic db upgrade
 	$(BIN)/maic reference load
 	$(BIN)/maic demo seed
@@ -29,13 +29,13 @@ run: install ## migrate, load reference and demo data (once), print the demo log
 # Production start (README "Running in production"): settings come from the environment only; MAIC_SECRET_KEY is
 # required. Migrations and the reference data come first, then gunicorn and the scheduler run side by side.
 prod: export MAIC_ENV = production
-prod: install ## migrate, load the reference data, then serve with gunicorn + run the scheduler (honcho, Procfile)
+prod: install browser-deps ## migrate, load the reference data, then serve with gunicorn + run the scheduler (honcho, Procfile)
 	@# honcho run: the settings of a .env file, if there is one, apply to the migration as to the processes.
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho run maic db upgrade
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho run maic reference load
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --no-colour start -f Procfile
 
-browser-deps: ## Debian's Chromium for the browser tests (Playwright's own download cannot work here)
+browser-deps: ## Debian's Chromium: it prints the PDF briefing packs, and drives the browser tests (Playwright's own download cannot work here)
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; \

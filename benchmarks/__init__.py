@@ -9,4 +9,5 @@ BENCHMARKS = {
     "kept": "benchmarks.kept",
     "panels": "benchmarks.panels",
     "preview": "benchmarks.preview",
+    "briefing": "benchmarks.briefing",
 }

@@ -17,3 +17,7 @@ def register(app) -> None:
     from callbacks import notifications  # issue 14
 
     notifications.register(app)
+
+    from callbacks import briefings  # issue 13
+
+    briefings.register(app)

@@ -525,6 +525,12 @@ def export_csv(n_clicks, panel: str, data, drill_state):
     return dcc.send_string(text, f"maic-{panel}-{stamp}.csv", type="text/csv")
 
 
+def briefing_href_for(data) -> str:
+    """The briefing pack's address for the filters on screen (the route checks them again)."""
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    return "/briefings/pack" + Filters.from_data(data).to_search()
+
+
 # --- live -------------------------------------------------------------------------------------------------
 
 def check_version(_tick, known):
@@ -553,7 +559,8 @@ def register(app) -> None:
                         (f"{ids.DRILL_STATE}.data", permissions.DRILL_DOWN),
                         (f"{ids.WEEK_PICKER}.options", permissions.VIEW_PICTURE),
                         (f"{ids.DRILL_FOCUS}.data", permissions.DRILL_DOWN),
-                        (f"{{{ids.EXPORT_DOWNLOAD}}}.data", permissions.EXPORT)):
+                        (f"{{{ids.EXPORT_DOWNLOAD}}}.data", permissions.EXPORT),
+                        (f"{{{ids.BRIEFING_LINK}}}.href", permissions.VIEW_PICTURE)):
         _guard.rule(key, action)
 
     app.callback(Output(ids.DATA_VERSION, "data"), Input(ids.LIVE_TIMER, "n_intervals"),
@@ -576,6 +583,12 @@ def register(app) -> None:
         now = f"{ids.ASAT_NOW}.n_clicks" in ctx.triggered_prop_ids
         return sync_filters(ids.ASAT_NOW if now else ctx.triggered_id, search, week_from, week_to, area, scope,
                             asat_date, asat_time, measure, current=current)
+
+    # The pack link's address follows the filters. Pattern-matched, because only roles that may export have the
+    # link; the address reveals nothing (the route checks EXPORT), so any reader of the picture may compute it.
+    @app.callback(Output({"type": ids.BRIEFING_LINK, "n": ALL}, "href"), Input(ids.FILTERS, "data"))
+    def briefing_href(data):
+        return [briefing_href_for(data)] * len(ctx.outputs_list)
 
     @app.callback(Output(ids.WEEK_PICKER, "options"), Input(ids.DATA_VERSION, "data"), prevent_initial_call=True)
     def week_picker_options(_version):

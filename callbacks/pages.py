@@ -24,6 +24,7 @@ PAGES: list[Page] = [
     Page("/dash/returns", "Returns", permissions.VIEW_RETURNS),
     Page("/dash/admin/scheduler", "Scheduler", permissions.ADMIN),
     Page("/dash/shared", "Shared view", permissions.VIEW_SHARED),
+    Page("/dash/briefings", "Briefings", permissions.VIEW_BRIEFINGS),
     Page("/dash/admin", "Admin", permissions.ADMIN),
     # issue 14: reached from the header's count, so not in the navigation; the outbox is the admins'.
     Page("/dash/notifications", "Notifications", permissions.NOTIFICATIONS, in_nav=False),

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from dash import Input, Output, html
 
-from callbacks import admin, notifications, overview, returns, scheduler, shared
+from callbacks import admin, briefings, notifications, overview, returns, scheduler, shared
 from callbacks._common import user
 from callbacks.pages import PAGES, home_for, page_for
 from layouts import ids
@@ -22,6 +22,7 @@ BUILDERS: dict[str, Callable[[], object]] = {
     "/dash/returns": returns.render_page,
     "/dash/admin/scheduler": scheduler.render_page,
     "/dash/shared": shared.render_page,
+    "/dash/briefings": briefings.render_page,
     "/dash/admin": admin.render_page,
     "/dash/notifications": notifications.render_page,
     "/dash/admin/outbox": notifications.render_outbox,

@@ -82,7 +82,7 @@ def keep_range(trigger: str | None, week_from: str | None, week_to: str | None):
 def shared_panel(metric: str | None, week_from: str | None, week_to: str | None, areas: list[str] | None):
     permissions.require(user(), permissions.VIEW_SHARED)
     if not metric:
-        return None, view.table(view.SharedTableData("", "", "", 0, "")), "/exports/shared.csv"
+        return None, view.table(view.SharedTableData("", "", "", 0, "")), "/exports/shared.csv", "/briefings/neighbour"
     first, last = ordered_weeks(week_from, week_to)
     query = shared.SharedQuery(week_from=first, week_to=last, area_codes=tuple(sorted(areas or ())), metrics=(metric,))
     picture = picture_for(query)
@@ -91,11 +91,13 @@ def shared_panel(metric: str | None, week_from: str | None, week_to: str | None,
     params += [("area", code) for code in query.area_codes]
     return (view.as_at_text(f"{local:%d %b %Y %H:%M} ({local:%Z})"),
             view.table(table_data(picture, metric, setting("MAIC_PROTECTIVE_MARKING"))),
-            "/exports/shared.csv?" + urlencode(params))
+            "/exports/shared.csv?" + urlencode(params),
+            "/briefings/neighbour?" + urlencode([p for p in params if p[0] in ("week_from", "week_to")]))
 
 
 def register(app) -> None:
-    for key in (f"{ids.SHARED_ASAT}.children", f"{ids.SHARED_TABLE}.children", f"{ids.SHARED_EXPORT}.href"):
+    for key in (f"{ids.SHARED_ASAT}.children", f"{ids.SHARED_TABLE}.children", f"{ids.SHARED_EXPORT}.href",
+                f"{ids.SHARED_PACK}.href"):
         _guard.rule(key, permissions.VIEW_SHARED)
 
     for key in (f"{ids.SHARED_WEEK_FROM}.value", f"{ids.SHARED_WEEK_TO}.value"):
@@ -107,7 +109,7 @@ def register(app) -> None:
         return keep_range(ctx.triggered_id, week_from, week_to)
 
     @app.callback(Output(ids.SHARED_ASAT, "children"), Output(ids.SHARED_TABLE, "children"),
-                  Output(ids.SHARED_EXPORT, "href"),
+                  Output(ids.SHARED_EXPORT, "href"), Output(ids.SHARED_PACK, "href"),
                   Input(ids.SHARED_METRIC, "value"), Input(ids.SHARED_WEEK_FROM, "value"),
                   Input(ids.SHARED_WEEK_TO, "value"), Input(ids.SHARED_AREAS, "value"),
                   Input(ids.DATA_VERSION, "data"))

@@ -146,3 +146,12 @@ OUTBOX_EMAIL_USER = "outbox-email-user"
 OUTBOX_EMAIL = "outbox-email"
 OUTBOX_EMAIL_SAVE = "outbox-email-save"
 OUTBOX_ADDRESSES = "outbox-addresses"
+# Briefing packs (issue 13): the common picture's pack link, the shared view's, the Briefings page.
+BRIEFING_LINK = "briefing-link"
+SHARED_PACK = "shared-pack"
+BRIEFINGS_TABLE = "briefings-table"
+BRIEFINGS_COMMS = "briefings-comms"
+BRIEFINGS_MESSAGE = "briefings-message"
+BRIEFINGS_REFRESH = "briefings-refresh"
+# An approve button per draft: {"type": BRIEFING_APPROVE, "pack": id}.
+BRIEFING_APPROVE = "briefing-approve"

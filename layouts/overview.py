@@ -68,6 +68,15 @@ def export_button(panel: str, can_export: bool) -> html.Span | None:
     ])
 
 
+def briefing_link(can_export: bool) -> html.A | None:
+    """The SCG briefing pack (PDF) for exactly what is on screen: its href follows the filters (week, area,
+    scope, as at); the server makes, keeps and audits the pack."""
+    if not can_export:
+        return None
+    return html.A("Briefing pack (PDF)", id={"type": ids.BRIEFING_LINK, "n": 0}, href="/briefings/pack", download="",
+                  className="button small", title="The SCG briefing pack for the week, area, scope and as-at shown")
+
+
 def control(label: str, component_id: str, component, hint: str = "") -> html.Div:
     return html.Div(className="control", children=[html.Label(label, htmlFor=component_id), component,
                                                    html.Span(hint, className="hint") if hint else None])
@@ -153,6 +162,7 @@ def layout(options: OverviewOptions) -> html.Div:
         html.Div(className="asat-row", children=[
             html.Div(id=ids.HEADLINE_ASAT, **{"aria-live": "polite"}),
             export_button("headlines", options.can_export),
+            briefing_link(options.can_export),
         ]),
         html.Div(id=TILES_ANCHOR[0], tabIndex="-1", **{"aria-label": TILES_ANCHOR[1]}, role="region", children=[
             html.Div(id=ids.HEADLINE_TILES, className="tiles", **{"aria-live": "polite"})]),

@@ -71,8 +71,10 @@ def layout(lrf_name: str, metrics: list[tuple[str, str]], weeks: list[dt.date], 
         ]),
         html.Div(id=ids.SHARED_ASAT),
         waiting(html.Div(id=ids.SHARED_TABLE, **{"aria-live": "polite"})),
-        html.P(html.A("Download these figures (CSV)", id=ids.SHARED_EXPORT, href="/exports/shared.csv",
-                      className="button")),
+        html.P([html.A("Download these figures (CSV)", id=ids.SHARED_EXPORT, href="/exports/shared.csv",
+                       className="button"), " ",
+                html.A("Neighbours' pack (PDF)", id=ids.SHARED_PACK, href="/briefings/neighbour", download="",
+                       className="button secondary")]),
     ])
 
 

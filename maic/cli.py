@@ -723,3 +723,66 @@ def restore(ctx: Context, file: str, check: bool) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _as_at(value: str | None, tz: str) -> dt.datetime | None:
+    """--as-at as naive UTC: ISO 8601 with an offset or Z, or a local time in MAIC_TIMEZONE without one."""
+    from zoneinfo import ZoneInfo
+
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise MaicError(f"--as-at {value!r}: write a time like 2024-11-20T10:00 (UK time) or "
+                        "2024-11-20T10:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(tz))
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@main.command("briefing")
+@click.option("--as-at", "as_at", default=None, help="As at this time (UK time unless an offset is given); default now.")
+@click.option("--scope", type=click.Choice(["home", "home+neighbours"]), default="home", show_default=True)
+@click.option("--week", default=None, help="Week (any day in it, YYYY-MM-DD); default the week the picture opens on.")
+@click.option("--from-week", "week_from", default=None, help="First week of the series (default the incident start).")
+@click.option("--area", default=None, help="One area's code (default all areas).")
+@click.option("--audience", type=click.Choice(["scg", "neighbour", "comms"]), default="scg", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@pass_ctx
+def briefing(ctx: Context, as_at: str | None, scope: str, week: str | None, week_from: str | None, area: str | None,
+             audience: str, fmt: str, output: str) -> None:
+    """Make a briefing pack (kept as issued and audited) and write it to a file."""
+    from maic.briefing import BriefingSettings, PackRequest, RendererMissing, issue_pack
+    from maic.weeks import parse_week
+
+    settings = BriefingSettings.from_config(ctx.config)
+    try:
+        request = PackRequest(audience=audience, week=parse_week(week) if week else None,
+                              week_from=parse_week(week_from) if week_from else None, area=area,
+                              scope="neighbours" if scope == "home+neighbours" else "home",
+                              as_at=_as_at(as_at, settings.tz), format=fmt)
+    except ValueError as exc:
+        fail(MaicError(str(exc)))
+    except MaicError as exc:
+        fail(exc)
+    made_by = f"cli:{getpass.getuser()}"
+    try:
+        with transaction(ctx.factory) as session:
+            pack = issue_pack(session, request, made_by, settings=settings)
+    except RendererMissing as exc:
+        html_path = Path(output).with_suffix(".html")
+        with transaction(ctx.factory) as session:
+            pack = issue_pack(session, PackRequest(**{**request.__dict__, "format": "html"}), made_by,
+                              settings=settings)
+        html_path.write_bytes(pack.content)
+        click.echo(f"error: no PDF made. {exc.message}\nThe HTML pack was written to {html_path} (pack {pack.id}).",
+                   err=True)
+        sys.exit(1)
+    except MaicError as exc:
+        fail(exc)
+    Path(output).write_bytes(pack.content)
+    suffix = " (a draft until an analyst approves it on the Briefings page)" if pack.status == "draft" else ""
+    click.echo(f"pack {pack.id}: {pack.title}, {pack.week or 'no week'}, as at {pack.as_at:%Y-%m-%d %H:%M} UTC; "
+               f"sha256 {pack.sha256}; written to {output}{suffix}")

@@ -156,6 +156,16 @@ ENVIRONMENTS = ("development", "production")
 # A key shorter than this is guessable enough to forge a session cookie.
 MIN_PRODUCTION_KEY_LENGTH = 32
 
+SETTINGS += (
+    # issue 13: briefing packs
+    Setting("MAIC_CHROMIUM", "/usr/bin/chromium", "Headless Chromium that prints PDF briefing packs "
+            "(`make browser-deps` installs Debian's); without it packs are made as HTML only.", str),
+    Setting("MAIC_BRIEFING_OFFSET_HOURS", 2.0, "Hours after a week's return deadline at which the scheduler makes "
+            "that week's SCG briefing pack (once per week).", float),
+    Setting("MAIC_BRIEFING_CHECK_SECONDS", 600, "How often the scheduler checks whether the week's SCG pack is due.",
+            int),
+)
+
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
 

@@ -457,3 +457,42 @@ class PullStreak(Base):
     source: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     since: Mapped[dt.datetime | None]
+
+
+# --- issue 13: briefing packs ------------------------------------------------------------------------
+
+
+class PackStatus(StrEnum):
+    ISSUED = "issued"      # an SCG or neighbours' pack: kept exactly as issued
+    DRAFT = "draft"        # a Warn and Inform brief an analyst has not yet approved
+    APPROVED = "approved"  # a Warn and Inform brief an analyst approved: the file is the approved text
+
+
+class BriefingPack(Base):
+    """A pack as issued: the file (bytes, sha256), what it was made for and as at when, by whom, and every figure
+    it quoted (metric|area|week -> value), so a later correction that touches one can be found. Never changed
+    once issued; a draft brief gains its approved file once, when an analyst approves it."""
+
+    __tablename__ = "briefing_pack"
+    __table_args__ = (sa.Index("ix_briefing_pack_audience_as_at", "audience", "as_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audience: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), default=PackStatus.ISSUED)
+    format: Mapped[str] = mapped_column(sa.String(8))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    week: Mapped[dt.date | None]
+    scope: Mapped[str] = mapped_column(sa.String(16), default="home")
+    area: Mapped[str | None] = mapped_column(sa.String(32))
+    as_at: Mapped[dt.datetime]
+    made_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    made_by: Mapped[str] = mapped_column(sa.String(120))
+    data_version: Mapped[int] = mapped_column(sa.BigInteger)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size_bytes: Mapped[int]
+    file: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    # The document as made (maic.briefing.document.Document.to_json), figures included.
+    document: Mapped[dict] = mapped_column(sa.JSON, deferred=True)
+    approved_by: Mapped[str | None] = mapped_column(sa.String(120))
+    approved_at: Mapped[dt.datetime | None]

@@ -27,6 +27,9 @@ VIEW_RETURNS = "returns.view"
 ADMIN = "admin"
 # A user's own notifications and choices (issue 14): every user role; each sees only their own.
 NOTIFICATIONS = "notifications.own"
+# Briefing packs (issue 13): the Briefings page and its downloads; approving a Warn and Inform brief.
+VIEW_BRIEFINGS = "briefings.view"
+APPROVE_BRIEF = "briefings.approve"
 # Whether anything changed since a number the page already has: reveals no figure, so every role may ask.
 DATA_VERSION = "picture.data_version"
 # The shared API, asked by a neighbour's system with a bearer token (the same rules as a neighbour user).
@@ -51,6 +54,8 @@ POLICY: dict[str, frozenset[str]] = {
     VIEW_RETURNS: frozenset({Role.ADMIN, Role.ANALYST, Role.AGENCY_LEAD}),
     ADMIN: frozenset({Role.ADMIN}),
     NOTIFICATIONS: frozenset({*_ALL_INTERNAL, Role.NEIGHBOUR}),
+    VIEW_BRIEFINGS: frozenset({Role.ADMIN, Role.ANALYST, Role.VIEWER}),
+    APPROVE_BRIEF: frozenset({Role.ADMIN, Role.ANALYST}),
     DATA_VERSION: frozenset({*_ALL_INTERNAL, Role.NEIGHBOUR}),
     API_SHARED: frozenset({API_TOKEN_ROLE}),
 }

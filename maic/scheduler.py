@@ -116,6 +116,23 @@ register_job("backup", _backup, lambda c: max(60, int(float(c["MAIC_BACKUP_INTER
              "back up the database, received files and reference data to MAIC_BACKUP_DIR; keep the newest "
              "MAIC_BACKUP_KEEP")
 
+def _weekly_pack(ctx: JobContext) -> str:  # issue 13
+    from maic.briefing import scheduled_pack
+
+    return scheduled_pack(ctx.factory, ctx.config)
+
+
+def _pack_revisions(ctx: JobContext) -> str:  # issue 13
+    from maic.briefing.schedule import revision_notices
+
+    return revision_notices(ctx.factory)
+
+
+register_job("briefing-revisions", _pack_revisions, lambda c: int(c.get("MAIC_BRIEFING_CHECK_SECONDS", 600)),
+             "tell the MAIC when a correction changed a figure in a briefing pack already issued")
+register_job("briefing-weekly", _weekly_pack, lambda c: int(c.get("MAIC_BRIEFING_CHECK_SECONDS", 600)),
+             "make the week's SCG briefing pack once its returns are due (deadline + MAIC_BRIEFING_OFFSET_HOURS)")
+
 
 def _notify_check(ctx: JobContext) -> str:  # issue 14
     from maic.notify.checks import CheckSettings, run_checks

@@ -162,6 +162,22 @@ def values(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return pd.DataFrame(session.execute(stmt).all(), columns=columns)
 
 
+def value_map(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
+              week_to: dt.date) -> dict[tuple[str, str, dt.date], int]:
+    """The same rows as values(), as a plain dict (metric, area code, week) -> value: no frame, for callers that
+    keep hundreds of thousands of figures (a briefing pack's quoted figures at national scale)."""
+    areas = areas_in_scope(session, query)
+    ids = metric_ids(session, metric_keys)
+    if areas.empty or not ids:
+        return {}
+    metric_key = {metric_id: key for key, metric_id in ids.items()}
+    area_code = dict(zip(areas["id"].tolist(), areas["code"].tolist(), strict=True))
+    stmt = (sa.select(Observation.metric_id, Observation.area_id, Observation.week, Observation.value)
+            .where(visible(query), Observation.metric_id.in_(list(ids.values())),
+                   Observation.week.between(week_from, week_to), Observation.area_id.in_(list(area_code))))
+    return {(metric_key[m], area_code[a], w): int(v) for m, a, w, v in session.execute(stmt)}
+
+
 def observation_history(session: orm.Session, metric_keys: list[str], area_codes: tuple[str, ...],
                         week_from: dt.date, since: dt.datetime,
                         ) -> tuple[list[dt.datetime], list[dict[tuple[str, str, dt.date], int]]]:

@@ -10,7 +10,18 @@ from maic.web.session_user import SessionUser  # noqa: F401  (re-exported for ca
 
 def init_app(app, *, callback_namer=None) -> None:
     from maic.sharing import api
-    from maic.web import access, auth_views, boundaries, errors, exports, guard, limits, ops, security
+    from maic.web import (
+        access,
+        auth_views,
+        boundaries,
+        briefings,
+        errors,
+        exports,
+        guard,
+        limits,
+        ops,
+        security,
+    )
 
     guard.init_app(app)  # first: an anonymous Dash request gets 401, not a CSRF complaint
     access.init_app(app)
@@ -18,6 +29,7 @@ def init_app(app, *, callback_namer=None) -> None:
     security.init_app(app)
     api.init_app(app)
     exports.init_app(app)
+    briefings.init_app(app)
     boundaries.init_app(app)
     errors.init_app(app)
     limits.init_app(app)

@@ -41,6 +41,9 @@ ROUTE_RULES: dict[str, str] = {
     "exports.shared_csv": p.VIEW_SHARED,
     "exports.audit_csv": p.ADMIN,
     "boundaries.districts": p.SIGNED_IN,
+    "briefings.picture_pack": p.EXPORT,
+    "briefings.neighbour_pack": p.VIEW_SHARED,
+    "briefings.pack_file": p.VIEW_BRIEFINGS,
 }
 
 

@@ -47,6 +47,10 @@ def _concrete(rule) -> str | None:
     url = rule.rule
     url = url.replace("<path:filename>", "maic.css").replace("<string:package_name>", "dash")
     url = url.replace("<path:fingerprinted_path>", "dash-renderer/build/dash_renderer.v0m0.min.js")
+    # A pack that does not exist: allowed roles get 404, the others are refused before the lookup.
+    url = url.replace("<int:pack_id>", "999")
+    if rule.endpoint in ("briefings.picture_pack", "briefings.neighbour_pack"):
+        url += "?format=html"  # the permissions are the PDF's; HTML spares a browser per role
     assert "<" not in url, f"the matrix cannot build a URL for {rule.rule}: teach it this converter"
     return url
 
