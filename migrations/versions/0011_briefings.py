@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_briefings"
-down_revision: str | Sequence[str] | None = "0010_scheduler_heartbeat"
+down_revision: str | Sequence[str] | None = "0009_current_values"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
