@@ -29,7 +29,7 @@ def _csv_response(body: str, filename: str) -> Response:
 @bp.get("/shared.csv")
 def shared_csv():
     permissions.require(current_user, permissions.VIEW_SHARED)
-    picture = api.picture_for(api.query_from_args(request.args))
+    picture = api.picture_for(api.question())
     db = session_for(current_app)
     audit.record(db, current_user.username, "export.shared_csv", request.full_path[:255],
                  remote_addr=request.remote_addr or "")

@@ -140,6 +140,22 @@ def test_csv_carries_the_marking_and_the_same_figures(api_app, factory):
         (c["metric"], c["area_code"], c["week"], c["measure"], c["shown"]) for c in as_json]
 
 
+def test_the_shared_views_download_is_the_apis_csv(api_app, factory):
+    """The shared view's "Download these figures (CSV)" link (/exports/shared.csv) for a signed-in neighbour
+    gives the API's rows for the same question (it once failed with a 500: the weeks were not passed)."""
+    token = new_token(factory)
+    question = "week_from=2024-09-09&week_to=2024-09-23"
+    from_api = api_app.test_client().get(f"/api/v1/shared.csv?{question}", headers=bearer(token))
+    neighbour = api_app.test_client()
+    login_as(neighbour, factory, "neighbour")
+    download = neighbour.get(f"/exports/shared.csv?{question}")
+    assert download.status_code == 200, download.get_data(as_text=True)[:500]
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True).split("\n", 1)[1])))
+    expected = list(csv.DictReader(io.StringIO(from_api.get_data(as_text=True).split("\n", 1)[1])))
+    assert rows and rows == expected
+
+
 def test_csv_neutralises_text_that_a_spreadsheet_would_run(api_app, factory):
     from maic.models import Area
 
