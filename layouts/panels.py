@@ -7,40 +7,20 @@ Empty and partial data get a plain message, never a blank chart. Never touches t
 from __future__ import annotations
 
 import datetime as dt
-import math
 from html import escape
-from typing import Any
 
-import pandas as pd
 from dash import dcc, html
 
 from layouts import figures, ids
 from maic import dates
 from maic.plaintext import one_line
-from maic.rounding import fixed
+from maic.rounding import cell_text, fixed
 
 REVISED_MARK = "✱"
-NO_FIGURE = "—"
 
 
 def message(text: str, kind: str = "info") -> html.P:
     return html.P(text, className=f"panel-message {kind}")
-
-
-def _cell_text(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return NO_FIGURE
-    if isinstance(value, bool):
-        return "yes" if value else ""
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return dates.day(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return fixed(value, 2) if not value.is_integer() else f"{int(value):,}"
-    if hasattr(value, "item"):
-        return _cell_text(value.item())
-    return str(value)
 
 
 def text_of(text: str) -> str:
@@ -85,7 +65,7 @@ def data_table(frame, caption: str, *, label: str) -> html.Div:
     for row in frame.itertuples(index=False):
         cells = []
         for column, value in zip(columns, row, strict=True):
-            text = _cell_text(value)
+            text = cell_text(value)
             if column == "Revised since":
                 text = f"{REVISED_MARK} revised" if text == "yes" else ""
             cells.append((text, None))
@@ -98,7 +78,7 @@ def component_table(frame, caption: str, *, label: str) -> html.Div:
     text (file names, people's names), which must never pass through Markdown or HTML. Kept for tables of at
     most a few hundred rows (each cell is a component)."""
     columns = [str(c) for c in frame.columns]
-    body = [html.Tr([html.Th(_cell_text(row[0]), scope="row"), *(html.Td(_cell_text(v)) for v in row[1:])])
+    body = [html.Tr([html.Th(cell_text(row[0]), scope="row"), *(html.Td(cell_text(v)) for v in row[1:])])
             for row in frame.itertuples(index=False)]
     return html.Div(className="table-scroll", tabIndex="0", role="region", **{"aria-label": label}, children=[
         html.Table(className="data", children=[

@@ -8,8 +8,15 @@ rounded parts shown beside it may not add up to it (and the screens say so). No 
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
+
+import pandas as pd
+
+from maic import dates
 
 
 def _decimal(value: float | int | Fraction | Decimal) -> Decimal:
@@ -48,3 +55,24 @@ def percent_text(share: float | Fraction | None) -> str:
 def fixed(value: float | int, digits: int) -> str:
     """value rounded half up and written with exactly `digits` decimals, e.g. fixed(2.675, 2) == '2.68'."""
     return f"{_decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):,.{digits}f}"
+
+
+NO_FIGURE = "—"
+
+
+def cell_text(value: Any) -> str:
+    """How a figure reads in a table cell, on screen and in a pack alike: integers with thousands separators,
+    other numbers by `fixed` to two places, days in the one date format, no figure as a dash."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return NO_FIGURE
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dates.day(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return fixed(value, 2) if not value.is_integer() else f"{int(value):,}"
+    if hasattr(value, "item"):
+        return cell_text(value.item())
+    return str(value)

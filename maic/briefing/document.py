@@ -15,13 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from maic import dates
-from maic.rounding import fixed
+from maic.rounding import cell_text
 
 SCG, NEIGHBOUR, COMMS = "scg", "neighbour", "comms"
 AUDIENCES = (SCG, NEIGHBOUR, COMMS)
 AUDIENCE_NAMES = {SCG: "SCG briefing pack", NEIGHBOUR: "Neighbours' pack", COMMS: "Warn and Inform brief"}
-NO_FIGURE = "—"
 REVISED_MARK = "✱"
 
 
@@ -114,22 +112,6 @@ def figure_key(metric: str, area: str, week: dt.date) -> str:
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and not (
         isinstance(value, float) and math.isnan(value))
-
-
-def cell_text(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return NO_FIGURE
-    if isinstance(value, bool):
-        return "yes" if value else ""
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return dates.day(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return fixed(value, 2) if not value.is_integer() else f"{int(value):,}"
-    if hasattr(value, "item"):
-        return cell_text(value.item())
-    return str(value)
 
 
 def signed(value: int | None) -> str:
