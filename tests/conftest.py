@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from maic.db import make_engine, make_session_factory, transaction
-from maic.migrate import upgrade
-from maic.reference import load_reference, read_reference
+from maic.db import make_engine, make_session_factory
+from tests.fixtures import build_database
 
 PG_URL = os.environ.get("MAIC_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RUN_ID = uuid.uuid4().hex[:8]
@@ -45,20 +44,10 @@ def _garbage_collected_within_its_test() -> Iterator[None]:
     gc.collect()
 
 
-def _build(url: str) -> None:
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            load_reference(session, read_reference())
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "maic.db"
-    _build(f"sqlite:///{path}")
+    build_database(f"sqlite:///{path}")
     return path
 
 
@@ -100,7 +89,7 @@ def postgres() -> Iterator[PostgresServer]:
     except Exception as exc:  # noqa: BLE001  (any failure to connect means: skip, and say why)
         pytest.skip(f"PostgreSQL unreachable at {PG_URL}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
     url = server.create(server.template)
-    _build(url)
+    build_database(url)
     # Connections left by the build would block CREATE DATABASE ... TEMPLATE.
     yield server
     server.drop_all()

@@ -62,3 +62,18 @@ def login_as(client, factory, role: str) -> str:
     response = login(client, username)
     assert response.status_code == 302, response.get_data(as_text=True)
     return username
+
+
+def build_database(url: str) -> None:
+    """A database built as production builds it: the migrations, then the reference data."""
+    from maic.db import make_engine, make_session_factory, transaction
+    from maic.migrate import upgrade
+    from maic.reference import load_reference, read_reference
+
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            load_reference(session, read_reference())
+    finally:
+        engine.dispose()

@@ -220,16 +220,8 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 def migrated_database(server: PrivatePostgres, name: str = "maic") -> str:
     """A database on the private server built as production builds it: migrations, then the reference data."""
-    from maic.db import make_engine, make_session_factory, transaction
-    from maic.migrate import upgrade
-    from maic.reference import load_reference, read_reference
+    from tests.fixtures import build_database
 
     url = server.create_database(name)
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            load_reference(session, read_reference())
-    finally:
-        engine.dispose()
+    build_database(url)
     return url

@@ -96,10 +96,7 @@ class PanelCache:
         while True:
             with self._lock:
                 if key in self._items:
-                    self._items.move_to_end(key)
-                    self.hits += 1
-                    metrics.PANEL_CACHE.labels("hit").inc()
-                    return self._items[key][0]
+                    return self._hit(key)
                 pending = self._pending.get(key)
                 if pending is None:
                     pending = self._pending[key] = threading.Event()
@@ -118,11 +115,15 @@ class PanelCache:
         """The value kept for `key`, or None: never computes (a request's fast path)."""
         with self._lock:
             if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                metrics.PANEL_CACHE.labels("hit").inc()
-                return self._items[key][0]
+                return self._hit(key)
         return None
+
+    def _hit(self, key: Hashable) -> Any:
+        """Called with the lock held and `key` kept."""
+        self._items.move_to_end(key)
+        self.hits += 1
+        metrics.PANEL_CACHE.labels("hit").inc()
+        return self._items[key][0]
 
     def put(self, key: Hashable, value: Any, *, miss: bool = False) -> None:
         weight = self._weigh(value)
