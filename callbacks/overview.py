@@ -41,11 +41,7 @@ def _tz() -> str:
 
 
 def _cache() -> picture.PanelCache:
-    cache = current_app.extensions.get("maic.picture_cache")
-    if cache is None:
-        cache = current_app.extensions.setdefault("maic.picture_cache", picture.PanelCache(
-            max_bytes=int(setting("MAIC_PANEL_CACHE_BYTES"))))
-    return cache
+    return picture.panel_cache_for(current_app)
 
 
 def _answers() -> picture.PanelCache | picture.SharedCache:

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from dash import Input, Output, ctx, no_update
+from flask import current_app
 
 from callbacks import _guard
 from callbacks._common import db, parse_week, setting, user
@@ -14,14 +15,13 @@ from layouts import ids
 from layouts import shared as view
 from maic import permissions
 from maic.picture import shared
-from maic.reference import first_week
+from maic.sharing import kept
 from maic.weeks import weeks_between
 
 
 def picture_for(query: shared.SharedQuery) -> shared.SharedPicture:
-    return shared.shared_picture(db(), query, threshold=int(setting("MAIC_SUPPRESSION_THRESHOLD")),
-                                 history_from=first_week(db(), dt.date.fromisoformat(str(setting("MAIC_INCIDENT_START")))),
-                                 history_days=int(setting("MAIC_SHARED_HISTORY_DAYS")))
+    """Kept per data version and question, as the API's (maic.sharing.kept)."""
+    return kept.kept_picture(current_app, db(), query)
 
 
 def render_page():

@@ -4,7 +4,15 @@ A package with one module per panel, all built on `core`. Reads skip the ORM mod
 or DataFrames. Import from `maic.picture`, not from the submodules.
 """
 
-from maic.picture.cache import PanelCache, RecentViews, SharedCache, SharedRecentViews, SharedWarmer, Warmer
+from maic.picture.cache import (
+    PanelCache,
+    RecentViews,
+    SharedCache,
+    SharedRecentViews,
+    SharedWarmer,
+    Warmer,
+    panel_cache_for,
+)
 from maic.picture.completeness import STATUS_TEXT, Completeness, completeness, completeness_table
 from maic.picture.core import (
     WEEK,
@@ -61,7 +69,7 @@ from maic.picture.releases import (
 from maic.picture.shortfall import SHORTFALL_METRICS, Shortfall, shortfall, shortfall_table
 
 __all__ = [
-    "HEADLINE_METRICS", "SHORTFALL_METRICS", "UK_DATE", "FilterBounds", "Filters", "filter_bounds", "as_at_text_problem", "as_at_words", "checked_as_at", "PanelCache", "RecentViews", "SharedCache", "SharedRecentViews", "SharedWarmer", "Warmer", "headlines_table", "local_time", "RAG_WORDS", "STATUS_TEXT", "WEEK", "Completeness", "Drill", "FigureRef", "Forward",
+    "HEADLINE_METRICS", "SHORTFALL_METRICS", "UK_DATE", "FilterBounds", "Filters", "filter_bounds", "as_at_text_problem", "as_at_words", "checked_as_at", "PanelCache", "panel_cache_for", "RecentViews", "SharedCache", "SharedRecentViews", "SharedWarmer", "Warmer", "headlines_table", "local_time", "RAG_WORDS", "STATUS_TEXT", "WEEK", "Completeness", "Drill", "FigureRef", "Forward",
     "Headlines", "PictureQuery", "Pressure", "ReleaseSeries", "ReleasesByArea", "Shortfall", "Tile",
     "area_figure", "areas_in_scope", "cell_figure", "changed_since", "completeness", "completeness_table",
     "csv_text", "data_stamp", "data_version", "drill_table", "forward_look", "forward_table", "headlines", "home_lrf",

@@ -144,6 +144,16 @@ class PanelCache:
                 self.kept_bytes -= gone
 
 
+def panel_cache_for(app: Any) -> PanelCache:
+    """The app's per-process cache (made on first use, bounded by MAIC_PANEL_CACHE_BYTES): the dashboards' panels
+    and answers and the shared API's pictures all take room from the same budget."""
+    cache = app.extensions.get("maic.picture_cache")
+    if cache is None:
+        cache = app.extensions.setdefault("maic.picture_cache",
+                                          PanelCache(max_bytes=int(app.config["MAIC_PANEL_CACHE_BYTES"])))
+    return cache
+
+
 class RecentViews:
     """The views (any hashable description) asked for lately, at most `size`, the newest last, each with the
     readers who asked for it (at most `readers_kept` remembered per view). At most `ahead` are rendered ahead.
@@ -428,8 +438,10 @@ class SharedRecentViews:
     requests cost no Redis call of their own. The per-process list is kept too, for when Redis is down."""
 
     def __init__(self, local: RecentViews, store: Any, encode: Callable[[Hashable], str],
-                 decode: Callable[[str], Hashable], *, ttl: int = 7 * 24 * 3600, refresh_seconds: float = 60.0):
+                 decode: Callable[[str], Hashable], *, ttl: int = 7 * 24 * 3600, refresh_seconds: float = 60.0,
+                 kind: str = "views"):
         self.local = local
+        self.kind = kind  # Redis keys' name: the dashboards' views, or the API's questions, each their own
         self.store = store
         self._encode, self._decode = encode, decode
         self.ttl, self.refresh_seconds = ttl, refresh_seconds
@@ -448,9 +460,9 @@ class SharedRecentViews:
             while len(self._sent) > 4 * self.local.size:
                 self._sent.popitem(last=False)
         text = self._encode(view)
-        base = self.store.key("views", "readers", "")
+        base = self.store.key(self.kind, "readers", "")
         self.store.call(lambda r: r.eval(
-            _SEEN, 3, self.store.key("views"), self.store.key("views", "canonical"),
+            _SEEN, 3, self.store.key(self.kind), self.store.key(self.kind, "canonical"),
             base + hashlib.sha1(text.encode()).hexdigest(), text, str(reader), time.time(),  # noqa: S324
             "1" if canonical else "0", self.local.readers_kept, self.local.size, self.ttl, base))
 
@@ -464,8 +476,8 @@ class SharedRecentViews:
 
         def read(r):
             pipe = r.pipeline(transaction=False)
-            pipe.sismember(self.store.key("views", "canonical"), text)
-            pipe.scard(self.store.key("views", "readers", "") + hashlib.sha1(text.encode()).hexdigest())  # noqa: S324
+            pipe.sismember(self.store.key(self.kind, "canonical"), text)
+            pipe.scard(self.store.key(self.kind, "readers", "") + hashlib.sha1(text.encode()).hexdigest())  # noqa: S324
             return pipe.execute()
 
         found = self.store.call(read)
@@ -475,14 +487,14 @@ class SharedRecentViews:
         from maic.redis_store import MISSING
 
         def read(r):
-            views = [v.decode() for v in r.zrevrange(self.store.key("views"), 0, self.local.size - 1)]
+            views = [v.decode() for v in r.zrevrange(self.store.key(self.kind), 0, self.local.size - 1)]
             if not views:
                 return []
-            base = self.store.key("views", "readers", "")
+            base = self.store.key(self.kind, "readers", "")
             pipe = r.pipeline(transaction=False)
             for text in views:
                 pipe.scard(base + hashlib.sha1(text.encode()).hexdigest())  # noqa: S324
-            pipe.smismember(self.store.key("views", "canonical"), views)
+            pipe.smismember(self.store.key(self.kind, "canonical"), views)
             *counts, canonical = pipe.execute()
             return [text for text, count, is_canonical in zip(views, counts, canonical, strict=True)
                     if is_canonical or count >= self.local.min_readers]

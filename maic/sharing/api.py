@@ -19,8 +19,7 @@ from maic.db import session_for
 from maic.errors import MaicError
 from maic.models import utcnow
 from maic.picture import shared
-from maic.reference import first_week
-from maic.sharing import openapi
+from maic.sharing import kept, openapi
 from maic.sharing.tokens import authenticate_token
 from maic.weeks import monday_of, parse_week, weeks_between
 
@@ -135,11 +134,8 @@ def query_from_args(args, weeks: list[dt.date]) -> shared.SharedQuery:
 
 
 def picture_for(query: shared.SharedQuery) -> shared.SharedPicture:
-    config = current_app.config
-    session = session_for(current_app)
-    return shared.shared_picture(session, query, threshold=int(config["MAIC_SUPPRESSION_THRESHOLD"]),
-                                 history_from=first_week(session, dt.date.fromisoformat(str(config["MAIC_INCIDENT_START"]))),
-                                 history_days=int(config["MAIC_SHARED_HISTORY_DAYS"]))
+    """The shared picture for a question, kept per data version (maic.sharing.kept)."""
+    return kept.kept_picture(current_app, session_for(current_app), query)
 
 
 def iso(moment: dt.datetime | None) -> str | None:
@@ -181,18 +177,31 @@ def question() -> shared.SharedQuery:
     return query_from_args(request.args, shared_weeks(current_app.config, utcnow().date()))
 
 
+def json_body(picture: shared.SharedPicture) -> kept.KeptBody:
+    return kept.KeptBody(current_app.json.response(
+        picture_json(picture, current_app.config["MAIC_PROTECTIVE_MARKING"])).get_data())
+
+
+def csv_body(picture: shared.SharedPicture) -> kept.KeptBody:
+    return kept.KeptBody(picture_csv(picture, current_app.config["MAIC_PROTECTIVE_MARKING"]).encode(),
+                         f"shared-{picture.lrf_code}.csv")
+
+
+def answer(form: str, build) -> kept.KeptBody:
+    """The answer kept for this question (maic.sharing.kept): the token and its permission were checked first."""
+    return kept.kept_answer(current_app, session_for(current_app), form, question(), g.api_actor.username, build)
+
+
 @bp.get("/shared")
 def shared_json():
-    picture = picture_for(question())
-    return jsonify(picture_json(picture, current_app.config["MAIC_PROTECTIVE_MARKING"]))
+    return Response(answer("json", json_body).body, mimetype=current_app.json.mimetype)
 
 
 @bp.get("/shared.csv")
 def shared_csv():
-    picture = picture_for(question())
-    body = picture_csv(picture, current_app.config["MAIC_PROTECTIVE_MARKING"])
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="shared-{picture.lrf_code}.csv"'})
+    found = answer("csv", csv_body)
+    return Response(found.body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{found.filename}"'})
 
 
 @bp.get("/metrics")
