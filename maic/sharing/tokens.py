@@ -1,6 +1,11 @@
 """API tokens: made with a secret shown once, kept only as a sha256 hash, with expiry, last use and revocation.
 
-Tokens are 256-bit random strings, so a plain sha256 is enough to store them (no password stretching needed).
+Tokens are 256-bit random strings, so a plain sha256 is enough to store them (no password stretching needed):
+checking one costs a hash and an indexed lookup, not an argon2 verify.
+
+A token's use is written (last_used_at and a token.use audit event) at most once a minute per token and
+address in each process, not on every request: a neighbour polling every few seconds would otherwise make a
+database write per pull. A new address is always recorded at once.
 """
 
 from __future__ import annotations
@@ -8,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -119,18 +126,40 @@ def revoke_token(session: orm.Session, token_id: int, *, by: str, now: dt.dateti
     return _info(token, code)
 
 
+USE_RECORDED_EVERY = dt.timedelta(minutes=1)
+# (token's hash, address) -> last written; the hash, not the id, so that two databases in one process never mix
+_recorded: OrderedDict[tuple[str, str], dt.datetime] = OrderedDict()
+_recorded_lock = threading.Lock()
+
+
+def _record_use(token_hash: str, remote_addr: str, now: dt.datetime) -> bool:
+    """Whether this use is to be written: the first from this token and address in USE_RECORDED_EVERY."""
+    pair = (token_hash, remote_addr)
+    with _recorded_lock:
+        last = _recorded.get(pair)
+        if last is not None and dt.timedelta(0) <= now - last < USE_RECORDED_EVERY:
+            return False
+        _recorded[pair] = now
+        _recorded.move_to_end(pair)
+        while len(_recorded) > 4096:
+            _recorded.popitem(last=False)
+    return True
+
+
 def authenticate_token(session: orm.Session, secret: str, *, remote_addr: str = "", path: str = "",
                        now: dt.datetime | None = None) -> TokenActor | None:
-    """The actor for a valid, unexpired, unrevoked token (its last use recorded); None otherwise."""
+    """The actor for a valid, unexpired, unrevoked token (its use recorded, at most once a minute per address:
+    _record_use); None otherwise."""
     now = now or utcnow()
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
     if token is None or token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
         return None
-    token.last_used_at = now
     actor = TokenActor(token.id, token.name, token.lrf.code if token.lrf else None)
-    audit.record(session, actor.username, "token.use", path[:255], remote_addr=remote_addr)
+    if _record_use(token.token_hash, remote_addr, now):
+        token.last_used_at = now
+        audit.record(session, actor.username, "token.use", path[:255], remote_addr=remote_addr)
     return actor
 
 
