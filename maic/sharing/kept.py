@@ -13,7 +13,7 @@ the answer cannot change. So:
 
 Exactness: the key holds the data stamp (version and when it changed) read before computing, the question as
 read from the parameters (weeks, areas and metrics sorted, a past as-at; an as-at of now or later is 'now'),
-the day (the weeks a question may name, and the shared history's window, move with it), and the settings that
+the incident's first week (reference data, read each time), the day (the weeks a question may name, and the shared history's window, move with it), and the settings that
 change the answer. The as-at is checked against the shared history on every request, before the cache. The
 history window is taken when the answer was computed, earlier the same day at most: it can only hold more
 published versions than a fresh one, so the protection across versions is never weaker.
@@ -102,16 +102,21 @@ def kept_picture(app: Any, session: orm.Session, query: shared.SharedQuery) -> s
     live question's picture says 'as at now': its data version has not changed since it was computed."""
     config, now = app.config, utcnow()
     question = normalised(query, now, int(config["MAIC_SHARED_HISTORY_DAYS"]))
-    key = ("shared-picture", picture.data_stamp(session), question, now.date(), _settings(config))
-    found = picture.panel_cache_for(app).get(key, lambda: _compute(app, session, question))
+    start = _history_from(app, session)
+    key = ("shared-picture", picture.data_stamp(session), question, now.date(), start, _settings(config))
+    found = picture.panel_cache_for(app).get(key, lambda: _compute(app, session, question, start))
     return replace(found, as_at=now) if question.as_at is None else found
 
 
-def _compute(app: Any, session: orm.Session, query: shared.SharedQuery) -> shared.SharedPicture:
+def _history_from(app: Any, session: orm.Session) -> dt.date:
+    """The incident's first week, read on every request (one row): it is reference data, moved by the demo."""
+    return first_week(session, dt.date.fromisoformat(str(app.config["MAIC_INCIDENT_START"])))
+
+
+def _compute(app: Any, session: orm.Session, query: shared.SharedQuery, start: dt.date) -> shared.SharedPicture:
     config = app.config
     return shared.shared_picture(session, query, threshold=int(config["MAIC_SUPPRESSION_THRESHOLD"]),
-                                 history_from=first_week(session, dt.date.fromisoformat(str(config["MAIC_INCIDENT_START"]))),
-                                 history_days=int(config["MAIC_SHARED_HISTORY_DAYS"]))
+                                 history_from=start, history_days=int(config["MAIC_SHARED_HISTORY_DAYS"]))
 
 
 def kept_answer(app: Any, session: orm.Session, form: str, query: shared.SharedQuery, client: str,
@@ -120,7 +125,8 @@ def kept_answer(app: Any, session: orm.Session, form: str, query: shared.SharedQ
     once per data version, question and day for the deployment (or per process without Redis)."""
     config, now = app.config, utcnow()
     question = normalised(query, now, int(config["MAIC_SHARED_HISTORY_DAYS"]))
-    key = ("api", f"shared.{form}", picture.data_stamp(session), question, now.date(), _settings(config))
+    key = ("api", f"shared.{form}", picture.data_stamp(session), question, now.date(), _history_from(app, session),
+           _settings(config))
     questions, asked = _questions(app), (form, question, now.date())
     questions.seen(asked, client, canonical=question == shared.SharedQuery())
     return _answers(app).get(key, lambda: build(kept_picture(app, session, query)),

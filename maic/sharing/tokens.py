@@ -158,8 +158,12 @@ def authenticate_token(session: orm.Session, secret: str, *, remote_addr: str = 
         return None
     actor = TokenActor(token.id, token.name, token.lrf.code if token.lrf else None)
     if _record_use(token.token_hash, remote_addr, now):
-        token.last_used_at = now
-        audit.record(session, actor.username, "token.use", path[:255], remote_addr=remote_addr)
+        # In a short transaction of its own that starts with the write: on SQLite, a transaction that has read
+        # cannot take the write lock once another pull has written since (it fails at once, whatever the busy
+        # timeout), so twelve neighbours' first pulls at the same moment would give errors.
+        with orm.Session(bind=session.get_bind()) as writer, writer.begin():
+            writer.execute(sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+            audit.record(writer, actor.username, "token.use", path[:255], remote_addr=remote_addr)
     return actor
 
 
