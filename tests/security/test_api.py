@@ -209,9 +209,9 @@ def test_weeks_after_the_latest_figures_are_an_empty_answer_not_an_error(api_app
 
 
 def _view_cells(client, metric: str, week_from: str, week_to: str, areas: list[str] | None) -> dict[str, str]:
-    body = {"output": "..shared-asat.children...shared-table.children...shared-export.href..",
+    body = {"output": "..shared-asat.children...shared-table.children...shared-export.href...shared-pack.href..",
             "outputs": [{"id": "shared-asat", "property": "children"}, {"id": "shared-table", "property": "children"},
-                        {"id": "shared-export", "property": "href"}],
+                        {"id": "shared-export", "property": "href"}, {"id": "shared-pack", "property": "href"}],
             "inputs": [{"id": "shared-metric", "property": "value", "value": metric},
                        {"id": "shared-week-from", "property": "value", "value": week_from},
                        {"id": "shared-week-to", "property": "value", "value": week_to},
