@@ -80,3 +80,38 @@ def test_the_printable_pack_passes_axe_and_prints_in_a_readable_layout(live_serv
             path=str(SCREENSHOTS / "briefing-pack-pressure.png"))
     finally:
         context.close()
+    assert_axis_names_readable_at_print_width(browser, briefing.html_page(doc))
+
+
+# Each chart's area names inside its box and clear of its legend (they were cut off behind it on paper).
+AXIS_NAMES_CLASHING = """() => {
+  const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1 && a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+  const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const problems = [];
+  document.querySelectorAll(".chart .plot").forEach((plot) => {
+    const box = plot.querySelector("svg.main-svg").getBoundingClientRect();
+    const legend = plot.querySelector("g.legend");
+    const legendBox = legend ? legend.getBoundingClientRect() : null;
+    plot.querySelectorAll("g.xtick text").forEach((tick) => {
+      const r = tick.getBoundingClientRect();
+      if (!r.width) return;
+      if (!inside(r, box)) problems.push(plot.id + ": '" + tick.textContent + "' cut off");
+      if (legendBox && overlap(r, legendBox)) problems.push(plot.id + ": '" + tick.textContent + "' under the legend");
+    });
+  });
+  return problems;
+}"""
+
+
+def assert_axis_names_readable_at_print_width(browser, page_html: str) -> None:
+    from maic.briefing.render import PRINT_WIDTH_PX
+
+    context = browser.new_context(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
+    try:
+        page = context.new_page()
+        page.route(re.compile(r"^https?://"), lambda route: route.abort())
+        page.set_content(page_html, wait_until="load")
+        expect(page.locator("html")).to_have_attribute("data-charts", "ready", timeout=30_000)
+        assert page.evaluate(AXIS_NAMES_CLASHING) == []
+    finally:
+        context.close()
