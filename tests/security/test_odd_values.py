@@ -48,9 +48,9 @@ def test_an_odd_week_in_the_shared_view_gets_a_clear_message(sqlite_app, sqlite_
     client = sqlite_app.test_client()
     login_as(client, sqlite_factory, "neighbour")
     client.get("/dash/shared")
-    body = {"output": "..shared-asat.children...shared-table.children...shared-export.href..",
+    body = {"output": "..shared-asat.children...shared-table.children...shared-export.href...shared-pack.href..",
             "outputs": [{"id": "shared-asat", "property": "children"}, {"id": "shared-table", "property": "children"},
-                        {"id": "shared-export", "property": "href"}],
+                        {"id": "shared-export", "property": "href"}, {"id": "shared-pack", "property": "href"}],
             "inputs": [{"id": "shared-metric", "property": "value", "value": "releases_total"},
                        {"id": "shared-week-from", "property": "value", "value": "0001-13-45"},
                        {"id": "shared-week-to", "property": "value", "value": ["not", "a", "week"]},
