@@ -260,7 +260,8 @@ def _releases(filters: Filters, can_drill: bool):
 
 def _shortfall(filters: Filters, can_drill: bool):
     found = result("shortfall", filters)
-    return panels.shortfall_children(found, picture.shortfall_table(found), can_drill, _past(filters))
+    return panels.shortfall_children(found, picture.shortfall_table(found), picture.shortfall_sentence(found),
+                                   can_drill, _past(filters))
 
 
 def _pressure(filters: Filters, can_drill: bool):

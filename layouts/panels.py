@@ -189,19 +189,14 @@ def area_drill(areas) -> html.Details:
     ])
 
 
-def shortfall_children(result, table, can_drill: bool, past: bool) -> list:
+def shortfall_children(result, table, summary: str, can_drill: bool, past: bool) -> list:
+    """`summary` is the panel's sentence (maic.picture.shortfall_sentence: the same in a briefing pack)."""
     if result.week is None:
         return [message("No returns have been received yet.")]
     if not result.rows:
         return [message(f"No area has both a TA capacity and a households-in-TA figure for the week beginning "
                         f"{dates.day(result.week)}: the shortfall cannot be worked out (a missing return is not "
                         "a zero).", "warning")]
-    short = [r for r in result.rows if r.shortfall > 0]
-    summary = (f"Week beginning {dates.day(result.week)}: a shortfall of {result.total:,} places across "
-               f"{len(short)} of {len(result.rows)} areas reporting." if short else
-               f"Week beginning {dates.day(result.week)}: no area is short of places ({len(result.rows)} reporting).")
-    if result.coverage:
-        summary += f" The total covers {result.coverage}: the others sent no capacity or TA figure."
     trend_known = [p for p in result.trend if p[1] is not None]
     return [
         html.P(summary, className="summary"),

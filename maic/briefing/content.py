@@ -218,12 +218,7 @@ def shortfall_section(found) -> Section:
         section.sentences.append("No area has both a TA capacity and a households-in-TA figure for this week: the "
                                  "shortfall cannot be worked out (a missing return is not a zero).")
         return section
-    short = [r for r in found.rows if r.shortfall > 0]
-    sentence = (f"Week beginning {dates.day(found.week)}: a shortfall of {found.total:,} places across {len(short)} "
-                f"of {len(found.rows)} areas reporting." if short else
-                f"Week beginning {dates.day(found.week)}: no area is short of places ({len(found.rows)} reporting).")
-    if found.coverage:
-        sentence += f" The total covers {found.coverage}: the others sent no capacity or TA figure."
+    sentence = picture.shortfall_sentence(found)
     section.sentences.append(sentence)
     if found.missing:
         section.notes.append("No capacity figure for " + ", ".join(found.missing) + ": not counted.")

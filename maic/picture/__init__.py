@@ -66,7 +66,13 @@ from maic.picture.releases import (
     releases_table,
     series_table,
 )
-from maic.picture.shortfall import SHORTFALL_METRICS, Shortfall, shortfall, shortfall_table
+from maic.picture.shortfall import (
+    SHORTFALL_METRICS,
+    Shortfall,
+    shortfall,
+    shortfall_sentence,
+    shortfall_table,
+)
 
 __all__ = [
     "HEADLINE_METRICS", "SHORTFALL_METRICS", "UK_DATE", "FilterBounds", "Filters", "filter_bounds", "as_at_text_problem", "as_at_words", "checked_as_at", "PanelCache", "panel_cache_for", "RecentViews", "SharedCache", "SharedRecentViews", "SharedWarmer", "Warmer", "headlines_table", "local_time", "RAG_WORDS", "STATUS_TEXT", "WEEK", "Completeness", "Drill", "FigureRef", "Forward",
@@ -76,6 +82,6 @@ __all__ = [
     "incident_start", "latest_week", "measure_text", "metric_catalogue", "metric_key_for", "neutralise", "pressure",
     "pressure_table", "release_series", "releases_by_area", "releases_table", "resolve_range",
     "returns_completeness", "returns_behind", "series_table", "services_at_red", "shortfall",
-    "shortfall_table", "tile_figure", "tranche_markers", "values", "visible_at", "weeks_with_data",
+    "shortfall_sentence", "shortfall_table", "tile_figure", "tranche_markers", "values", "visible_at", "weeks_with_data",
     "QUOTABLE_SHARE", "WeekStatus", "default_week", "week_statuses", "data_changed_at",
 ]

@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from maic import dates
 from maic.models import Area
 from maic.picture.core import (
     WEEK,
@@ -149,6 +150,17 @@ def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
     by_week = shortfall_by_week(session, query, week_from, week)
     result.trend = [(w, *by_week.get(w, (None, 0))) for w in weeks_between(week_from, week)]
     return result
+
+
+def shortfall_sentence(result: Shortfall) -> str:
+    """The shortfall panel's sentence, the same on screen and in a briefing pack (rows with both figures)."""
+    short = [r for r in result.rows if r.shortfall > 0]
+    sentence = (f"Week beginning {dates.day(result.week)}: a shortfall of {result.total:,} places across "
+                f"{len(short)} of {len(result.rows)} areas reporting." if short else
+                f"Week beginning {dates.day(result.week)}: no area is short of places ({len(result.rows)} reporting).")
+    if result.coverage:
+        sentence += f" The total covers {result.coverage}: the others sent no capacity or TA figure."
+    return sentence
 
 
 def shortfall_table(result: Shortfall) -> pd.DataFrame:
