@@ -377,6 +377,14 @@ class SharedCache:
                 break
             if taken:
                 try:
+                    # Looked at again under the lock: the process that held it may have kept the answer and
+                    # let go between this process's look above and its taking the lock (seen under load: the
+                    # same answer computed twice).
+                    again = self.store.call(lambda r: r.get(name))
+                    value = None if again is MISSING or again is None else self._read(again)
+                    if value is not None:
+                        self._count("shared_hits")
+                        return value
                     value = compute()
                     self._keep(name, self._encode(value), key)
                     return value

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -59,6 +60,39 @@ def test_workers_asking_at_once_compute_an_answer_once_for_the_deployment(privat
     hits = [c.shared_hits for c in stores]
     assert [c.get(("rendered", "p", 1), slow) for c in stores] == ["answer"] * 3
     assert [c.shared_hits for c in stores] == hits
+
+
+class FinishesFirst:
+    """A worker's Redis client that lets another worker compute, keep and let go of an answer right after this
+    worker's first look found nothing: the moment a busy machine can put between the look and taking the lock."""
+
+    def __init__(self, store: RedisStore, other: Callable[[], object]):
+        self.store, self.other, self.calls = store, other, 0
+
+    def call(self, action):
+        found = self.store.call(action)
+        self.calls += 1
+        if self.calls == 1:
+            self.other()
+        return found
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_an_answer_kept_between_a_workers_look_and_its_lock_is_not_computed_again(private_redis, stores):
+    first, second = worker(private_redis), worker(private_redis)
+    stores += [first, second]
+    calls: list[str] = []
+
+    def compute(who: str):
+        return lambda: calls.append(who) or "answer"
+
+    first.store = FinishesFirst(first.store, lambda: second.get(("rendered", "p", 1), compute("second")))
+    assert first.get(("rendered", "p", 1), compute("first")) == "answer"
+    assert calls == ["second"]
+    assert private_redis.client().hget("t:stats", "computed:p") == b"1"
+    assert first.shared_hits == 1
 
 
 def test_when_the_computing_worker_fails_another_computes_it(private_redis, stores):
