@@ -192,11 +192,9 @@ def area_drill(areas) -> html.Details:
 def shortfall_children(result, table, summary: str, can_drill: bool, past: bool) -> list:
     """`summary` is the panel's sentence (maic.picture.shortfall_sentence: the same in a briefing pack)."""
     if result.week is None:
-        return [message("No returns have been received yet.")]
+        return [message(summary)]
     if not result.rows:
-        return [message(f"No area has both a TA capacity and a households-in-TA figure for the week beginning "
-                        f"{dates.day(result.week)}: the shortfall cannot be worked out (a missing return is not "
-                        "a zero).", "warning")]
+        return [message(summary, "warning")]
     trend_known = [p for p in result.trend if p[1] is not None]
     return [
         html.P(summary, className="summary"),

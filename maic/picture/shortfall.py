@@ -154,6 +154,11 @@ def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
 
 def shortfall_sentence(result: Shortfall) -> str:
     """The shortfall panel's sentence, the same on screen and in a briefing pack (rows with both figures)."""
+    if result.week is None:
+        return "No returns have been received yet."
+    if not result.rows:
+        return (f"No area has both a TA capacity and a households-in-TA figure for the week beginning "
+                f"{dates.day(result.week)}: the shortfall cannot be worked out (a missing return is not a zero).")
     short = [r for r in result.rows if r.shortfall > 0]
     sentence = (f"Week beginning {dates.day(result.week)}: a shortfall of {result.total:,} places across "
                 f"{len(short)} of {len(result.rows)} areas reporting." if short else

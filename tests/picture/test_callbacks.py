@@ -236,3 +236,26 @@ def test_a_forged_as_at_in_the_future_or_before_the_incident_is_answered_live(cl
         assert "as it stood then" not in text and "Traceback" not in text, asked
         shortfall = post(client, panel_body("shortfall-panel", filters=asked))
         assert shortfall.status_code == 200 and "revised since" not in shortfall.get_data(as_text=True), asked
+
+
+def test_panels_as_at_before_the_first_return_say_so_and_never_fail(client, factory, data_dir):
+    """An as-at inside the incident but before any return was recorded: every panel answers, saying there is
+    nothing yet (the shortfall's sentence was built for a week that does not exist, and failed)."""
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    before_any = {"asat": "2024-08-20", "time": "10:00"}  # the incident began 5 Aug; the first return, 9 Sep
+    headline = panel_body("headline-asat", filters=before_any)
+    headline["output"] = "..headline-asat.children...headline-tiles.children.."
+    headline["outputs"] = [{"id": "headline-asat", "property": "children"},
+                           {"id": "headline-tiles", "property": "children"}]
+    releases = panel_body("releases-panel", filters=before_any,
+                          extra_inputs=[{"id": "map-measure", "property": "value", "value": "count"}])
+    bodies = [headline, releases, *(panel_body(output, filters=before_any) for output in (
+        "shortfall-panel", "pressure-panel", "completeness-panel", "forward-panel"))]
+    for body in bodies:
+        response = post(client, body)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200 and "Something went wrong" not in text, (body["output"], text[:500])
+    shortfall = post(client, panel_body("shortfall-panel", filters=before_any)).get_data(as_text=True)
+    assert "No returns have been received yet." in shortfall
