@@ -73,7 +73,9 @@ def _page_shell():
         csrf_token=generate_csrf(),
         unread=unread_count(session_for(current_app), user.id) if user else None,
     )
-    return shell(data, live_poll_ms=int(current_app.config["MAIC_LIVE_POLL_SECONDS"]) * 1000)
+    config = current_app.config
+    return shell(data, live_poll_ms=int(config["MAIC_LIVE_POLL_SECONDS"]) * 1000,
+                 notify_poll_ms=int(config["MAIC_NOTIFY_POLL_SECONDS"]) * 1000)
 
 
 def _mount_dash(server: Flask) -> dash.Dash:

@@ -142,7 +142,8 @@ def register(app) -> None:
     _guard.rule(f"{ids.OUTBOX_TABLE}.children", permissions.ADMIN)
     _guard.rule(f"{ids.OUTBOX_MESSAGE}.children", permissions.ADMIN)
     _guard.rule(f"{ids.OUTBOX_ADDRESSES}.children", permissions.ADMIN)
-    app.callback(Output(ids.NOTIFY_COUNT, "children"), Input(ids.LIVE_TIMER, "n_intervals"))(unread)
+    app.callback(Output(ids.NOTIFY_COUNT, "children"), Input(ids.NOTIFY_TIMER, "n_intervals"),
+                 prevent_initial_call=True)(unread)
     app.callback(Output(ids.NOTIFY_LIST, "children"), Output(ids.NOTIFY_COUNT, "children", allow_duplicate=True),
                  Input({"type": ids.NOTIFY_READ, "index": ALL}, "n_clicks"), Input(ids.NOTIFY_READ_ALL, "n_clicks"),
                  prevent_initial_call=True)(mark_read)

@@ -54,12 +54,15 @@ def nav(links: tuple[tuple[str, str], ...]) -> html.Nav:
                     children=[dcc.Link(label, href=href) for label, href in links])
 
 
-def shell(data: HeaderData, live_poll_ms: int) -> html.Div:
+def shell(data: HeaderData, live_poll_ms: int, notify_poll_ms: int) -> html.Div:
     """The frame around every page; the page body is filled by the router callback."""
     return html.Div([
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Store(id=ids.DATA_VERSION),
         dcc.Interval(id=ids.LIVE_TIMER, interval=live_poll_ms),
+        # Unread notifications change far less often than figures: their own, slower clock, so a dozen open
+        # dashboards do not double their requests for a count shown in the header (filled when the page loads).
+        dcc.Interval(id=ids.NOTIFY_TIMER, interval=notify_poll_ms, disabled=data.unread is None),
         # Every piece of the page sits in a landmark (axe "region"); Dash's own page already has a <footer>.
         html.Div(marking_bar(data.marking), role="region", **{"aria-label": "Protective marking"}),
         header(data),

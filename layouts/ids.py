@@ -5,6 +5,7 @@ PAGE = "page"
 ALERT = "alert"
 DATA_VERSION = "data-version"
 LIVE_TIMER = "live-timer"
+NOTIFY_TIMER = "notify-timer"
 
 HEADLINE_TILES = "headline-tiles"
 HEADLINE_ASAT = "headline-asat"

@@ -68,7 +68,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_FEED_CHECK_SECONDS", 60, "How often the scheduler looks for feeds that are due a pull.", int),
     Setting("MAIC_FEED_TIMEOUT_SECONDS", 20.0, "Connect and read timeout for one feed request.", float),
     Setting("MAIC_FEED_RETRIES", 3, "Retries (with exponential backoff) after a feed's network error or 5xx.", int),
-    Setting("MAIC_LIVE_POLL_SECONDS", 5, "How often an open dashboard checks for new data.", int),
+    Setting("MAIC_LIVE_POLL_SECONDS", 3, "How often an open dashboard checks for new data.", int),
+    Setting("MAIC_NOTIFY_POLL_SECONDS", 30, "How often an open page checks the signed-in user's unread "
+            "notifications (the count beside their name).", int),
     Setting("MAIC_LIVE_RENDER_AHEAD_SECONDS", 0.8, "When new data lands, how long the live check may wait while "
             "the panels open dashboards show are rendered ahead, before telling them anyway (0: at once). Under "
             "1 s: new data is announced within a second.", float),

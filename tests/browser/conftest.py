@@ -71,7 +71,7 @@ def _serve(tmp_path: Path, template: Path, logins: dict[str, str]):
     data_dir.mkdir()
     shutil.copy(template, data_dir / "maic.db")
     app = create_app({"MAIC_DATA_DIR": str(data_dir), "MAIC_SECRET_KEY": "browser-test-secret",
-                      "MAIC_LIVE_POLL_SECONDS": 2})
+                      "MAIC_LIVE_POLL_SECONDS": 2, "MAIC_NOTIFY_POLL_SECONDS": 2})
     with LiveServer(app) as server:
         server.logins = logins
         server.db_url = app.config["MAIC_DATABASE_URL"]

@@ -26,17 +26,18 @@ def _calls(bodies: list[dict]) -> dict[str, tuple[int, frozenset]]:
     """Each callback asked for: how many times, and the inputs sent as changed.
 
     Left out is what the clock and the order of answers decide, in the browser as here: the live checks (and
-    whatever else the live timer runs, such as the unread-notifications count), and
+    whatever else the page's timers run, such as the unread-notifications count), and
     whether the first check's answer (the data version) arrives before or after the panels appear (if after,
     it is one more changed input of theirs, and the week picker's options are asked for again). The
     drill-down's callback is counted once: it is sent for each group of its buttons that appears, and how the
     groups fall depends on which panel answers first."""
-    version, tick = f"{ids.DATA_VERSION}.data", f"{ids.LIVE_TIMER}.n_intervals"
+    version = f"{ids.DATA_VERSION}.data"
+    ticks = {f"{ids.LIVE_TIMER}.n_intervals", f"{ids.NOTIFY_TIMER}.n_intervals"}
     found: dict[str, tuple[int, frozenset]] = {}
     for body in bodies:
         sent_changed = set(body.get("changedPropIds") or ())
         changed = sent_changed - {version}
-        if body["output"] == version or tick in sent_changed or (not changed and version in sent_changed):
+        if body["output"] == version or ticks & sent_changed or (not changed and version in sent_changed):
             continue  # a live check, or a callback the live timer runs: the clock decides how many
         count, before = found.get(body["output"], (0, frozenset()))
         found[body["output"]] = (count + 1, before | changed)
