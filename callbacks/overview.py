@@ -165,12 +165,20 @@ def _filters_text(filters: Filters) -> str:
 # --- page and filters -------------------------------------------------------------------------------------
 
 def render_page():
+    """The page's frame (controls, week picker, empty panels), the same for every reader who may or may not
+    export: built once per data version for the deployment, like a panel, since twelve people opening it at the
+    start of a meeting would otherwise each build and serialise the same tree of a few hundred components."""
     permissions.require(user(), permissions.VIEW_PICTURE)
-    # The week picker's weeks read every week's rows: kept per data version, like the panels.
+    can_export = permissions.allowed(user(), permissions.EXPORT)
+    key = ("rendered", "overview-page", _version(), _clock("week-statuses", Filters()), can_export)
+    return _answers().get(key, lambda: rendered(_page(can_export))).value()
+
+
+def _page(can_export: bool):
     areas = picture.areas_in_scope(db(), PictureQuery(include_neighbours=True))
     return view.layout(view.OverviewOptions(
         weeks=week_statuses(Filters()), areas=[(r.code, r.name, bool(r.is_home)) for r in areas.itertuples(index=False)],
-        can_export=permissions.allowed(user(), permissions.EXPORT)))
+        can_export=can_export))
 
 
 def picker_options():

@@ -259,3 +259,37 @@ def test_panels_as_at_before_the_first_return_say_so_and_never_fail(client, fact
         assert response.status_code == 200 and "Something went wrong" not in text, (body["output"], text[:500])
     shortfall = post(client, panel_body("shortfall-panel", filters=before_any)).get_data(as_text=True)
     assert "No returns have been received yet." in shortfall
+
+
+def page_body(pathname: str = "/dash/") -> dict:
+    return {"output": "page.children", "outputs": {"id": "page", "property": "children"},
+            "inputs": [{"id": "url", "property": "pathname", "value": pathname}],
+            "changedPropIds": ["url.pathname"], "state": []}
+
+
+def test_the_overview_frame_is_built_once_per_data_version_and_per_export_right(app, client, factory, data_dir):
+    from tests.fixtures import ingest
+
+    seed(factory, data_dir)
+    lead = app.test_client()
+    login_as(lead, factory, "agency_lead")  # reads the picture, may not export it
+    lead.get("/dash/")
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    first = post(client, page_body()).get_data(as_text=True)
+    statements: list[str] = []
+    engine = app.extensions["maic.db"]["engine"]
+    listener = lambda _conn, _cursor, statement, *_rest: statements.append(statement)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert post(client, page_body()).get_data(as_text=True) == first
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    # The second opening is a kept answer: it reads who is signed in and the data version, not the areas.
+    assert statements and not any("area" in s.lower() for s in statements), statements
+    not_exporting = post(lead, page_body()).get_data(as_text=True)
+    assert "export-button" in first and "export-button" not in not_exporting  # each right has its own frame
+    assert "2024-09-23" not in first
+    ingest(factory, data_dir, "probation-cambs", [("2024-09-23", "E07000010", "releases_total", 4)],
+           filename="probation-later.csv")
+    assert "2024-09-23" in post(client, page_body()).get_data(as_text=True)  # a new version: its new week
