@@ -34,17 +34,16 @@ class SessionUser(UserMixin):
 
     @classmethod
     def load(cls, session: orm.Session, user_id: int) -> SessionUser | None:
+        """Read on every request, so the columns it needs as plain values, not an ORM object: no identity map
+        entry, no password hash read."""
         row = session.execute(
-            sa.select(User, Agency.name, LRF.name)
+            sa.select(User.id, User.username, User.display_name, User.role, User.agency_id, Agency.name,
+                      User.lrf_id, LRF.name, User.active, User.session_generation)
             .outerjoin(Agency, Agency.id == User.agency_id)
             .outerjoin(LRF, LRF.id == User.lrf_id)
             .where(User.id == user_id)
         ).first()
-        if row is None:
-            return None
-        user, agency_name, lrf_name = row
-        return cls(user.id, user.username, user.display_name, user.role, user.agency_id, agency_name,
-                   user.lrf_id, lrf_name, user.active, user.session_generation)
+        return None if row is None else cls(*row)
 
 
 def session_id_parts(session_id: str) -> tuple[int, int] | None:
