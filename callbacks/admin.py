@@ -197,7 +197,8 @@ BUTTONS = [ids.ADMIN_USER_CREATE, ids.ADMIN_USER_SET_ROLE, ids.ADMIN_USER_DISABL
 
 def register(app) -> None:
     for key in (f"{ids.ADMIN_MESSAGE}.children", f"{ids.ADMIN_BODY}.children", f"{ids.ADMIN_AUDIT_TABLE}.children",
-                f"{ids.ADMIN_AUDIT_EXPORT}.href", f"{{{ids.ADMIN_SECRET}}}.children", f"{{{ids.ADMIN_SECRET_COPY}}}.children"):
+                f"{ids.ADMIN_AUDIT_EXPORT}.href", f"{{{ids.ADMIN_SECRET}}}.children", f"{{{ids.ADMIN_SECRET_COPY}}}.children",
+                f"{{{ids.ADMIN_SECRET}}}.title"):
         _guard.rule(key, permissions.ADMIN)
     for key in (f"{ids.ADMIN_METRIC_SHAREABLE}.value", f"{ids.ADMIN_METRIC_AMBER}.value",
                 f"{ids.ADMIN_METRIC_RED}.value", f"{ids.ADMIN_METRIC_UNIT}.children", f"{ids.ADMIN_METRIC_LOADED}.data",
@@ -213,6 +214,20 @@ def register(app) -> None:
     def admin_buttons(*args):
         values = args[len(BUTTONS):]
         return admin_action(ctx.triggered_id, dict(zip(FIELDS, values, strict=True)))
+
+    # A new secret is brought into view once the page has settled: the same answer redraws the tables above it
+    # (a new user, the audit log's new line), which can push it below the window (seen on a busy machine).
+    app.clientside_callback(
+        """function(children) {
+            if (children && !(Array.isArray(children) && children.length === 0)) {
+                requestAnimationFrame(function() { requestAnimationFrame(function() {
+                    var box = document.querySelector(".copy-secret");  // one at a time: the other slot is empty
+                    if (box) { box.scrollIntoView({block: "nearest"}); }
+                }); });
+            }
+            return window.dash_clientside.no_update;
+        }""", Output({"type": ids.ADMIN_SECRET, "slot": MATCH}, "title"),
+        Input({"type": ids.ADMIN_SECRET, "slot": MATCH}, "children"), prevent_initial_call=True)
 
     app.clientside_callback(
         """function(n, secret) {
