@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from maic import health, metrics
@@ -85,12 +86,46 @@ def request_kind(path: str, endpoint: str | None) -> str:
     return "other"
 
 
+# A session's cookie is signed again (its idle expiry moved on) at most this often: signing it on every answer
+# cost each of a dashboard's dozen callbacks a serialisation, an HMAC and a Set-Cookie header.
+SESSION_REFRESH_SECONDS = 60
+
+
 class ForwardedProtoSessionInterface(SecureCookieSessionInterface):
     """The session cookie is Secure when MAIC_SECURE_COOKIES says so, or when this request came over HTTPS
-    (directly, or as the trusted proxy says): a browser then never sends it over plain HTTP."""
+    (directly, or as the trusted proxy says): a browser then never sends it over plain HTTP. An unchanged
+    session is signed again once SESSION_REFRESH_SECONDS have passed since it last was, not on every request, so
+    an idle session may end up to that much before MAIC_SESSION_MINUTES."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+    def open_session(self, app: Flask, request) -> SecureCookieSession | None:  # type: ignore[override]
+        """As Flask's, keeping when the cookie was signed (its signature carries the time)."""
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        try:
+            data, signed_at = serializer.loads(cookie, max_age=int(app.permanent_session_lifetime.total_seconds()),
+                                               return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        session = self.session_class(data)
+        # By the clock the signature is checked against (the signer's), not the wall clock.
+        now = serializer.make_signer(serializer.salt).get_timestamp()
+        session.signed_seconds_ago = now - int(signed_at.timestamp())  # type: ignore[attr-defined]
+        return session
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        age = getattr(session, "signed_seconds_ago", None)
+        return age is None or not 0 <= age < SESSION_REFRESH_SECONDS
 
 
 def init_app(app: Flask, *, callback_namer: CallbackNamer | None = None) -> None:

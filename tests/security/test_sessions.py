@@ -154,3 +154,21 @@ def test_a_callback_token_stays_good_past_an_hour_while_the_session_lives(client
         assert response.status_code in (200, 204), response.get_data(as_text=True)[:200]
     offset["seconds"] += 31 * 60  # and a session left idle past its limit has still ended
     assert client.post(_guard.UPDATE_PATH, json=POLL, headers=csrf_headers(client)).status_code == 401
+
+
+def test_an_unchanged_session_is_signed_again_once_a_minute_not_on_every_answer(client, factory, monkeypatch):
+    from maic.web import ops
+
+    login_as(client, factory, "viewer")
+    assert client.get("/dash/").status_code == 200
+    headers = {"X-CSRFToken": client.get_cookie("_csrf_token").value}
+
+    def session_cookies_set() -> list[str]:
+        answer = client.post(_guard.UPDATE_PATH, json=POLL, headers=headers)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return [h for h in answer.headers.getlist("Set-Cookie") if h.startswith("session=")]
+
+    assert [session_cookies_set() for _ in range(3)] == [[], [], []]  # signed at sign-in, a moment ago
+    monkeypatch.setattr(ops, "SESSION_REFRESH_SECONDS", 0)  # as if a minute had passed
+    refreshed = session_cookies_set()
+    assert len(refreshed) == 1 and "Expires=" in refreshed[0]  # its idle expiry moved on
