@@ -157,7 +157,7 @@ def describe(stack: Stack) -> str:
     data = "demo data"
     if stack.national:
         data = (f"national-scale data ({stack.national}: {stack.national_counts.get('observations', 0):,} "
-                "observations) with the demo data on top")
+                "observations) beside the demo data")
     return (f"{stack.servers} gunicorn server{'s' if stack.servers > 1 else ''} x {stack.workers_per_server} gthread "
             f"workers x {stack.threads} threads (users spread over them in turn), on one PostgreSQL database and "
             f"{redis}, {data}, the scheduler running")
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=THREADS, help=f"threads per worker ({THREADS})")
     parser.add_argument("--national", choices=("quick", "full"), default=None,
                         help="benchmarks/national.py's national-scale data (quick: 80 areas x 52 weeks; full: 300 "
-                             "areas x 260 weeks) under the demo data")
+                             "areas x 260 weeks) added beside the demo data")
     parser.add_argument("--output", type=Path, default=RESULTS / "load.txt", help="where the table is written")
     parser.add_argument("--keep", type=Path, nargs="?", const=Path(""), default=None,
                         help="keep the servers' logs (gunicorn, scheduler, Redis) and each step's raw records in "

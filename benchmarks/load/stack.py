@@ -90,7 +90,7 @@ class Stack:
     servers: int = 1
     workers_per_server: int = WORKERS
     threads: int = THREADS
-    national: str | None = None  # "quick" or "full": benchmarks/national.py's data under the demo's
+    national: str | None = None  # "quick" or "full": benchmarks/national.py's data beside the demo's
     database: str = field(default_factory=lambda: f"maic_load_{uuid.uuid4().hex[:10]}")
     env: dict = field(default_factory=dict)
     base_urls: list[str] = field(default_factory=list)
@@ -139,10 +139,10 @@ class Stack:
             "MAIC_LOGIN_RATE_LIMIT": "100000 per minute",
         }
         (self.work / "data").mkdir(exist_ok=True)
-        if self.national:
-            self._national()  # migrates and loads the reference data itself
-        for args in ([["demo", "seed"]] if self.national else [["db", "upgrade"], ["reference", "load"], ["demo", "seed"]]):
+        for args in (["db", "upgrade"], ["reference", "load"], ["demo", "seed"]):
             self._maic(*args)
+        if self.national:
+            self._national()
         self._accounts()
         for number in range(self.servers):
             self._start_gunicorn(number)
@@ -150,8 +150,9 @@ class Stack:
         return self
 
     def _national(self) -> None:
-        """benchmarks/national.py's national-scale picture written straight into the new database (it migrates and
-        loads the reference data itself); the demo is seeded on top, so that its leads have returns to correct."""
+        """benchmarks/national.py's national-scale picture written straight into the database beside the demo's
+        (after it: `maic demo seed` does nothing in a database that already holds returns, and the demo's leads
+        need their returns to correct). It moves the incident's start back to its first week, 2020."""
         from benchmarks.national import Size, generate, sequences_behind
         from maic.db import make_engine
 
@@ -159,7 +160,7 @@ class Stack:
         self.national_counts = generate(self.url, size)
         engine = make_engine(self.url)
         try:
-            # generate() writes returns with their ids; a sequence left behind would make the demo's first ingest
+            # generate() writes returns with their ids; a sequence left behind would make the leads' first commit
             # collide with them (it did once). generate() moves them on; checked here, so that it cannot regress.
             behind = sequences_behind(engine)
         finally:
