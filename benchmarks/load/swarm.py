@@ -27,6 +27,7 @@ import base64
 import csv
 import io
 import json
+import math
 import os
 import random
 import re
@@ -231,10 +232,15 @@ class Viewer(Person):
         OPENED.append(time.time())
         interval = self.page.value(ids.LIVE_TIMER, "interval") if self.ready else None
         self.poll_s = (interval or 5000) / 1000
+        # The unread-notifications count has its own, slower clock (none when the page disables it).
+        notify = self.page.value(ids.NOTIFY_TIMER, "interval") if self.ready else None
+        self.notify_s = notify / 1000 if notify and not self.page.value(ids.NOTIFY_TIMER, "disabled") else None
         now = time.monotonic()
         self.next_poll = now + self.poll_s
+        self.next_notify = now + self.notify_s if self.notify_s else math.inf
         self.next_action = now + random.uniform(*CONFIG["viewer_think_s"])
         self.ticks = 0
+        self.notify_ticks = 0
         self.clicks = 0
         WINDOWS[self.me] = [time.time(), time.time()]
 
@@ -249,16 +255,16 @@ class Viewer(Person):
 
     @property
     def timer_outputs(self) -> set[str]:
-        """The callbacks the page's live timer runs itself (the data-version check, the unread count)."""
+        """The callbacks the page's timers run themselves (the data-version check, the unread count)."""
         return {c.output for c in self.page.callbacks
-                if any(d.ident == ids.LIVE_TIMER and d.prop == "n_intervals" for d in c.inputs)}
+                if any(d.ident in (ids.LIVE_TIMER, ids.NOTIFY_TIMER) and d.prop == "n_intervals" for d in c.inputs)}
 
     def wait_time(self) -> float:
         """Until the page's next live check or the person's next change, whichever is first. Waiting (not inside
         a task) is where a step's end may stop a person; a request under way is always finished."""
         if not self.ready:
             return 3600.0
-        return max(0.0, min(self.next_poll, self.next_action) - time.monotonic())
+        return max(0.0, min(self.next_poll, self.next_notify, self.next_action) - time.monotonic())
 
     @task
     def watch(self) -> None:
@@ -268,6 +274,10 @@ class Viewer(Person):
         if now >= self.next_poll:
             self.next_poll += self.poll_s
             self.poll()
+        elif now >= self.next_notify:
+            self.next_notify += self.notify_s
+            self.notify_ticks += 1
+            self.send(self.page.set_props(ids.NOTIFY_TIMER, n_intervals=self.notify_ticks), "poll")
         elif now >= self.next_action:
             self.act()
             self.next_action = time.monotonic() + random.uniform(*CONFIG["viewer_think_s"])
