@@ -53,7 +53,7 @@ lint: install
 bench: install ## benchmarks (not tests): ingest and panel timings against their baselines
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-load: install ## load benchmark: gunicorn + PostgreSQL + Redis, 50..800 simulated viewers (LOAD_ARGS=--quick: a smoke run)
+load: install ## load benchmark: gunicorn + PostgreSQL + a private Redis, 50..800 viewers, a worker kill and a Redis stop (LOAD_ARGS="--quick", "--servers 2", "--national quick", "--keep": python -m benchmarks.load --help)
 	$(BIN)/python -m benchmarks.load $(LOAD_ARGS)
 
 clean: ## remove the virtual environment and the local data folder

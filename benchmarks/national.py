@@ -121,6 +121,8 @@ def generate(url: str, size: Size, seed: int = 2024) -> dict[str, int]:
         with transaction(factory) as session:
             session.execute(sa.update(DataVersion).where(DataVersion.id == 1).values(version=1))
         if engine.dialect.name == "postgresql":
+            # The returns were written with their ids: without this, the next ingest's return would take id 1.
+            fix_sequences(engine)
             with engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
         else:
@@ -153,3 +155,31 @@ def insert(engine, returns: list[dict], rows: list[tuple]) -> None:
                 copy.write(buffer.getvalue())
         else:
             conn.execute(sa.insert(Observation), [dict(zip(COLUMNS, r, strict=True)) for r in rows])
+
+
+def sequences_behind(engine) -> list[tuple[str, int, int]]:
+    """PostgreSQL only: every serial/identity column whose sequence would hand out an id already used (rows
+    written with explicit ids, as generate() writes returns, do not move the sequence): (sequence, next id it
+    would give, largest id in the table)."""
+    behind = []
+    with engine.connect() as conn:
+        columns = conn.execute(sa.text(
+            "SELECT table_name, column_name, pg_get_serial_sequence(quote_ident(table_name), column_name) "
+            "FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND pg_get_serial_sequence(quote_ident(table_name), column_name) IS NOT NULL")).all()
+        for table, column, sequence in columns:
+            largest = conn.scalar(sa.text(f'SELECT max("{column}") FROM "{table}"'))
+            last, called = conn.execute(sa.text(f"SELECT last_value, is_called FROM {sequence}")).one()
+            following = last + 1 if called else last
+            if largest is not None and following <= largest:
+                behind.append((sequence, following, largest))
+    return behind
+
+
+def fix_sequences(engine) -> list[tuple[str, int, int]]:
+    """Move every sequence that is behind its table past the largest id (PostgreSQL); returns what was moved."""
+    behind = sequences_behind(engine)
+    with engine.begin() as conn:
+        for sequence, _following, largest in behind:
+            conn.execute(sa.text("SELECT setval(:s, :v, true)"), {"s": sequence, "v": largest})
+    return behind

@@ -22,61 +22,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import redis
 import sqlalchemy as sa
 
-REDIS_SERVER = "/usr/bin/redis-server"
+from benchmarks.redis_server import REDIS_SERVER, RedisServer, free_port, wait_for_listening
+
+__all__ = ["REDIS_SERVER", "AppProcess", "PrivatePostgres", "RedisServer", "free_port", "private_redis"]
 PG_BIN = Path(os.environ.get("MAIC_TEST_PG_BIN", "/usr/local/bin"))
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode} before it listened on port {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{what} did not listen on port {port} within {timeout} s") from None
-            time.sleep(0.05)
-
-
-class RedisServer:
-    """redis-server in `folder` on a free port of 127.0.0.1, nothing saved to disk; `stop()` and `start()` again
-    keep the port, so clients configured with `url` find it back (empty, as a restarted cache is)."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> RedisServer:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder), "--logfile", str(self.folder / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for_port(self.port, self.process, "redis-server")
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
+    wait_for_listening(port, process, what, timeout)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Everything the load benchmark runs against, started by itself and stopped afterwards: a database of its own on
-the machine's PostgreSQL, a Redis database number of its own, migrations, reference and demo data, the load
-accounts, gunicorn on a free port and the scheduler as its own process.
+the machine's PostgreSQL, a private redis-server on a free port in the run's folder (or, where redis-server is not
+installed, an empty database number of the machine's Redis), migrations, reference and demo data (and the
+national-scale data if asked), the load accounts, one or more gunicorn instances on free ports over that one
+database and Redis, and the scheduler as its own process.
 
-Nothing else need be running but PostgreSQL and Redis (as on every machine here); nothing of it is left behind.
+Nothing else need be running but PostgreSQL (as on every machine here); nothing of it is left behind.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 
 import requests
 import sqlalchemy as sa
+
+from benchmarks.redis_server import REDIS_SERVER, RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -74,17 +78,28 @@ def _pick_redis_db(client_for) -> int:
     raise RuntimeError(f"no empty Redis database on {REDIS_HOST}: the load benchmark needs one of its own")
 
 
+def private_redis_available() -> bool:
+    return os.access(REDIS_SERVER, os.X_OK)
+
+
 @dataclass
 class Stack:
     work: Path
     viewers: int
     api_clients: int
+    servers: int = 1
+    workers_per_server: int = WORKERS
+    threads: int = THREADS
+    national: str | None = None  # "quick" or "full": benchmarks/national.py's data beside the demo's
     database: str = field(default_factory=lambda: f"maic_load_{uuid.uuid4().hex[:10]}")
     env: dict = field(default_factory=dict)
-    base_url: str = ""
-    gunicorn: subprocess.Popen | None = None
+    base_urls: list[str] = field(default_factory=list)
+    gunicorns: list[subprocess.Popen] = field(default_factory=list)
     scheduler: subprocess.Popen | None = None
     redis_db: int | None = None
+    redis_server: RedisServer | None = None
+    national_counts: dict = field(default_factory=dict)
+    sequences_fixed: list = field(default_factory=list)
     lead_logins: list[tuple[str, str]] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     logs: list = field(default_factory=list)
@@ -101,11 +116,17 @@ class Stack:
         with self._admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{self.database}"')
         self._created_db = True
-        host, _, port = REDIS_HOST.partition(":")
-        self.redis_db = _pick_redis_db(lambda n: redis.Redis(host=host, port=int(port or 6379), db=n))
-        self._redis = redis.Redis(host=host, port=int(port or 6379), db=self.redis_db)
-        self._redis.set("maic-load:owner", self.database)  # marks the number as taken while this run lasts
-        redis_url = f"redis://{REDIS_HOST}/{self.redis_db}"
+        if private_redis_available():
+            # Its own server, so that the Redis fault stops nothing anyone else uses.
+            self.redis_server = RedisServer(self.work / "redis").start()
+            redis_url = self.redis_server.url
+        else:
+            host, _, port = REDIS_HOST.partition(":")
+            self.redis_db = _pick_redis_db(lambda n: redis.Redis(host=host, port=int(port or 6379), db=n))
+            self._redis = redis.Redis(host=host, port=int(port or 6379), db=self.redis_db)
+            self._redis.set("maic-load:owner", self.database)  # marks the number as taken while this run lasts
+            redis_url = f"redis://{REDIS_HOST}/{self.redis_db}"
+        self.redis_url = redis_url
         self.env = {
             **os.environ,
             "MAIC_ENV": "production",  # as `make prod`, the Procfile and the systemd units run it
@@ -120,10 +141,32 @@ class Stack:
         (self.work / "data").mkdir(exist_ok=True)
         for args in (["db", "upgrade"], ["reference", "load"], ["demo", "seed"]):
             self._maic(*args)
+        if self.national:
+            self._national()
         self._accounts()
-        self._start_gunicorn()
+        for number in range(self.servers):
+            self._start_gunicorn(number)
         self._start_scheduler()
         return self
+
+    def _national(self) -> None:
+        """benchmarks/national.py's national-scale picture written straight into the database beside the demo's
+        (after it: `maic demo seed` does nothing in a database that already holds returns, and the demo's leads
+        need their returns to correct). It moves the incident's start back to its first week, 2020."""
+        from benchmarks.national import Size, generate, sequences_behind
+        from maic.db import make_engine
+
+        size = Size.quick() if self.national == "quick" else Size()
+        self.national_counts = generate(self.url, size)
+        engine = make_engine(self.url)
+        try:
+            # generate() writes returns with their ids; a sequence left behind would make the leads' first commit
+            # collide with them (it did once). generate() moves them on; checked here, so that it cannot regress.
+            behind = sequences_behind(engine)
+        finally:
+            engine.dispose()
+        if behind:
+            raise RuntimeError(f"after the national data, id sequences are behind their tables: {behind}")
 
     def _maic(self, *args: str) -> None:
         done = subprocess.run([str(BIN / "maic"), *args], env=self.env, cwd=ROOT, capture_output=True, text=True)
@@ -155,39 +198,56 @@ class Stack:
         self.lead_logins = [(u, p) for u, p, role in read_logins(self.work / "data" / "demo-logins.txt")
                             if role == "agency_lead"]
 
-    def _gunicorn_command(self, port: int) -> list[str]:
+    def _gunicorn_command(self, port: int) -> tuple[list[str], dict]:
         """The production start's web process (the Procfile's `gunicorn 'app:create_app()'`, its settings in
         gunicorn.conf.py read from MAIC_BIND, MAIC_WORKERS, MAIC_THREADS); without that file, the same shape on
-        the command line."""
-        self.env.update(MAIC_BIND=f"127.0.0.1:{port}", MAIC_WORKERS=str(WORKERS), MAIC_THREADS=str(THREADS))
+        the command line. Returns the command and its environment."""
+        env = {**self.env, "MAIC_BIND": f"127.0.0.1:{port}", "MAIC_WORKERS": str(self.workers_per_server),
+               "MAIC_THREADS": str(self.threads)}
         if (ROOT / "gunicorn.conf.py").exists():
-            return [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "app:create_app()"]
+            return [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "app:create_app()"], env
         return [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers",
-                str(WORKERS), "--threads", str(THREADS), "app:create_app()"]
+                str(self.workers_per_server), "--threads", str(self.threads), "app:create_app()"], env
 
     def _log(self, name: str):
         handle = open(self.work / f"{name}.log", "ab")  # noqa: SIM115  (closed in stop())
         self.logs.append(handle)
         return handle
 
-    def _start_gunicorn(self) -> None:
+    @property
+    def base_url(self) -> str:
+        return self.base_urls[0] if self.base_urls else ""
+
+    @property
+    def gunicorn(self) -> subprocess.Popen | None:
+        return self.gunicorns[0] if self.gunicorns else None
+
+    def _start_gunicorn(self, number: int) -> None:
+        """One more gunicorn instance (a server of its own, as on another host) over the same database and Redis."""
         port = free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
-        log = self._log("gunicorn")
-        self.gunicorn = subprocess.Popen(self._gunicorn_command(port), env=self.env, cwd=ROOT, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 90
+        base_url = f"http://127.0.0.1:{port}"
+        name = self.log_name(number)
+        command, env = self._gunicorn_command(port)
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=self._log(name), stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.gunicorns.append(process)
+        self.base_urls.append(base_url)
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if self.gunicorn.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.gunicorn.returncode}: see {self.work / 'gunicorn.log'}")
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {process.returncode}: see {self.work / (name + '.log')}")
             try:
-                if requests.get(f"{self.base_url}/login", timeout=2).status_code == 200 and \
-                        len(self.workers()) >= WORKERS:
+                if requests.get(f"{base_url}/login", timeout=2).status_code == 200 and \
+                        len(children(process.pid)) >= self.workers_per_server:
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.3)
-        raise RuntimeError("gunicorn did not answer within 90 s")
+        raise RuntimeError(f"gunicorn on {base_url} did not answer within 120 s")
+
+    @staticmethod
+    def log_name(number: int) -> str:
+        return "gunicorn" if number == 0 else f"gunicorn-{number + 1}"
 
     def _start_scheduler(self) -> None:
         self.scheduler = subprocess.Popen([str(BIN / "maic"), "scheduler"], env=self.env, cwd=ROOT,
@@ -197,12 +257,33 @@ class Stack:
     # --- while running --------------------------------------------------------------------------------
 
     def workers(self) -> list[int]:
-        return children(self.gunicorn.pid) if self.gunicorn else []
+        """Every gunicorn worker of every server."""
+        return [pid for process in self.gunicorns for pid in children(process.pid)]
 
     def server_cpu(self) -> float:
-        """CPU seconds of gunicorn's master and workers and of the scheduler so far."""
-        pids = [p.pid for p in (self.gunicorn, self.scheduler) if p] + self.workers()
+        """CPU seconds of gunicorn's masters and workers, of the scheduler and of Redis so far."""
+        pids = [p.pid for p in (*self.gunicorns, self.scheduler) if p] + self.workers()
+        if self.redis_server is not None and self.redis_server.process is not None:
+            pids.append(self.redis_server.process.pid)
         return sum(cpu_seconds(pid) for pid in pids)
+
+    def returns_in_database(self) -> int:
+        """How many returns the database holds: a step's new ones must be exactly the receipts leads were given."""
+        engine = sa.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                return conn.exec_driver_sql('SELECT count(*) FROM "return"').scalar_one()
+        finally:
+            engine.dispose()
+
+    def stop_redis(self) -> None:
+        """The Redis fault: the app's Redis stopped (its cache is lost, as a restarted Redis's is)."""
+        if self.redis_server is None:
+            raise RuntimeError("the Redis fault needs a private redis-server (install redis-server)")
+        self.redis_server.stop()
+
+    def start_redis(self) -> None:
+        self.redis_server.start()  # the same port: the app's MAIC_REDIS_URL finds it back
 
     def kill_worker(self) -> int:
         """kill -9 of one gunicorn worker (the master starts another)."""
@@ -214,7 +295,7 @@ class Stack:
         """Lines of gunicorn's and the scheduler's logs that say something went wrong (a worker timed out or
         died, an error was logged)."""
         found = []
-        for name in ("gunicorn", "scheduler"):
+        for name in (*(self.log_name(n) for n in range(self.servers)), "scheduler"):
             path = self.work / f"{name}.log"
             if path.exists():
                 found += [f"{name}: {line.strip()[:200]}" for line in path.read_text(errors="replace").splitlines()
@@ -223,8 +304,18 @@ class Stack:
 
     # --- stop -----------------------------------------------------------------------------------------
 
+    def keep_logs(self, folder: Path) -> list[Path]:
+        """Copy the servers' logs (gunicorn's, the scheduler's, Redis's) into `folder` before the run's folder goes."""
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = []
+        for log in [*self.work.glob("*.log"), *(self.work / "redis").glob("*.log")]:
+            target = folder / (f"redis-{log.name}" if log.parent.name == "redis" else log.name)
+            shutil.copyfile(log, target)
+            kept.append(target)
+        return kept
+
     def stop(self) -> None:
-        for process in (self.scheduler, self.gunicorn):
+        for process in (self.scheduler, *self.gunicorns):
             if process is None or process.poll() is not None:
                 continue
             process.terminate()
@@ -238,6 +329,8 @@ class Stack:
         if getattr(self, "_redis", None) is not None:
             self._redis.flushdb()
             self._redis.close()
+        if self.redis_server is not None:
+            self.redis_server.stop()
         if getattr(self, "_created_db", False):
             with self._admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')

@@ -5,13 +5,20 @@ and for how long; the answer holds every request (type, time, outcome), each ret
 viewer received the figures it brought, and this process's own CPU (the generator's cost, so that it is
 known whether the server or the generator was measured).
 
+Everyone signs in first, arriving at `sign_in_rate` a second (people coming into a meeting), and only once all
+have signed in do they all open their pages at once; the step's use is timed from when the last page is open.
+Users are spread over the servers in `hosts` in turn (more than one server: the same database and Redis).
+
 The people:
-- SCG viewers sign in, open the dashboard (the page, its layout and dependencies, then the callbacks the
+- SCG viewers open the dashboard (the page, its layout and dependencies, then the callbacks the
   browser would send: benchmarks/load/dash_client.py), poll live at the page's own interval, and now and
   then change the week, area, scope or as-at, go back to live, or export a panel's CSV.
-- Agency leads sign in, open the returns page, and upload a return through the upload callbacks (preview,
-  then commit), as the browser does.
+- Agency leads open the returns page and upload a return through the upload callbacks (preview, then
+  commit), as the browser does. A commit that gives no receipt is a failed request.
 - Neighbours' systems pull the shared API with a token.
+
+An answer that puts an error or a refusal in the page's alert (anything but the "Filters changed" note) is a
+failed request, as is one that shows "Something went wrong".
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import base64
 import csv
 import io
 import json
+import math
 import os
 import random
 import re
@@ -30,6 +38,7 @@ import time
 from pathlib import Path
 
 import gevent
+import gevent.event
 from locust import FastHttpUser, events, task
 from locust.env import Environment
 
@@ -44,10 +53,15 @@ OPENING_TIMEOUT_S = 300  # requests that measure, not load: left out of the tabl
 
 CONFIG: dict = {}
 RECORDS: list[tuple[str, float, str, float]] = []  # (name, ms, error or "", wall-clock start)
+RECEIPTS: list[int] = []  # every return id a lead's commit gave a receipt for
 COMMITS: list[tuple[float, int]] = []  # (the lead's Commit click, the data version it brought or a later one)
 SEEN: list[tuple[int, int, float]] = []  # (viewer, data version, when its panels were redrawn with it)
 WINDOWS: dict[int, list[float]] = {}  # viewer -> [connected from, connected until]
-OPENED: list[float] = []  # when each person had signed in and opened their page (or failed to)
+SIGNED: list[float] = []  # when each person had signed in (or failed to), before the step
+GO = gevent.event.Event()  # set once everyone has signed in: all open their pages together
+OPENED: list[float] = []  # when each person had opened their page (or failed to)
+NOT_REFUSALS = {"Filters changed"}  # the page's alert also tells of filters the view had to change: not an error
+HOSTS: list[str] = []  # the servers, users spread over them in turn
 FAULT: dict = {}  # when a worker was killed, and which
 UPLOADS: dict[str, bool] = {"open": True}  # closed for the step's last seconds: its returns reach every screen
 
@@ -82,7 +96,7 @@ def fetch(user: FastHttpUser, method: str, path: str, name: str, *, problem=None
                 answer.request_meta["name"] = f"{PROBE}: reconnect"
                 answer.success()
                 continue
-            found = problem(answer) if problem and answer.status_code == 200 else None
+            found = problem(answer) if problem and answer.status_code in (200, 204) else None
             if found:
                 answer.failure(found)
             elif answer.status_code in (200, 204, 302):
@@ -93,6 +107,37 @@ def fetch(user: FastHttpUser, method: str, path: str, name: str, *, problem=None
     return answer
 
 
+def _next_host() -> str | None:
+    """The servers in turn, one person after another (as a load balancer spreads people)."""
+    if not HOSTS:
+        return None
+    _next_host.count = getattr(_next_host, "count", -1) + 1
+    return HOSTS[_next_host.count % len(HOSTS)]
+
+
+def _text_of(node) -> str:
+    if isinstance(node, str):
+        return node
+    if isinstance(node, list):
+        return "".join(_text_of(n) for n in node)
+    if isinstance(node, dict):
+        return _text_of((node.get("props") or {}).get("children"))
+    return ""
+
+
+def refusal(answer: dict) -> str | None:
+    """The title of the error or refusal a callback's answer put in the page's alert ("Not saved", "Database
+    unavailable", "Not allowed"...), or None."""
+    updates = {**(answer.get("response") or {}), **(answer.get("sideUpdate") or {})}
+    alert = (updates.get(ids.ALERT) or {}).get("children")
+    if not alert:
+        return None
+    inside = (alert.get("props") or {}).get("children") if isinstance(alert, dict) else alert
+    first = inside[0] if isinstance(inside, list) and inside else inside
+    title = _text_of(first).strip().rstrip(":").strip() or _text_of(alert)[:60]
+    return None if title in NOT_REFUSALS else title
+
+
 class Person(FastHttpUser):
     abstract = True
     concurrency = 6  # a browser's connections to one host
@@ -100,6 +145,12 @@ class Person(FastHttpUser):
     page: DashPage
     csrf = ""
     update_url = ""
+
+    def __init__(self, environment) -> None:
+        host = _next_host()
+        if host:
+            self.host = host  # read by FastHttpUser's client, made in __init__
+        super().__init__(environment)
 
     def sign_in(self, username: str, password: str) -> bool:
         form = fetch(self, "GET", "/login", "sign in: form")
@@ -127,11 +178,32 @@ class Person(FastHttpUser):
     def label(self, label: str, output: str) -> str:
         return label
 
+    def problem(self, answer, body: dict, label: str) -> str | None:
+        text = answer.text or ""
+        if APP_ERROR in text:
+            return "the page showed 'Something went wrong'"
+        data = None
+        if answer.status_code == 200:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                return "the answer was not JSON"
+        title = refusal(data) if isinstance(data, dict) and ids.ALERT in text else None
+        if title:
+            return f"refused: {title}"
+        response = (data or {}).get("response") or {}
+        if label == "upload preview" and f"{ids.RETURNS_COMMIT}.disabled" in body["output"] and \
+                response.get(ids.RETURNS_COMMIT, {}).get("disabled") is True:
+            return "preview refused the return (Commit stays disabled)"
+        if label == "upload commit" and f"{ids.RETURNS_COMMITTED}.data" in body["output"] and \
+                not response.get(ids.RETURNS_COMMITTED, {}).get("data"):
+            return "commit refused: no receipt"
+        return None
+
     def post(self, body: dict, label: str) -> tuple[int, object]:
         name = f"{self.label(label, body['output'])}: {_short(body['output'])}"
         answer = fetch(self, "POST", self.update_url, name, json=body, headers={"X-CSRFToken": self.csrf},
-                       problem=lambda a: "the page showed 'Something went wrong'" if APP_ERROR in (a.text or "")
-                       else None)
+                       problem=lambda a: self.problem(a, body, label))
         if answer.status_code != 200:
             return answer.status_code, None
         try:
@@ -153,14 +225,22 @@ class Viewer(Person):
         Viewer.number += 1
         self.me = Viewer.number
         username = f"{CONFIG['viewer_prefix']}{(self.me - 1) % CONFIG['viewer_accounts']:04d}"
-        self.ready = self.sign_in(username, CONFIG["password"]) and self.open("/dash/")
+        signed_in = self.sign_in(username, CONFIG["password"])
+        SIGNED.append(time.time())
+        GO.wait()
+        self.ready = signed_in and self.open("/dash/")
         OPENED.append(time.time())
         interval = self.page.value(ids.LIVE_TIMER, "interval") if self.ready else None
         self.poll_s = (interval or 5000) / 1000
+        # The unread-notifications count has its own, slower clock (none when the page disables it).
+        notify = self.page.value(ids.NOTIFY_TIMER, "interval") if self.ready else None
+        self.notify_s = notify / 1000 if notify and not self.page.value(ids.NOTIFY_TIMER, "disabled") else None
         now = time.monotonic()
         self.next_poll = now + self.poll_s
+        self.next_notify = now + self.notify_s if self.notify_s else math.inf
         self.next_action = now + random.uniform(*CONFIG["viewer_think_s"])
         self.ticks = 0
+        self.notify_ticks = 0
         self.clicks = 0
         WINDOWS[self.me] = [time.time(), time.time()]
 
@@ -175,16 +255,16 @@ class Viewer(Person):
 
     @property
     def timer_outputs(self) -> set[str]:
-        """The callbacks the page's live timer runs itself (the data-version check, the unread count)."""
+        """The callbacks the page's timers run themselves (the data-version check, the unread count)."""
         return {c.output for c in self.page.callbacks
-                if any(d.ident == ids.LIVE_TIMER and d.prop == "n_intervals" for d in c.inputs)}
+                if any(d.ident in (ids.LIVE_TIMER, ids.NOTIFY_TIMER) and d.prop == "n_intervals" for d in c.inputs)}
 
     def wait_time(self) -> float:
         """Until the page's next live check or the person's next change, whichever is first. Waiting (not inside
         a task) is where a step's end may stop a person; a request under way is always finished."""
         if not self.ready:
             return 3600.0
-        return max(0.0, min(self.next_poll, self.next_action) - time.monotonic())
+        return max(0.0, min(self.next_poll, self.next_notify, self.next_action) - time.monotonic())
 
     @task
     def watch(self) -> None:
@@ -194,6 +274,10 @@ class Viewer(Person):
         if now >= self.next_poll:
             self.next_poll += self.poll_s
             self.poll()
+        elif now >= self.next_notify:
+            self.next_notify += self.notify_s
+            self.notify_ticks += 1
+            self.send(self.page.set_props(ids.NOTIFY_TIMER, n_intervals=self.notify_ticks), "poll")
         elif now >= self.next_action:
             self.act()
             self.next_action = time.monotonic() + random.uniform(*CONFIG["viewer_think_s"])
@@ -257,7 +341,10 @@ class Lead(Person):
         Lead.number += 1
         logins = CONFIG["lead_logins"]
         username, password = logins[(Lead.number - 1) % len(logins)]
-        self.ready = self.sign_in(username, password) and self.open("/dash/returns")
+        signed_in = self.sign_in(username, password)
+        SIGNED.append(time.time())
+        GO.wait()
+        self.ready = signed_in and self.open("/dash/returns")
         OPENED.append(time.time())
         self.sent = 0
         # Seeded from the system, never from the lead's number: a step repeating an earlier step's file would
@@ -294,9 +381,11 @@ class Lead(Person):
         self.send(self.page.set_props(ids.RETURNS_UPLOAD, contents=contents, filename=name,
                                       last_modified=int(time.time() * 1000)), "upload preview")
         if self.page.value(ids.RETURNS_COMMIT, "disabled") is False:
-            clicked = time.time()
+            clicked, before = time.time(), self.page.value(ids.RETURNS_COMMITTED, "data")
             self.send(self.page.set_props(ids.RETURNS_COMMIT, n_clicks=self.sent), "upload commit")
-            if self.page.value(ids.RETURNS_COMMITTED, "data"):
+            receipt = self.page.value(ids.RETURNS_COMMITTED, "data")
+            if receipt and receipt != before:  # a new return's id: this commit's receipt
+                RECEIPTS.append(receipt)
                 version = fetch(self, "GET", "/api/v1/version", f"{PROBE}: version",
                                 headers={"Authorization": f"Bearer {CONFIG['probe_token']}"})
                 if version.status_code == 200:
@@ -309,6 +398,12 @@ class Neighbour(FastHttpUser):
     fixed_count = 0
     number = 0
 
+    def __init__(self, environment) -> None:
+        host = _next_host()
+        if host:
+            self.host = host
+        super().__init__(environment)
+
     def wait_time(self) -> float:
         return random.uniform(*CONFIG["api_think_s"])
 
@@ -316,6 +411,8 @@ class Neighbour(FastHttpUser):
         Neighbour.number += 1
         tokens = CONFIG["tokens"]
         self.headers = {"Authorization": f"Bearer {tokens[(Neighbour.number - 1) % len(tokens)]}"}
+        SIGNED.append(time.time())  # a token needs no sign-in; it starts with the others
+        GO.wait()
         OPENED.append(time.time())
 
     @task
@@ -330,6 +427,7 @@ class Neighbour(FastHttpUser):
 
 def run(config: dict) -> dict:
     CONFIG.update(config)
+    HOSTS[:] = config.get("hosts") or [config["host"]]
     Lead.fixed_count, Neighbour.fixed_count = config["leads"], config["api_clients"]
     total = config["viewers"] + config["leads"] + config["api_clients"]
     # At the step's end, a person in the middle of something finishes it (up to STOP_TIMEOUT_S): a request cut
@@ -338,15 +436,24 @@ def run(config: dict) -> dict:
                       stop_timeout=STOP_TIMEOUT_S)
     runner = env.create_local_runner()
     started, cpu_before = time.time(), _cpu()
-    runner.start(total, spawn_rate=max(1, config["spawn_rate"] or total))
+    # People arrive at sign_in_rate a second and sign in as they arrive (argon2: ~130 ms of CPU each).
+    runner.start(total, spawn_rate=max(1, config.get("sign_in_rate") or total))
+    went: list[float] = []
 
     def stop_after_the_step() -> None:
-        """The step lasts `duration_s` once everyone has opened their page (however long opening took), then
-        `settle_s` more without new returns."""
+        """Everyone signs in, then all open their pages at once; the step lasts `duration_s` once everyone has
+        opened their page (however long opening took), then `settle_s` more without new returns."""
+        deadline = time.monotonic() + OPENING_TIMEOUT_S
+        while len(SIGNED) < total and time.monotonic() < deadline:
+            gevent.sleep(0.1)
+        went.append(time.time())
+        GO.set()
         deadline = time.monotonic() + OPENING_TIMEOUT_S
         while len(OPENED) < total and time.monotonic() < deadline:
             gevent.sleep(0.2)
         OPENED.append(time.time())  # the last entry: when the step's steady part began
+        if config.get("steady_file"):  # tells the benchmark, which stops Redis half-way through the use
+            Path(config["steady_file"]).write_text(str(OPENED[-1]))
         if config.get("kill_worker_of"):  # the fault: half-way through the use, one worker killed with SIGKILL
             gevent.sleep(config["duration_s"] / 2)
             workers = children(config["kill_worker_of"])
@@ -363,8 +470,10 @@ def run(config: dict) -> dict:
     gevent.spawn(stop_after_the_step)
     runner.greenlet.join()
     wall, cpu = time.time() - started, _cpu() - cpu_before
-    return {"started": started, "all_open_s": OPENED[-1] - started, "wall_s": wall, "generator_cpu_s": cpu,
-            "records": RECORDS, "commits": COMMITS, "fault": FAULT,
+    went_at = went[0] if went else started
+    return {"started": started, "signed_in_s": went_at - started, "opened_at": went_at,
+            "all_open_s": OPENED[-1] - went_at, "steady_at": OPENED[-1], "wall_s": wall, "generator_cpu_s": cpu,
+            "records": RECORDS, "commits": COMMITS, "receipts": RECEIPTS, "fault": FAULT,
             "seen": SEEN, "windows": WINDOWS, "users": {"viewers": Viewer.number, "leads": Lead.number,
                                                         "api_clients": Neighbour.number}}
 
