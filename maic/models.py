@@ -235,6 +235,21 @@ class CurrentValue(Base):
     observation_id: Mapped[int]
 
 
+class CurrentCoverage(Base):
+    """How many current values each agency's returns give each area for each week: one row per (agency, week,
+    area) with any, kept from current_value by triggers on it (migration 0013), in the writing statement's
+    transaction as current_value itself is. Which agencies have a return in for a week is read here, a few rows
+    a week, rather than by joining every current value of the week to its return."""
+
+    __tablename__ = "current_coverage"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    # Key order (agency, week, area): the week statuses ask for the home agencies over a run of weeks.
+    agency_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    week: Mapped[dt.date] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    n: Mapped[int]
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_event"
     # Counting one name's recent sign-in attempts (maic/auth.py) reads by actor and time.

@@ -33,6 +33,33 @@ from maic.reference import NEIGHBOUR_KIND
 
 WEEK = dt.timedelta(days=7)
 
+# Reference reads (areas, metrics, who should report what) asked several times by every panel are read once per
+# session and transaction: kept in session.info, and forgotten whenever the session writes (flush, an ORM or Core
+# statement that changes rows) or its transaction ends, so a session never reads back a stale copy of its own
+# or anyone else's committed change.
+_KEPT = "maic.picture.kept"
+
+
+def _kept(session: orm.Session, key: tuple, read):
+    kept = session.info.setdefault(_KEPT, {})
+    if key not in kept:
+        kept[key] = read()
+    return kept[key]
+
+
+def _forget(session: orm.Session, *_args) -> None:
+    session.info.pop(_KEPT, None)
+
+
+def _forget_on_write(state: orm.ORMExecuteState) -> None:
+    if not state.is_select:
+        _forget(state.session)
+
+
+sa.event.listen(orm.Session, "after_flush", _forget)
+sa.event.listen(orm.Session, "after_transaction_end", _forget)
+sa.event.listen(orm.Session, "do_orm_execute", _forget_on_write)
+
 
 @dataclass(frozen=True)
 class PictureQuery:
@@ -83,8 +110,9 @@ def visible(query: PictureQuery):
 
 
 # The live picture reads its values from current_value, which the database keeps equal to the observations not
-# superseded (migration 0009); which weeks have figures is still read from the observations' week index. False reads the bitemporal rows for now too: the benchmark's "old path", and the property
-# tests that compare both.
+# superseded (migration 0009), and which agencies have a return in for a week from current_coverage (migration
+# 0013); which weeks have figures is still read from the observations' week index. False reads the bitemporal
+# rows for now too: the benchmark's "old path", and the property tests that compare both.
 LIVE_FROM_SUMMARY = True
 
 
@@ -117,9 +145,14 @@ class Source:
         return self.table.return_id
 
 
+def live_from_summary(query: PictureQuery) -> bool:
+    """Whether this query reads the summaries the database keeps (current values, current coverage)."""
+    return query.as_at is None and LIVE_FROM_SUMMARY
+
+
 def source(query: PictureQuery, *, alias: bool = False) -> Source:
     """alias: a second, independent copy of the source, to join it to itself (a value beside its basis)."""
-    if query.as_at is None and LIVE_FROM_SUMMARY:
+    if live_from_summary(query):
         return Source(orm.aliased(CurrentValue) if alias else CurrentValue, sa.true())
     if not alias:
         return Source(Observation, visible(query))
@@ -128,6 +161,12 @@ def source(query: PictureQuery, *, alias: bool = False) -> Source:
 
 
 def areas_in_scope(session: orm.Session, query: PictureQuery) -> pd.DataFrame:
+    """The areas in scope, home first, then by name. A copy: callers add columns to it."""
+    return _kept(session, ("areas", query.include_neighbours, query.area_codes),
+                 lambda: _areas_in_scope(session, query)).copy()
+
+
+def _areas_in_scope(session: orm.Session, query: PictureQuery) -> pd.DataFrame:
     stmt = sa.select(Area.id, Area.code, Area.name, Area.population, LRF.code.label("lrf"), LRF.is_home).join(LRF)
     if not query.include_neighbours:
         stmt = stmt.where(LRF.is_home.is_(True))
@@ -137,9 +176,14 @@ def areas_in_scope(session: orm.Session, query: PictureQuery) -> pd.DataFrame:
                         columns=["id", "code", "name", "population", "lrf", "is_home"])
 
 
+def area_ids_in_scope(session: orm.Session, query: PictureQuery) -> list[int]:
+    return list(_kept(session, ("area ids", query.include_neighbours, query.area_codes),
+                      lambda: areas_in_scope(session, query)["id"].tolist()))
+
+
 def latest_week(session: orm.Session, query: PictureQuery) -> dt.date | None:
     """The newest week any home-LRF figure exists for, as at the query's time: the default 'this week'."""
-    area_ids = areas_in_scope(session, replace(query, area_codes=(), include_neighbours=False))["id"].tolist()
+    area_ids = area_ids_in_scope(session, replace(query, area_codes=(), include_neighbours=False))
     if not area_ids:
         return None
     # Newest first and stop at the first visible row: the week index read backwards, not a scan of every row.
@@ -211,8 +255,8 @@ def columns_frame(rows: Sequence, columns: list[str]) -> pd.DataFrame:
 
 
 def metric_ids(session: orm.Session, metric_keys: list[str]) -> dict[str, int]:
-    rows = session.execute(sa.select(Metric.key, Metric.id).where(Metric.key.in_(metric_keys))).all()
-    return {key: metric_id for key, metric_id in rows}
+    every = _kept(session, ("metric ids",), lambda: dict(session.execute(sa.select(Metric.key, Metric.id)).all()))
+    return {key: every[key] for key in metric_keys if key in every}
 
 
 BY_AREA, BY_WEEK = "area_code", "week"
@@ -274,15 +318,20 @@ def expected_areas(session: orm.Session, query: PictureQuery, metric_keys: list[
     active agencies whose kind owns the metric, and for a shareable metric the areas of the neighbouring LRFs'
     cells. A total over fewer areas than these is partial, and says so ("5 of 6 areas")."""
     in_scope = set(areas_in_scope(session, query)["code"])
+    every = _kept(session, ("expected areas",), lambda: _expected_areas(session))
+    return {k: every.get(k, set()) & in_scope for k in metric_keys}
+
+
+def _expected_areas(session: orm.Session) -> dict[str, set[str]]:
+    """metric -> every area code that should have a figure for it, in any scope."""
     stmt = (sa.select(Metric.key, Area.code)
             .join(Agency, sa.or_(Agency.kind == Metric.agency_kind,
                                  sa.and_(Agency.kind == NEIGHBOUR_KIND, Metric.shareable.is_(True))))
             .join(agency_area, agency_area.c.agency_id == Agency.id).join(Area, Area.id == agency_area.c.area_id)
-            .where(Agency.active.is_(True), Metric.key.in_(metric_keys)).distinct())
-    out: dict[str, set[str]] = {k: set() for k in metric_keys}
+            .where(Agency.active.is_(True)).distinct())
+    out: dict[str, set[str]] = {}
     for key, code in session.execute(stmt):
-        if code in in_scope:
-            out[key].add(code)
+        out.setdefault(key, set()).add(code)
     return out
 
 
@@ -377,7 +426,7 @@ def tranche_markers(session: orm.Session) -> list[tuple[dt.date, str]]:
 
 def weeks_with_data(session: orm.Session, query: PictureQuery) -> list[dt.date]:
     """Weeks with any home-LRF figure as at the query time, oldest first (the week picker's options)."""
-    area_ids = areas_in_scope(session, replace(query, area_codes=(), include_neighbours=False))["id"].tolist()
+    area_ids = area_ids_in_scope(session, replace(query, area_codes=(), include_neighbours=False))
     if not area_ids:
         return []
     stmt = (sa.select(Observation.week).distinct()
@@ -388,7 +437,7 @@ def weeks_with_data(session: orm.Session, query: PictureQuery) -> list[dt.date]:
 # --- Shared by the panels of issue 5 (releases, shortfall, pressure, completeness, forward, drill-down) ---
 
 def incident_start(session: orm.Session) -> dt.date | None:
-    return session.scalar(sa.select(sa.func.min(Incident.start)))
+    return _kept(session, ("incident start",), lambda: session.scalar(sa.select(sa.func.min(Incident.start))))
 
 
 def resolve_range(session: orm.Session, query: PictureQuery) -> tuple[dt.date, dt.date] | None:
@@ -404,7 +453,11 @@ def resolve_range(session: orm.Session, query: PictureQuery) -> tuple[dt.date, d
 
 
 def metric_catalogue(session: orm.Session) -> pd.DataFrame:
-    """Every metric with its label, unit, panel, aggregation and RAG thresholds, in the catalogue's order."""
+    """Every metric with its label, unit, panel, aggregation and RAG thresholds, in the catalogue's order. A copy."""
+    return _kept(session, ("catalogue",), lambda: _metric_catalogue(session)).copy()
+
+
+def _metric_catalogue(session: orm.Session) -> pd.DataFrame:
     stmt = sa.select(Metric.key, Metric.label, Metric.unit, Metric.panel, Metric.aggregation, Metric.rag_basis,
                      Metric.rag_amber, Metric.rag_red, Metric.shareable).order_by(Metric.sort_order, Metric.key)
     return pd.DataFrame(session.execute(stmt).all(),

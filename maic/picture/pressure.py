@@ -203,8 +203,10 @@ def red_counts(session: orm.Session, query: PictureQuery, metrics: list[RagMetri
     """(weeks with any rated figure, week -> cells at red) over the weeks given, counted in SQL by the rule of
     rag_frame (measure >= red), so that a long trend over every service in every area never leaves the database.
 
-    Grouped by what a measure is divided by: nothing, the population (per 10,000), or another metric's value in
-    the same area and week (a share of capacity; demand with no capacity at all is red, nothing of nothing is 0).
+    One pass over the rated figures, grouped by week: each figure's measure is its value, its value per 10,000
+    of its area's population, or its value divided by another metric's value in the same area and week (a share
+    of capacity; demand with no capacity at all is red, nothing of nothing is 0), with the same double
+    arithmetic as the pandas rating.
     """
     bases = sorted({m.basis for m in metrics if m.basis not in (None, PER_10K)})
     ids = metric_ids(session, [m.key for m in metrics] + bases)
@@ -212,42 +214,46 @@ def red_counts(session: orm.Session, query: PictureQuery, metrics: list[RagMetri
     if not rated or not area_ids:
         return set(), {}
     src = source(query)
-    in_scope = (src.condition, src.week.between(week_from, week_to), src.area_id.in_(area_ids))
-    weeks = set(session.scalars(sa.select(src.week).distinct()
-                                .where(*in_scope, src.metric_id.in_([ids[m.key] for m in rated]))))
     value = sa.cast(src.value, sa.Float)
 
     def red_of(group: list[RagMetric]):
-        return sa.case(*((src.metric_id == ids[m.key], sa.literal(m.red, sa.Float)) for m in group))
+        """The group's red threshold of each row: one branch per distinct threshold, not per metric (evaluated
+        for every row read)."""
+        by_red: dict[float, list[int]] = {}
+        for m in group:
+            by_red.setdefault(m.red, []).append(ids[m.key])
+        return sa.case(*((src.metric_id.in_(group_ids), sa.literal(red, sa.Float))
+                         for red, group_ids in by_red.items()))
 
-    def reddened(basis: str | None) -> list[RagMetric]:
-        return [m for m in rated if m.basis == basis and m.red is not None]
-
-    selects = []
-    if plain := reddened(None):
-        selects.append(sa.select(src.week).where(*in_scope, src.metric_id.in_([ids[m.key] for m in plain]),
-                                                 value >= red_of(plain)))
-    if per_10k := reddened(PER_10K):
-        selects.append(sa.select(src.week).join(Area, Area.id == src.area_id).where(
-            *in_scope, src.metric_id.in_([ids[m.key] for m in per_10k]), Area.population > 0,
-            sa.cast(src.value * 10_000, sa.Float) / sa.cast(Area.population, sa.Float) >= red_of(per_10k)))
-    for basis in bases:
-        group = reddened(basis)
-        if not group or basis not in ids:
-            continue
+    reddened = [m for m in rated if m.red is not None]
+    plain = [m for m in reddened if m.basis is None]
+    per_10k = [m for m in reddened if m.basis == PER_10K]
+    ratio = [m for m in reddened if m.basis not in (None, PER_10K) and m.basis in ids]
+    stmt = sa.select(src.week)
+    rules = []
+    if plain:
+        rules.append((src.metric_id.in_([ids[m.key] for m in plain]), value >= red_of(plain)))
+    if per_10k:
+        stmt = stmt.outerjoin(Area, Area.id == src.area_id)
+        rules.append((src.metric_id.in_([ids[m.key] for m in per_10k]), sa.and_(
+            Area.population > 0,
+            sa.cast(src.value * 10_000, sa.Float) / sa.cast(Area.population, sa.Float) >= red_of(per_10k))))
+    if ratio:
         other = source(query, alias=True)
-        red = red_of(group)
-        selects.append(sa.select(src.week).join(other.table, sa.and_(
-            other.metric_id == ids[basis], other.area_id == src.area_id, other.week == src.week, other.condition))
-            .where(*in_scope, src.metric_id.in_([ids[m.key] for m in group]), sa.or_(
-                sa.and_(other.value > 0, value / sa.cast(other.value, sa.Float) >= red),
-                sa.and_(other.value == 0, src.value > 0),
-                sa.and_(other.value == 0, src.value == 0, red <= 0))))
-    if not selects:
-        return weeks, {}
-    red_rows = sa.union_all(*selects).subquery()
-    reds = dict(session.execute(sa.select(red_rows.c[0], sa.func.count()).group_by(red_rows.c[0])).all())
-    return weeks, {_week(w): int(n) for w, n in reds.items()}
+        basis_id = sa.case(*((src.metric_id == ids[m.key], sa.literal(ids[m.basis])) for m in ratio))
+        stmt = stmt.outerjoin(other.table, sa.and_(other.metric_id == basis_id, other.area_id == src.area_id,
+                                                   other.week == src.week, other.condition))
+        red = red_of(ratio)
+        rules.append((src.metric_id.in_([ids[m.key] for m in ratio]), sa.or_(
+            sa.and_(other.value > 0, value / sa.cast(other.value, sa.Float) >= red),
+            sa.and_(other.value == 0, src.value > 0),
+            sa.and_(other.value == 0, src.value == 0, red <= 0))))
+    is_red = sa.case(*((sa.and_(which, rule), 1) for which, rule in rules), else_=0) if rules else sa.literal(0)
+    rows = session.execute(stmt.add_columns(sa.func.sum(is_red))
+                           .where(src.condition, src.week.between(week_from, week_to), src.area_id.in_(area_ids),
+                                  src.metric_id.in_([ids[m.key] for m in rated]))
+                           .group_by(src.week)).all()
+    return {_week(w) for w, _n in rows}, {_week(w): int(n) for w, n in rows if n}
 
 
 def _week(value: object) -> dt.date:

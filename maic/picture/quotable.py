@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from maic.models import LRF, Agency, Observation, Return
-from maic.picture.core import PictureQuery, areas_in_scope, source, visible
+from maic.models import LRF, Agency, CurrentCoverage, Observation, Return
+from maic.picture.core import PictureQuery, area_ids_in_scope, live_from_summary, source, visible
 from maic.reference import NEIGHBOUR_KIND
 from maic.weeks import deadline_for
 
@@ -44,24 +44,33 @@ def week_statuses(session: orm.Session, query: PictureQuery, *, deadline_rule: s
     """Every week with a home-LRF figure as at the query time, newest first, with its returns in and due."""
     at = query.at()
     home = replace(query, area_codes=(), include_neighbours=False)
-    area_ids = areas_in_scope(session, home)["id"].tolist()
+    area_ids = area_ids_in_scope(session, home)
     if not area_ids:
         return []
     weeks = session.scalars(sa.select(Observation.week).distinct()
                             .where(visible(home), Observation.area_id.in_(area_ids))
                             .order_by(Observation.week.desc())).all()
-    src = source(home)
     agencies = session.scalars(sa.select(Agency.id).join(LRF).where(
         LRF.is_home.is_(True), Agency.active.is_(True), Agency.kind != NEIGHBOUR_KIND)).all()
     received: dict[dt.date, int] = {}
     if agencies and weeks:
-        received = dict(session.execute(
-            sa.select(src.week, sa.func.count(sa.distinct(Return.agency_id)))
-            .join(Return, Return.id == src.return_id)
-            .where(Return.agency_id.in_(agencies), src.condition, src.week.between(weeks[-1], weeks[0]))
-            .group_by(src.week)).all())
+        received = dict(session.execute(_agencies_in_by_week(home, agencies, weeks[-1], weeks[0])).all())
     return [WeekStatus(w, int(received.get(w, 0)), len(agencies), deadline_for(w, deadline_rule, tz) <= at)
             for w in weeks]
+
+
+def _agencies_in_by_week(query: PictureQuery, agencies: list[int], week_from: dt.date, week_to: dt.date):
+    """week -> how many of these agencies have a value in the picture from a return of theirs. Live, from the
+    coverage the database keeps (a few rows a week); as at a past time, from the rows then visible."""
+    if live_from_summary(query):
+        return (sa.select(CurrentCoverage.week, sa.func.count(sa.distinct(CurrentCoverage.agency_id)))
+                .where(CurrentCoverage.agency_id.in_(agencies), CurrentCoverage.week.between(week_from, week_to))
+                .group_by(CurrentCoverage.week))
+    src = source(query)
+    return (sa.select(src.week, sa.func.count(sa.distinct(Return.agency_id)))
+            .join(Return, Return.id == src.return_id)
+            .where(Return.agency_id.in_(agencies), src.condition, src.week.between(week_from, week_to))
+            .group_by(src.week))
 
 
 def default_week(statuses: list[WeekStatus]) -> dt.date | None:

@@ -1,7 +1,7 @@
 """A gunicorn worker killed (SIGKILL) in the middle of a dashboard request and in the middle of an upload's commit.
 
 To kill it at the right moment the test holds a lock that the request needs, so that the request waits inside
-the worker: the dashboard's read of the observations, or the upload's transaction after its rows are written
+the worker: the dashboard's read of the figures, or the upload's transaction after its rows are written
 and before it commits. Then the worker serving it is found (by its connection to the private PostgreSQL) and
 killed. gunicorn replaces it; the next requests work; the upload, sent again, lands once; and the returns and
 the picture as at each return are those of a run without the fault.
@@ -112,12 +112,13 @@ class Gunicorn:
 
 
 class Held:
-    """A table locked by the test in its own transaction until release()."""
+    """Tables locked by the test in its own transaction until release() (`tables`: one, or several
+    comma-separated)."""
 
-    def __init__(self, engine: sa.Engine, table: str, mode: str):
+    def __init__(self, engine: sa.Engine, tables: str, mode: str):
         self.conn = engine.connect()
         self.trans = self.conn.begin()
-        self.conn.exec_driver_sql(f"LOCK TABLE {table} IN {mode} MODE")
+        self.conn.exec_driver_sql(f"LOCK TABLE {tables} IN {mode} MODE")
 
     def release(self) -> None:
         self.trans.rollback()
@@ -171,8 +172,10 @@ def test_a_worker_killed_mid_request_and_mid_commit_loses_nothing(private_pg, tm
         for file in files[:2]:
             assert checks.receipt_of(commit(file)) is not None
 
-        # 1. A dashboard request waits on its read of the observations; its worker is killed.
-        held = Held(engine, "observation", "ACCESS EXCLUSIVE")
+        # 1. A dashboard request waits on its read of the figures; its worker is killed. Every table a live
+        # picture may read its figures from is held: the observations, and the current values and coverage the
+        # database keeps from them (issue 17), so the request blocks whichever it reads first.
+        held = Held(engine, "observation, current_value, current_coverage", "ACCESS EXCLUSIVE")
         try:
             thread, out = in_thread(headline)
             victim = server.worker_serving(engine, "faulted", has_written=False)

@@ -1,5 +1,6 @@
 """Issue 17: the current values the database keeps (current_value) stay exactly the observations not
-superseded, whatever the history, and every panel reads the same figures from them as from the bitemporal rows.
+superseded, and the current coverage (current_coverage) exactly their count by agency, week and area, whatever
+the history; and every panel reads the same figures from them as from the bitemporal rows.
 
 Hypothesis generates histories through the real write paths (ingest, correction, backfill, federation pull, void,
 an ingest failing half-way, two ingests committing at once); after each history the summary is compared with
@@ -19,6 +20,7 @@ from unittest import mock
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.script import ScriptDirectory
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -26,7 +28,7 @@ from hypothesis import strategies as st
 from maic import picture
 from maic.db import make_engine, make_session_factory, transaction
 from maic.migrate import alembic_config, upgrade
-from maic.models import CurrentValue, Observation, Return, ReturnSource, ReturnStatus, utcnow
+from maic.models import CurrentCoverage, CurrentValue, Observation, Return, ReturnSource, ReturnStatus, utcnow
 from maic.picture import PictureQuery, core
 from maic.reference import load_reference, read_reference
 from maic.returns import ingest as ingest_module
@@ -136,6 +138,24 @@ def current_rows(session) -> set[tuple]:
                                .where(Observation.superseded_at.is_(None))).all())
 
 
+def coverage_rows(session) -> set[tuple]:
+    return set(session.execute(sa.select(CurrentCoverage.agency_id, CurrentCoverage.week, CurrentCoverage.area_id,
+                                         CurrentCoverage.n)).all())
+
+
+def recounted_coverage(session) -> set[tuple]:
+    """The coverage counted again from the observations themselves (not from current_value)."""
+    return set(session.execute(
+        sa.select(Return.agency_id, Observation.week, Observation.area_id, sa.func.count())
+        .join(Return, Return.id == Observation.return_id).where(Observation.superseded_at.is_(None))
+        .group_by(Return.agency_id, Observation.week, Observation.area_id)).all())
+
+
+def assert_summaries_equal_the_rows(session) -> None:
+    assert summary_rows(session) == current_rows(session)
+    assert coverage_rows(session) == recounted_coverage(session)
+
+
 def comparable(value):
     """A panel's result as plain data: frames as records, dataclasses field by field."""
     if isinstance(value, pd.DataFrame):
@@ -182,10 +202,35 @@ QUERIES = [PictureQuery(), PictureQuery(include_neighbours=True), PictureQuery(w
            PictureQuery(area_codes=(CAMBRIDGE,), include_neighbours=True)]
 
 
+def assert_red_trend_is_the_rating(factory, query: PictureQuery) -> None:
+    """The pressure panel's red trend, counted in SQL, equals every cell of every week of it rated in pandas
+    (pressure.rag_frame, the rating its cells show) and counted here."""
+    from maic.picture.core import aggregate, areas_in_scope
+    from maic.picture.pressure import PER_10K, rag_frame
+
+    with factory() as session:
+        result = picture.pressure(session, query)
+        if not result.red_trend:
+            return
+        weeks = [w for w, _n in result.red_trend]
+        areas = areas_in_scope(session, query)
+        population = {c: (None if pd.isna(p) else int(p)) for c, p in zip(areas["code"], areas["population"],
+                                                                          strict=True)}
+        keys = sorted({m.key for m in result.metrics} | {m.basis for m in result.metrics
+                                                           if m.basis not in (None, PER_10K)})
+        rated = rag_frame(aggregate(session, query, keys, weeks[0], weeks[-1]), result.metrics, population)
+    in_week = {w: rated[rated["week"] == w] for w in weeks}
+    assert result.red_trend == [(w, int((in_week[w]["rag"] == "R").sum()) if len(in_week[w]) else None)
+                                for w in weeks]
+
+
 def check_both_paths(factory) -> None:
     with factory() as session:
-        assert summary_rows(session) == current_rows(session)
+        assert_summaries_equal_the_rows(session)
     for query in QUERIES:
+        for from_summary in (True, False):
+            with live_from_summary(from_summary):
+                assert_red_trend_is_the_rating(factory, query)
         from_summary = figures(factory, query, from_summary=True)
         from_rows = figures(factory, query, from_summary=False)
         for name in PANELS:
@@ -228,12 +273,51 @@ def test_any_writer_keeps_the_summary_even_plain_sql(engine, factory, data_dir):
         conn.execute(sa.update(Observation).values(superseded_at=utcnow()))
     with factory() as session:
         assert summary_rows(session) == current_rows(session) == set()
+        assert coverage_rows(session) == recounted_coverage(session) == set()
     with pytest.raises(RuntimeError), engine.begin() as conn:
         conn.execute(sa.update(Observation).values(superseded_at=None))
         assert conn.scalar(sa.select(sa.func.count()).select_from(CurrentValue)) == 1
+        assert conn.execute(sa.select(CurrentCoverage.n)).scalars().all() == [1]
         raise RuntimeError("rolled back")
     with factory() as session:
         assert summary_rows(session) == current_rows(session) == set()
+        assert coverage_rows(session) == set()
+
+
+def test_the_coverage_counts_values_added_moved_and_removed_by_hand(engine, factory, data_dir):
+    """Row by row through its triggers: a second value for the same (agency, week, area) adds to the count, a
+    value moved to another area moves its count, and the last value gone removes the row (no zero counts)."""
+    History(factory, data_dir).submit("probation-cambs", [(WEEKS[0].isoformat(), CAMBRIDGE, "releases_total", 5),
+                                                          (WEEKS[0].isoformat(), CAMBRIDGE, "releases_nfa", 1),
+                                                          (WEEKS[1].isoformat(), PETERBOROUGH, "releases_total", 2)])
+    with factory() as session:
+        assert sorted(n for *_key, n in coverage_rows(session)) == [1, 2]
+        assert_summaries_equal_the_rows(session)
+    with engine.begin() as conn:
+        peterborough = conn.scalar(sa.text("SELECT id FROM area WHERE code = :c"), {"c": PETERBOROUGH})
+        conn.execute(sa.update(Observation).where(Observation.week == WEEKS[0], Observation.value == 1)
+                     .values(area_id=peterborough))
+    with factory() as session:
+        assert sorted(n for *_key, n in coverage_rows(session)) == [1, 1, 1]
+        assert_summaries_equal_the_rows(session)
+    # Its own update trigger, which no writer of observations fires: current_value changed directly, and back.
+    with engine.begin() as conn:
+        conn.execute(sa.update(CurrentValue).where(CurrentValue.week == WEEKS[1]).values(week=WEEKS[2]))
+        counted = set(conn.execute(
+            sa.select(Return.agency_id, CurrentValue.week, CurrentValue.area_id, sa.func.count())
+            .join(Return, Return.id == CurrentValue.return_id)
+            .group_by(Return.agency_id, CurrentValue.week, CurrentValue.area_id)).all())
+        assert set(conn.execute(sa.select(CurrentCoverage.agency_id, CurrentCoverage.week, CurrentCoverage.area_id,
+                                          CurrentCoverage.n)).all()) == counted
+        assert WEEKS[1] not in {week for _a, week, _ar, _n in counted}
+        conn.execute(sa.update(CurrentValue).where(CurrentValue.week == WEEKS[2]).values(week=WEEKS[1]))
+    with factory() as session:
+        assert_summaries_equal_the_rows(session)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(Observation).where(Observation.week == WEEKS[0]))
+    with factory() as session:
+        assert [(week, n) for _agency, week, _area, n in coverage_rows(session)] == [(WEEKS[1], 1)]
+        assert_summaries_equal_the_rows(session)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -270,6 +354,40 @@ def test_the_migration_fills_the_summary_from_the_rows_already_there(empty_url, 
         h.submit("probation-cambs", [(WEEKS[1].isoformat(), CAMBRIDGE, "releases_total", 9)])
         with factory() as session:
             assert len(current_rows(session)) == 3
+            assert summary_rows(session) == current_rows(session)
+    finally:
+        engine.dispose()
+
+
+def test_the_coverage_migration_fills_it_from_the_current_values_and_its_downgrade_drops_it(empty_url, data_dir):
+    script = ScriptDirectory.from_config(alembic_config(empty_url))
+    before = script.get_revision("0013_current_coverage").down_revision
+    upgrade(empty_url, before)
+    engine = make_engine(empty_url)
+    try:
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            load_reference(session, read_reference())
+        h = History(factory, data_dir)
+        h.submit("probation-cambs", [(WEEKS[0].isoformat(), CAMBRIDGE, "releases_total", 5),
+                                     (WEEKS[0].isoformat(), CAMBRIDGE, "releases_nfa", 2),
+                                     (WEEKS[0].isoformat(), PETERBOROUGH, "releases_total", 7)])
+        h.submit("cpft", [(WEEKS[0].isoformat(), CAMBRIDGE, "mh_referrals", 3)])
+        engine.dispose()
+        upgrade(empty_url)
+        with factory() as session:
+            assert len(coverage_rows(session)) == 3
+            assert_summaries_equal_the_rows(session)
+        h.submit("probation-cambs", [(WEEKS[1].isoformat(), CAMBRIDGE, "releases_total", 9)])  # the triggers now
+        with factory() as session:
+            assert len(coverage_rows(session)) == 4
+            assert_summaries_equal_the_rows(session)
+        engine.dispose()
+        command.downgrade(alembic_config(empty_url), before)
+        assert "current_coverage" not in sa.inspect(engine).get_table_names()
+        engine.dispose()
+        h.submit("probation-cambs", [(WEEKS[2].isoformat(), CAMBRIDGE, "releases_total", 4)])  # no trigger left
+        with factory() as session:
             assert summary_rows(session) == current_rows(session)
     finally:
         engine.dispose()

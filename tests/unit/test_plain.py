@@ -19,3 +19,32 @@ def test_a_kept_answer_is_what_dash_would_have_sent():
     assert json.loads(kept) == json.loads(direct)
     assert "<" not in kept and ">" not in kept and "/" not in kept and "\u2028" not in kept
     assert plain(tree)["props"]["children"][1] == 7 and type(plain(tree)["props"]["children"][1]) is int
+
+
+def _dash_plain(node):
+    """What plain() must equal: Dash's own to_plotly_json, all the way down."""
+    from dash.development.base_component import Component
+
+    if isinstance(node, Component):
+        data = node.to_plotly_json()
+        data["props"] = {key: _dash_plain(value) for key, value in data["props"].items()}
+        return data
+    if isinstance(node, list | tuple):
+        return [_dash_plain(item) for item in node]
+    if isinstance(node, dict):
+        return {key: _dash_plain(value) for key, value in node.items()}
+    return node.item() if hasattr(node, "item") and not isinstance(node, str | bytes) else node
+
+
+def test_plain_reads_the_same_props_as_dash_set_none_wildcards_and_set_later():
+    cell = html.Td("3", **{"data-area": "E07000008", "aria-label": "three"}, className=None)
+    cell.style = {"textAlign": "right"}  # set after construction, as layouts sometimes do
+    tree = html.Div(id={"type": "panel", "key": "x"}, children=[
+        html.Table([html.Tbody([html.Tr([cell, html.Th("Area", scope="row")])])]),
+        dcc.Dropdown(options=[{"label": "a", "value": 1}], value=None, clearable=False),
+        dcc.Markdown("**x**"), html.Button("Go", n_clicks=0, disabled=False), "text", 4.5, None,
+    ])
+    assert plain(tree) == _dash_plain(tree)
+    assert json.dumps(plain(tree), sort_keys=True, default=str) == json.dumps(_dash_plain(tree), sort_keys=True,
+                                                                             default=str)
+    assert plain(cell)["props"]["className"] is None and "aria-label" in plain(cell)["props"]
