@@ -230,9 +230,14 @@ def _reduced(matrix: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.nda
             continue
         aug[[pivot_row, best]] = aug[[best, pivot_row]]
         aug[pivot_row] /= aug[pivot_row, col]
-        others = np.abs(aug[:, col]) > EPS
-        others[pivot_row] = False
-        aug[others] -= np.outer(aug[others, col], aug[pivot_row])
+        others = np.flatnonzero(np.abs(aug[:, col]) > EPS)
+        others = others[others != pivot_row]
+        # Only the pivot row's non-zero columns: a relation names a few cells of hundreds, so the rows stay
+        # mostly zeros. Subtracting factor x 0 would leave every other entry as it is (a zero's sign aside,
+        # and no sign of a zero reaches a non-zero entry; all zeros are made +0.0 below): the same numbers.
+        pivot = aug[pivot_row]
+        used = np.flatnonzero(pivot)
+        aug[np.ix_(others, used)] -= np.outer(aug[others, col], pivot[used])
         pivot_row += 1
     aug[np.abs(aug) < EPS] = 0.0
     return aug[:pivot_row, :-1], aug[:pivot_row, -1]

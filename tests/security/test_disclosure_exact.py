@@ -14,6 +14,7 @@ import datetime as dt
 import random
 from collections import Counter
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -231,3 +232,27 @@ def test_hypothesis_finds_no_system_protected_otherwise(system):
 def test_hypothesis_finds_no_shared_history_protected_otherwise(seed):
     threshold, (tables, relations, unpublished) = shared_case(random.Random(seed))
     assert_same_versions(tables, relations, threshold, unpublished)
+
+
+# --- The relations combined (row echelon form), number for number ---
+
+def sparse_system(rng: random.Random) -> tuple:
+    """A system as intervals builds one: rows of a few +1/-1 terms over many unknowns, whole-number constants."""
+    n_rows, n_cols = rng.randint(1, 60), rng.randint(1, 80)
+    matrix = np.zeros((n_rows, n_cols))
+    for row in matrix:
+        for col in rng.sample(range(n_cols), rng.randint(1, min(6, n_cols))):
+            row[col] += rng.choice((1.0, -1.0, 1.0, 2.0))
+    if n_rows > 2 and rng.random() < 0.3:
+        matrix[-1] = matrix[0] - matrix[1]  # a dependent row: eliminated to nothing
+    vector = np.array([float(rng.randint(-30, 30)) for _ in range(n_rows)])
+    return matrix, vector
+
+
+def test_the_relations_are_combined_to_the_same_numbers():
+    rng = random.Random(3)
+    for _ in range(400):
+        matrix, vector = sparse_system(rng)
+        new, old = disclosure._reduced(matrix, vector), defined._reduced(matrix, vector)
+        for a, b in zip(new, old, strict=True):
+            assert a.shape == b.shape and a.tobytes() == b.tobytes()
