@@ -268,7 +268,8 @@ def _protect_history(metrics: list[SharedMetric], links: list[LinkedTotal], area
         split.append(parts)
     by_metric: list[dict[str, list[SharedCell]]] = [{} for _ in raws]
     for n, group in enumerate(groups):
-        history = _group_history(group, links, areas, weeks, [parts[n] for parts in split], latest, threshold)
+        history = _group_history(group, links, areas, weeks, [parts[n] for parts in split], latest, threshold,
+                                 keep=_GROUP_HISTORIES_PER_GROUP * len(groups))
         for i, cells in enumerate(history):
             by_metric[i].update(cells)
     # Each group's cells come sorted by metric, week, area and measure: the versions' cells, metric by metric
@@ -280,15 +281,16 @@ def _protect_history(metrics: list[SharedMetric], links: list[LinkedTotal], area
 # Each linked-metric group's history protected, kept by everything its protection reads. A return touches
 # some metrics, so most groups' histories are the same at the next data version: only the groups it changed
 # are protected again. Per process, across data versions and databases (the key is the content, not where
-# it came from); the least recently used go first.
-_GROUP_HISTORIES_KEPT = 64
+# it came from); the least recently used go first, beyond three per group (the demo's nine groups' histories
+# take about 8 MB).
+_GROUP_HISTORIES_PER_GROUP = 3
 _group_histories: dict[tuple, dict[tuple, dict[str, list[SharedCell]]]] = {}
 _group_histories_lock = threading.Lock()
 
 
 def _group_history(group: list[SharedMetric], links: list[LinkedTotal], areas: list[SharedArea],
                    weeks: list[dt.date], raws: list[dict[tuple[str, str, dt.date], int]],
-                   latest: list[dt.date | None], threshold: int) -> list[dict[str, list[SharedCell]]]:
+                   latest: list[dt.date | None], threshold: int, keep: int) -> list[dict[str, list[SharedCell]]]:
     """One group's cells in every version, by metric and sorted (see _protect_history): what _group_cells
     gives for every version, computed for the group's distinct states only and kept.
 
@@ -319,7 +321,7 @@ def _group_history(group: list[SharedMetric], links: list[LinkedTotal], areas: l
         kept = {state: _sorted_by_metric(cells, group) for state, cells in zip(distinct, computed, strict=False)}
         with _group_histories_lock:
             _group_histories[key] = kept
-            while len(_group_histories) > _GROUP_HISTORIES_KEPT:
+            while len(_group_histories) > keep:
                 _group_histories.pop(next(iter(_group_histories)))
     return [kept[state] for state in states]
 
