@@ -264,7 +264,8 @@ def _protect_history(metrics: list[SharedMetric], links: list[LinkedTotal], area
     for raw in raws:
         parts: list[dict[tuple[str, str, dt.date], int]] = [{} for _ in groups]
         for key, value in raw.items():
-            parts[group_of[key[0]]][key] = value
+            if key[0] in group_of:  # a figure of a metric not shared is in no table
+                parts[group_of[key[0]]][key] = value
         split.append(parts)
     by_metric: list[dict[str, list[SharedCell]]] = [{} for _ in raws]
     for n, group in enumerate(groups):
