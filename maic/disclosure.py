@@ -8,7 +8,7 @@ How it works: a table is a set of cells (base figures and the totals published w
 relations between them ("this total is the sum of those cells"). An attacker who sees every published number
 knows each relation, that a primary cell lies in [1, threshold-1] and that a secondary cell is a count (0 or
 more: complements are chosen among cells of at least the threshold, but a zero is withheld as the last resort,
-see _withhold_last_resort, so "[c]" never promises a size). `intervals` propagates those bounds through the relations
+see _Suppression.withhold_last_resort, so "[c]" never promises a size). `intervals` propagates those bounds through the relations
 to a fixed point: a small count whose interval closes to one value would be disclosed, so `protect`
 withholds more cells until none does. "[c]" promises nothing about a cell's size (it may hide any count,
 a small one included, when every cell around a small count is itself small). numpy only; no database, no web.
@@ -88,8 +88,12 @@ def must_stay_unknown(status: Status, value: int | None, threshold: int) -> bool
 
 
 def intervals(published: dict[Hashable, Cell], relations: Iterable[Relation], threshold: int,
-              max_rounds: int = 100) -> dict[Hashable, tuple[float, float]]:
-    """What a reader can deduce about each hidden cell: its [low, high] after combining every relation."""
+              max_rounds: int = 100, kept: dict[tuple, tuple[np.ndarray, np.ndarray]] | None = None,
+              ) -> dict[Hashable, tuple[float, float]]:
+    """What a reader can deduce about each hidden cell: its [low, high] after combining every relation.
+
+    `kept`, when given, holds each group of relations' bounds by the group's equations and starting bounds
+    (the whole input of the computation, so a group found there is one that was computed the same)."""
     unknowns = [k for k, c in published.items() if c.status in HIDDEN]
     column = {k: i for i, k in enumerate(unknowns)}
     # "<5" tells a reader 1..threshold-1; "[c]" and an unpublished rest tell nothing but that the cell is a
@@ -125,7 +129,7 @@ def intervals(published: dict[Hashable, Cell], relations: Iterable[Relation], th
             for c, v in rows[r].items():
                 matrix[i, where[c]] = v
         vector = np.array([rhs[r] for r in group])
-        lo[cols], hi[cols] = _propagate(matrix, vector, lo[cols], hi[cols], max_rounds)
+        lo[cols], hi[cols] = _propagate_kept(matrix, vector, lo[cols], hi[cols], max_rounds, kept)
     return {k: (float(lo[i]), float(hi[i])) for i, k in enumerate(unknowns)}
 
 
@@ -147,6 +151,17 @@ def _connected(rows: list[dict[int, float]], n_columns: int) -> list[list[int]]:
     for i, row in enumerate(rows):
         groups.setdefault(find(next(iter(row))), []).append(i)
     return list(groups.values())
+
+
+def _propagate_kept(matrix: np.ndarray, vector: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_rounds: int,
+                    kept: dict[tuple, tuple[np.ndarray, np.ndarray]] | None) -> tuple[np.ndarray, np.ndarray]:
+    if kept is None:
+        return _propagate(matrix, vector, lo, hi, max_rounds)
+    key = (matrix.shape, matrix.tobytes(), vector.tobytes(), lo.tobytes(), hi.tobytes(), max_rounds)
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = _propagate(matrix, vector, lo, hi, max_rounds)
+    return found
 
 
 def _propagate(matrix: np.ndarray, vector: np.ndarray, lo: np.ndarray, hi: np.ndarray,
@@ -215,9 +230,14 @@ def _reduced(matrix: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.nda
             continue
         aug[[pivot_row, best]] = aug[[best, pivot_row]]
         aug[pivot_row] /= aug[pivot_row, col]
-        others = np.abs(aug[:, col]) > EPS
-        others[pivot_row] = False
-        aug[others] -= np.outer(aug[others, col], aug[pivot_row])
+        others = np.flatnonzero(np.abs(aug[:, col]) > EPS)
+        others = others[others != pivot_row]
+        # Only the pivot row's non-zero columns: a relation names a few cells of hundreds, so the rows stay
+        # mostly zeros. Subtracting factor x 0 would leave every other entry as it is (a zero's sign aside,
+        # and no sign of a zero reaches a non-zero entry; all zeros are made +0.0 below): the same numbers.
+        pivot = aug[pivot_row]
+        used = np.flatnonzero(pivot)
+        aug[np.ix_(others, used)] -= np.outer(aug[others, col], pivot[used])
         pivot_row += 1
     aug[np.abs(aug) < EPS] = 0.0
     return aug[:pivot_row, :-1], aug[:pivot_row, -1]
@@ -242,30 +262,31 @@ def protect(values: dict[Hashable, int | None], relations: list[Relation], thres
     if threshold <= 1:
         return _cells(values, status, threshold)
     related = [r for r in relations if r.total in values]
-    by_key: dict[Hashable, list[Relation]] = {}
-    for rel in related:
-        for key in (rel.total, *rel.parts):
-            by_key.setdefault(key, []).append(rel)
+    table = _Suppression(values, status, related, threshold)
+    # One computation's bounds of a group of relations that did not change between two rounds are the same:
+    # kept for the rounds of this table only.
+    bounds: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
     # A bounded loop: each round withholds at least one more cell, and there are finitely many.
     for _ in range(len(values) + 1):
-        lone = next((r for r in related if _alone_and_exposed(r, values, status, threshold)), None)
+        lone = table.lone_and_exposed()
         if lone is not None:
-            if not _withhold_one(lone, values, status, threshold):
-                _withhold_last_resort(lone, values, status)
+            if not table.withhold_one(lone):
+                table.withhold_last_resort(lone)
             continue
-        deduced = intervals(_cells(values, status, threshold), related, threshold)
+        deduced = intervals(_cells(values, status, threshold), related, threshold, kept=bounds)
         pinned = [k for k, (lo, hi) in deduced.items()
                   if lo == hi and must_stay_unknown(status[k], values[k], threshold)]
         if not pinned:
             break
         for key in pinned:
-            if _withhold_near(key, by_key, values, status, threshold):
+            if table.withhold_near(key):
                 continue
-            if not any(_withhold_last_resort(rel, values, status) for rel in by_key.get(key, [])):
+            around = table.by_key.get(key, [])
+            if not any(table.withhold_last_resort(rel) for rel in around):
                 # Nothing published is left to withhold (say every cell is a small count, so "<5" on a total
                 # and its parts pins them all): stop saying "<5" in these relations and say "[c]" instead.
-                for rel in by_key.get(key, []):
-                    _blur_small(rel, status)
+                for rel in around:
+                    table.blur_small(rel)
     return _cells(values, status, threshold)
 
 
@@ -306,66 +327,112 @@ def _cells(values, status, threshold) -> dict[Hashable, Cell]:
                     shown_for(status[k], values[k], threshold)) for k in values}
 
 
-def _count_suppressed(rel: Relation, status) -> int:
-    return sum(1 for k in (rel.total, *rel.parts) if status.get(k) in HIDDEN)
+class _Suppression:
+    """A table under secondary suppression: each cell's status and, for each relation (by its place in
+    `related`), how many of its cells are hidden and how many could be withheld as a complement, kept up to date
+    as cells are withheld rather than counted afresh.
 
+    protect asks, round after round and for every disclosed cell, which relation hides a single cell and which
+    relations near a cell still offer a complement: counting every relation's cells for each question was most
+    of its time on the shared picture. The answers, and so the choices, are the ones counting gives."""
 
-def _alone_and_exposed(rel: Relation, values, status, threshold: int) -> bool:
-    """The relation hides one cell only, which it therefore gives away, and that cell must stay unknown."""
-    hidden = [k for k in (rel.total, *rel.parts) if status.get(k) in HIDDEN]
-    return len(hidden) == 1 and must_stay_unknown(status[hidden[0]], values[hidden[0]], threshold)
+    def __init__(self, values: dict[Hashable, int | None], status: dict[Hashable, Status],
+                 related: list[Relation], threshold: int):
+        self.values, self.status, self.related, self.threshold = values, status, related, threshold
+        self.cells = [(rel.total, *rel.parts) for rel in related]
+        # A relation is listed once for each time the key appears in it, as the hidden counts count it.
+        self.by_key: dict[Hashable, list[int]] = {}
+        for i, cells in enumerate(self.cells):
+            for key in cells:
+                self.by_key.setdefault(key, []).append(i)
+        self.hidden = [sum(1 for k in cells if status.get(k) in HIDDEN) for cells in self.cells]
+        self.complements = [sum(1 for k in cells if self._complement(k)) for cells in self.cells]
+        self.alone = {i for i, n in enumerate(self.hidden) if n == 1}
 
+    def _complement(self, key: Hashable) -> bool:
+        return self.status.get(key) == Status.VALUE and self.values[key] >= self.threshold
 
-def _withhold_one(rel: Relation, values, status, threshold: int) -> bool:
-    """Withhold the best complement in the relation: the smallest value that hides a full small interval
-    (at least 2 x (threshold - 1)), else the largest published non-zero value; never a zero."""
-    candidates = [k for k in (*rel.parts, rel.total) if status.get(k) == Status.VALUE and values[k] >= threshold]
-    if not candidates:
+    def _withhold(self, key: Hashable) -> None:
+        """A published cell (VALUE) becomes withheld."""
+        complement = self._complement(key)
+        self.status[key] = Status.SECONDARY
+        for i in self.by_key.get(key, ()):
+            self.hidden[i] += 1
+            if self.hidden[i] == 1:
+                self.alone.add(i)
+            else:
+                self.alone.discard(i)
+            if complement:
+                self.complements[i] -= 1
+
+    def lone_and_exposed(self) -> int | None:
+        """The first relation that hides one cell only, which it therefore gives away, when that cell must stay
+        unknown."""
+        for i in sorted(self.alone):
+            key = next(k for k in self.cells[i] if self.status.get(k) in HIDDEN)
+            if must_stay_unknown(self.status[key], self.values[key], self.threshold):
+                return i
+        return None
+
+    def withhold_one(self, i: int) -> bool:
+        """Withhold the best complement in the relation: the smallest value that hides a full small interval
+        (at least 2 x (threshold - 1)), else the largest published non-zero value; never a zero."""
+        if not self.complements[i]:
+            return False
+        rel, values = self.related[i], self.values
+        candidates = [k for k in (*rel.parts, rel.total) if self._complement(k)]
+        roomy = [k for k in candidates if values[k] >= 2 * (self.threshold - 1)]
+        choice = min(roomy, key=lambda k: values[k]) if roomy else max(candidates, key=lambda k: values[k])
+        self._withhold(choice)
+        return True
+
+    def withhold_near(self, key: Hashable) -> bool:
+        """Withhold a complement as close to the disclosed cell as possible: first in its own relations, then in
+        the relations reached through other suppressed cells (a disclosure may come from a chain of them). Among
+        relations equally near, the one hiding the fewest cells, the first of those in the order reached."""
+        seen_keys, seen = {key}, set()
+        frontier = [key]
+        while frontier:
+            near = []
+            for k in frontier:
+                for i in self.by_key.get(k, ()):
+                    if i not in seen:
+                        seen.add(i)
+                        near.append(i)
+            best = None
+            for i in near:
+                if self.complements[i] and (best is None or self.hidden[i] < self.hidden[best]):
+                    best = i
+            if best is not None:
+                return self.withhold_one(best)
+            frontier = []
+            for i in near:
+                for k in self.cells[i]:
+                    if k not in seen_keys and self.status.get(k) in HIDDEN:
+                        seen_keys.add(k)
+                        frontier.append(k)
         return False
-    roomy = [k for k in candidates if values[k] >= 2 * (threshold - 1)]
-    choice = min(roomy, key=lambda k: values[k]) if roomy else max(candidates, key=lambda k: values[k])
-    status[choice] = Status.SECONDARY
-    return True
 
+    def withhold_last_resort(self, i: int) -> bool:
+        """Nothing of at least the threshold is left to withhold: withhold every published cell of the relation,
+        which can only be zeros (a published count is 0 or at least the threshold). True if any was.
 
-def _withhold_near(key: Hashable, by_key: dict[Hashable, list[Relation]], values, status, threshold: int) -> bool:
-    """Withhold a complement as close to the disclosed cell as possible: first in its own relations, then in
-    the relations reached through other suppressed cells (a disclosure may come from a chain of them)."""
-    seen_keys, seen_rels = {key}, set()
-    frontier = [key]
-    while frontier:
-        rels = [r for k in frontier for r in by_key.get(k, []) if id(r) not in seen_rels]
-        seen_rels.update(id(r) for r in rels)
-        for rel in sorted(rels, key=lambda r: _count_suppressed(r, status)):
-            if _withhold_one(rel, values, status, threshold):
-                return True
-        frontier = [k for r in rels for k in (r.total, *r.parts)
-                    if k not in seen_keys and status.get(k) in HIDDEN]
-        seen_keys.update(frontier)
-    return False
+        Why a zero may be withheld: when the only published cells left in the relations around a hidden cell are
+        zeros, they pin it (a total of zeros and one hidden part is that part, and a chain of such relations
+        carries the value on), so withholding them is the only way left to keep it hidden. This is the one case
+        in which a zero shows as "[c]"; the README says so."""
+        changed = False
+        for key in self.cells[i]:
+            if self.status.get(key) == Status.VALUE:
+                self._withhold(key)
+                changed = True
+        return changed
 
-
-def _withhold_last_resort(rel: Relation, values, status) -> bool:
-    """Nothing of at least the threshold is left to withhold: withhold every published cell of the relation, which
-    can only be zeros (a published count is 0 or at least the threshold). True if any was.
-
-    Why a zero may be withheld: when the only published cells left in the relations around a hidden cell are
-    zeros, they pin it (a total of zeros and one hidden part is that part, and a chain of such relations carries
-    the value on), so withholding them is the only way left to keep it hidden. This is the one case in which a
-    zero shows as "[c]"; the README says so."""
-    changed = False
-    for key in (rel.total, *rel.parts):
-        if status.get(key) == Status.VALUE:
-            status[key] = Status.SECONDARY
-            changed = True
-    return changed
-
-
-def _blur_small(rel: Relation, status) -> None:
-    """Show the relation's "<threshold" cells as "[c]", which says nothing about their size."""
-    for key in (rel.total, *rel.parts):
-        if status.get(key) == Status.PRIMARY:
-            status[key] = Status.SECONDARY
+    def blur_small(self, i: int) -> None:
+        """Show the relation's "<threshold" cells as "[c]", which says nothing about their size."""
+        for key in self.cells[i]:
+            if self.status.get(key) == Status.PRIMARY:
+                self.status[key] = Status.SECONDARY
 
 
 def rate(numerator: Cell, denominator: float | None, per: float, digits: int = 1) -> tuple[float | None, str]:

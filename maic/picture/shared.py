@@ -257,15 +257,82 @@ def _protect_history(metrics: list[SharedMetric], links: list[LinkedTotal], area
     latest = [max((w for _m, _c, w in raw), default=None) for raw in raws]
     newest = max((w for w in latest if w is not None), default=None)
     weeks = weeks_between(history_from, newest) if newest else []
-    cells: list[list[SharedCell]] = [[] for _ in raws]
-    for group in linked_groups(metrics, links):
-        for i, version_cells in enumerate(_group_cells(group, links, areas, weeks, raws, latest, threshold)):
-            cells[i].extend(version_cells)
-    order = {m.key: n for n, m in enumerate(metrics)}
-    for version_cells in cells:
-        version_cells.sort(key=lambda c: (order[c.metric], c.week, c.area_code == ALL_AREAS, c.area_code,
-                                          MEASURES.index(c.measure)))
+    groups = linked_groups(metrics, links)
+    group_of = {m.key: n for n, group in enumerate(groups) for m in group}
+    # Each version's figures split by group: a group's state in a version is these and the weeks shown.
+    split: list[list[dict[tuple[str, str, dt.date], int]]] = []
+    for raw in raws:
+        parts: list[dict[tuple[str, str, dt.date], int]] = [{} for _ in groups]
+        for key, value in raw.items():
+            if key[0] in group_of:  # a figure of a metric not shared is in no table
+                parts[group_of[key[0]]][key] = value
+        split.append(parts)
+    by_metric: list[dict[str, list[SharedCell]]] = [{} for _ in raws]
+    for n, group in enumerate(groups):
+        history = _group_history(group, links, areas, weeks, [parts[n] for parts in split], latest, threshold,
+                                 keep=_GROUP_HISTORIES_PER_GROUP * len(groups))
+        for i, cells in enumerate(history):
+            by_metric[i].update(cells)
+    # Each group's cells come sorted by metric, week, area and measure: the versions' cells, metric by metric
+    # in the metrics' order, are sorted the same.
+    cells = [[c for m in metrics for c in version.get(m.key, ())] for version in by_metric]
     return [PublishedVersion(t, w, c) for t, w, c in zip(times, latest, cells, strict=True)]
+
+
+# Each linked-metric group's history protected, kept by everything its protection reads. A return touches
+# some metrics, so most groups' histories are the same at the next data version: only the groups it changed
+# are protected again. Per process, across data versions and databases (the key is the content, not where
+# it came from); the least recently used go first, beyond three per group (the demo's nine groups' histories
+# take about 8 MB).
+_GROUP_HISTORIES_PER_GROUP = 3
+_group_histories: dict[tuple, dict[tuple, dict[str, list[SharedCell]]]] = {}
+_group_histories_lock = threading.Lock()
+
+
+def _group_history(group: list[SharedMetric], links: list[LinkedTotal], areas: list[SharedArea],
+                   weeks: list[dt.date], raws: list[dict[tuple[str, str, dt.date], int]],
+                   latest: list[dt.date | None], threshold: int, keep: int) -> list[dict[str, list[SharedCell]]]:
+    """One group's cells in every version, by metric and sorted (see _protect_history): what _group_cells
+    gives for every version, computed for the group's distinct states only and kept.
+
+    Exact because the versions of one state are the same table with the same relations, and protecting a
+    table together with a copy of itself adds no unknown and no relation (disclosure.protect_versions names a
+    cell by its distinct values and drops repeated relations): the distinct states protected together are the
+    very joint table that every version protected together is. One state in several versions is still
+    protected as versions (twice), as the history protected it."""
+    states = []
+    for raw, newest in zip(raws, latest, strict=True):
+        shown = tuple(w for w in weeks if newest is not None and w <= newest)
+        states.append((shown, frozenset(raw.items())))
+    distinct = list(dict.fromkeys(states))
+    together = len(raws) > 1
+    group_links = tuple(link for link in links if link.total in {m.key for m in group})
+    key = (tuple(group), group_links, tuple(areas), threshold, together, tuple(distinct))
+    with _group_histories_lock:
+        kept = _group_histories.pop(key, None)
+        if kept is not None:
+            _group_histories[key] = kept  # now the most recently used
+    if kept is None:
+        first = {state: i for i, state in reversed(list(enumerate(states)))}
+        chosen = [first[state] for state in distinct]
+        if together and len(chosen) == 1:
+            chosen *= 2
+        computed = _group_cells(group, list(group_links), areas, weeks, [raws[i] for i in chosen],
+                                [latest[i] for i in chosen], threshold)
+        kept = {state: _sorted_by_metric(cells, group) for state, cells in zip(distinct, computed, strict=False)}
+        with _group_histories_lock:
+            _group_histories[key] = kept
+            while len(_group_histories) > keep:
+                _group_histories.pop(next(iter(_group_histories)))
+    return [kept[state] for state in states]
+
+
+def _sorted_by_metric(cells: list[SharedCell], group: list[SharedMetric]) -> dict[str, list[SharedCell]]:
+    out: dict[str, list[SharedCell]] = {m.key: [] for m in group}
+    for cell in sorted(cells, key=lambda c: (c.week, c.area_code == ALL_AREAS, c.area_code,
+                                             MEASURES.index(c.measure))):
+        out[cell.metric].append(cell)
+    return out
 
 
 def linked_groups(metrics: list[SharedMetric], links: list[LinkedTotal]) -> list[list[SharedMetric]]:
