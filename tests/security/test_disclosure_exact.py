@@ -22,6 +22,7 @@ from maic import disclosure
 from maic.picture import shared
 from maic.picture.shared import LinkedTotal, SharedMetric
 from tests.security import protect_as_defined as defined
+from tests.security.test_disclosure_linked import _raw as linked_raw
 
 RELEASES = [SharedMetric(key, key, "people", "sum", "") for key in
             ("releases_total", "releases_tranche1", "releases_tranche2", "releases_nfa")]
@@ -98,18 +99,6 @@ def releases(rng: random.Random, threshold: int) -> tuple[int, int, int, int] | 
     if rng.random() < 0.1:
         return None
     return tuple(max(0, figure(rng, threshold) or 0) for _ in range(4))
-
-
-def linked_raw(cells: dict) -> dict:
-    raw = {}
-    for (code, week), v in cells.items():
-        if v is None:
-            continue
-        t1, t2, others, nfa = v
-        total = t1 + t2 + others
-        raw.update({("releases_total", code, week): total, ("releases_tranche1", code, week): t1,
-                    ("releases_tranche2", code, week): t2, ("releases_nfa", code, week): min(nfa, total)})
-    return raw
 
 
 def shared_case(rng: random.Random):
