@@ -20,7 +20,7 @@ import maic.web
 from callbacks import pages
 from layouts.components import HeaderData, shell
 from maic import config as maic_config
-from maic import picture
+from maic import permissions, picture
 from maic.db import factory_for, session_for
 from maic.errors import MaicError
 from maic.notify.outbox import unread_count
@@ -74,8 +74,10 @@ def _page_shell():
         unread=unread_count(session_for(current_app), user.id) if user else None,
     )
     config = current_app.config
+    version = picture.data_version(session_for(current_app)) if user and permissions.allowed(
+        user, permissions.DATA_VERSION) else None
     return shell(data, live_poll_ms=int(config["MAIC_LIVE_POLL_SECONDS"]) * 1000,
-                 notify_poll_ms=int(config["MAIC_NOTIFY_POLL_SECONDS"]) * 1000)
+                 notify_poll_ms=int(config["MAIC_NOTIFY_POLL_SECONDS"]) * 1000, data_version=version)
 
 
 def _mount_dash(server: Flask) -> dash.Dash:

@@ -19,7 +19,7 @@ from callbacks import _guard
 from callbacks._common import db, setting, show_notice, user
 from layouts import ids, panels
 from layouts import overview as view
-from layouts.plain import from_bytes, rendered, to_bytes
+from layouts.plain import filled, from_bytes, rendered, to_bytes
 from maic import audit, dates, geo, permissions, picture, redis_store
 from maic.models import utcnow
 from maic.picture import Filters, PictureQuery
@@ -164,14 +164,40 @@ def _filters_text(filters: Filters) -> str:
 
 # --- page and filters -------------------------------------------------------------------------------------
 
-def render_page():
+def render_page(search: str | None = None, pathname: str = "/dash/"):
+    """The dashboard as it opens, in one answer: the page's frame with the address's filters in its controls and
+    every panel drawn (each kept for the deployment, as a panel callback would answer it). The browser then sends
+    no callback until a person changes something or new figures land, where it used to send a dozen."""
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    can_export = permissions.allowed(user(), permissions.EXPORT)
+    return opening(_frame(can_export), search or "", pathname, can_export)
+
+
+def _frame(can_export: bool):
     """The page's frame (controls, week picker, empty panels), the same for every reader who may or may not
     export: built once per data version for the deployment, like a panel, since twelve people opening it at the
     start of a meeting would otherwise each build and serialise the same tree of a few hundred components."""
-    permissions.require(user(), permissions.VIEW_PICTURE)
-    can_export = permissions.allowed(user(), permissions.EXPORT)
     key = ("rendered", "overview-page", _version(), _clock("week-statuses", Filters()), can_export)
     return _answers().get(key, lambda: rendered(_page(can_export))).value()
+
+
+CONTROLS = (ids.WEEK_FROM, ids.WEEK_PICKER, ids.AREA_PICKER, ids.SCOPE_PICKER, ids.ASAT_DATE, ids.ASAT_TIME,
+            ids.MAP_MEASURE)
+
+
+def opening(frame, search: str, pathname: str, can_export: bool):
+    """`frame` with what the filters callback and every panel callback would answer for the address `search`."""
+    _, store, *values, showing, problem = sync_filters(None, search)
+    measure = values[-1]
+    asat, tiles = panel_answer("headlines", store)
+    props = [(ids.PICTURE_URL, {"pathname": pathname, "search": search}), (ids.FILTERS, {"data": store}),
+             *((control, {"value": value}) for control, value in zip(CONTROLS, values, strict=True)),
+             (ids.ASAT_SHOWING, {"children": showing}), (ids.ASAT_MESSAGE, {"children": problem}),
+             (ids.HEADLINE_ASAT, {"children": asat}), (ids.HEADLINE_TILES, {"children": tiles}),
+             *((output, {"children": panel_answer(name, store, measure)}) for output, name in PANEL_OUTPUTS.items())]
+    if can_export:
+        props.append(({"type": ids.BRIEFING_LINK, "n": 0}, {"href": briefing_href_for(store)}))
+    return filled(frame, props)
 
 
 def _page(can_export: bool):
@@ -221,7 +247,10 @@ def sync_filters(trigger, search, *values, current: dict | None = None) -> tuple
         wanted = Filters.from_search(search)
         filters, problem = checked(bounded_filters(wanted))
         shown = replace(filters, as_at_date=wanted.as_at_date, as_at_time=wanted.as_at_time)
-        return (no_update, replace(filters, measure="count").to_data(), *control_values(shown),
+        store = replace(filters, measure="count").to_data()
+        if trigger is not None and store == current:
+            store = no_update  # back to an address with the same filters: nothing to redraw
+        return (no_update, store, *control_values(shown),
                 picture.as_at_words(filters, _tz()), problem or "")
     if trigger == ids.ASAT_NOW:  # back to live: the as-at boxes are emptied
         values = (*values[:4], None, None, values[6])
@@ -329,24 +358,31 @@ def _reader() -> str:
     return str(getattr(user(), "id", ""))
 
 
-def releases_panel(data, measure):
-    permissions.require(user(), permissions.VIEW_PICTURE)
-    can_drill, reader, measure = _can_drill(), _reader(), measure or "count"
-    kept = kept_answer("releases", replace(Filters.from_data(data), measure=measure), can_drill, reader)
+def panel_answer(name: str, data, measure: str | None = None):
+    """A panel's answer for the filters a dashboard holds: kept, or computed once for the deployment."""
+    can_drill, reader = _can_drill(), _reader()
+    sent = Filters.from_data(data)
+    if name == "releases":  # the map's count or rate is the panel's own control, not a filter of the picture
+        sent = replace(sent, measure=measure or "count")
+    kept = kept_answer(name, sent, can_drill, reader)
     if kept is not None:
         return kept
-    return answer("releases", replace(filters_from(data), measure=measure), can_drill, reader)
+    filters = filters_from(data)
+    if name == "releases":
+        filters = replace(filters, measure=measure or "count")
+    return answer(name, filters, can_drill, reader)
+
+
+def releases_panel(data, measure):
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    return panel_answer("releases", data, measure)
 
 
 def panel_body(name: str):
     """A panel's callback body: its inputs are the filters and the data version (which only triggers it)."""
     def panel(data, _version=None):
         permissions.require(user(), permissions.VIEW_PICTURE)
-        can_drill, reader = _can_drill(), _reader()
-        kept = kept_answer(name, Filters.from_data(data), can_drill, reader)
-        if kept is not None:
-            return kept
-        return answer(name, filters_from(data), can_drill, reader)
+        return panel_answer(name, data)
 
     panel.__name__ = f"{name}_panel"
     return panel
@@ -568,20 +604,23 @@ def register(app) -> None:
                         (f"{{{ids.BRIEFING_LINK}}}.href", permissions.VIEW_PICTURE)):
         _guard.rule(key, action)
 
+    # The page's shell holds the data version it was served at; the first check is the timer's first tick.
     app.callback(Output(ids.DATA_VERSION, "data"), Input(ids.LIVE_TIMER, "n_intervals"),
-                 State(ids.DATA_VERSION, "data"))(check_version)
+                 State(ids.DATA_VERSION, "data"), prevent_initial_call=True)(check_version)
 
     controls = (ids.WEEK_FROM, ids.WEEK_PICKER, ids.AREA_PICKER, ids.SCOPE_PICKER, ids.ASAT_DATE, ids.ASAT_TIME,
                 ids.MAP_MEASURE)
     # The as-at boxes apply on Enter or on leaving the box (n_submit, n_blur), their text read as State: a
     # debounced dcc.Input (Dash 4.4) puts the caret back a key late and scrambles fast typing ("25/11" -> "2511/").
+    # No initial call, here or for the panels below: the page opens with the address's filters and every panel
+    # already drawn (render_page), so the browser asks for nothing more until something changes.
     @app.callback(Output(ids.PICTURE_URL, "search"), Output(ids.FILTERS, "data"),
                   *(Output(c, "value") for c in controls), Output(ids.ASAT_SHOWING, "children"),
                   Output(ids.ASAT_MESSAGE, "children"), Input(ids.PICTURE_URL, "search"),
                   *(Input(c, "value") for c in controls if c not in (ids.ASAT_DATE, ids.ASAT_TIME)),
                   *(Input(c, prop) for c in (ids.ASAT_DATE, ids.ASAT_TIME) for prop in ("n_submit", "n_blur")),
                   Input(ids.ASAT_NOW, "n_clicks"), State(ids.ASAT_DATE, "value"), State(ids.ASAT_TIME, "value"),
-                  State(ids.FILTERS, "data"))
+                  State(ids.FILTERS, "data"), prevent_initial_call=True)
     def filters(search, week_from, week_to, area, scope, measure, *as_at):
         *_applied, asat_date, asat_time, current = as_at
         # Pressing Now also leaves the box the cursor was in: both arrive together, and Now wins.
@@ -591,7 +630,8 @@ def register(app) -> None:
 
     # The pack link's address follows the filters. Pattern-matched, because only roles that may export have the
     # link; the address reveals nothing (the route checks EXPORT), so any reader of the picture may compute it.
-    @app.callback(Output({"type": ids.BRIEFING_LINK, "n": ALL}, "href"), Input(ids.FILTERS, "data"))
+    @app.callback(Output({"type": ids.BRIEFING_LINK, "n": ALL}, "href"), Input(ids.FILTERS, "data"),
+                  prevent_initial_call=True)
     def briefing_href(data):
         return [briefing_href_for(data)] * len(ctx.outputs_list)
 
@@ -615,16 +655,17 @@ def register(app) -> None:
         }""", Output(ids.DRILL_FOCUS, "data"), Input(ids.DRILL_STATE, "data"), prevent_initial_call=True)
 
     app.callback(Output(ids.HEADLINE_ASAT, "children"), Output(ids.HEADLINE_TILES, "children"),
-                 Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))(headline_panel)
+                 Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"), prevent_initial_call=True)(headline_panel)
 
     @app.callback(Output(ids.RELEASES_PANEL, "children"), Input(ids.FILTERS, "data"), Input(ids.MAP_MEASURE, "value"),
-                  Input(ids.DATA_VERSION, "data"))
+                  Input(ids.DATA_VERSION, "data"), prevent_initial_call=True)
     def releases(data, measure, _version):
         return releases_panel(data, measure)
 
     for output, body in ((ids.SHORTFALL_PANEL, shortfall_panel), (ids.PRESSURE_PANEL, pressure_panel),
                          (ids.COMPLETENESS_PANEL, completeness_panel), (ids.FORWARD_PANEL, forward_panel)):
-        app.callback(Output(output, "children"), Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"))(body)
+        app.callback(Output(output, "children"), Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"),
+                     prevent_initial_call=True)(body)
 
     @app.callback(Output(ids.DRILL_PANEL, "children"), Output(ids.DRILL_STATE, "data"),
                   Input({"type": ids.DRILL_TILE, "key": ALL}, "n_clicks"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dash import Input, Output, html
+from dash import Input, Output, State, html
 
 from callbacks import admin, briefings, notifications, overview, returns, scheduler, shared
 from callbacks._common import user
@@ -18,7 +18,7 @@ from maic import permissions
 from maic.errors import Forbidden
 
 BUILDERS: dict[str, Callable[[], object]] = {
-    "/dash/": overview.render_page,
+    "/dash/": overview.render_page,  # with the address's filters: see render_page
     "/dash/returns": returns.render_page,
     "/dash/admin/scheduler": scheduler.render_page,
     "/dash/shared": shared.render_page,
@@ -38,7 +38,7 @@ def not_for_you(home: str | None) -> html.Div:
                             else "Ask an administrator what you can use.")])
 
 
-def render_page(pathname: str | None):
+def render_page(pathname: str | None, search: str | None = None):
     page = page_for(pathname)
     if page is None:
         return NOT_FOUND
@@ -47,10 +47,12 @@ def render_page(pathname: str | None):
         raise Forbidden("sign in first")
     if not permissions.allowed(current, page.action):
         return not_for_you(home_for(current))
+    if page.path == "/dash/":  # the common picture opens with its filters and panels drawn, in this one answer
+        return overview.render_page(search, page.path)
     return BUILDERS[page.path]()
 
 
 def register(app) -> None:
-    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"))
-    def route(pathname):
-        return render_page(pathname)
+    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), State(ids.URL, "search"))
+    def route(pathname, search):
+        return render_page(pathname, search)

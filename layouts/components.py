@@ -54,11 +54,13 @@ def nav(links: tuple[tuple[str, str], ...]) -> html.Nav:
                     children=[dcc.Link(label, href=href) for label, href in links])
 
 
-def shell(data: HeaderData, live_poll_ms: int, notify_poll_ms: int) -> html.Div:
-    """The frame around every page; the page body is filled by the router callback."""
+def shell(data: HeaderData, live_poll_ms: int, notify_poll_ms: int, data_version: int | None = None) -> html.Div:
+    """The frame around every page; the page body is filled by the router callback. It holds the data version
+    the page was served at (None for a reader who may not see it): the live check compares with it from its
+    first tick, and a page opening sends no check of its own."""
     return html.Div([
         dcc.Location(id=ids.URL, refresh=False),
-        dcc.Store(id=ids.DATA_VERSION),
+        dcc.Store(id=ids.DATA_VERSION, data=data_version),
         dcc.Interval(id=ids.LIVE_TIMER, interval=live_poll_ms),
         # Unread notifications change far less often than figures: their own, slower clock, so a dozen open
         # dashboards do not double their requests for a count shown in the header (filled when the page loads).

@@ -97,3 +97,35 @@ def from_bytes(data: bytes) -> Rendered:
     if start != len(body):
         raise ValueError("a shared answer's parts do not add up to its length")
     return Rendered(tuple(parts), len(body), bool(meta["single"]))
+
+
+def _fill(node: Any, props_by_id: list[tuple[Any, dict[str, Any]]]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _fill(item, props_by_id)
+        return
+    if not isinstance(node, dict):
+        return
+    props = node.get("props")
+    if isinstance(props, dict):
+        ident = props.get("id")
+        if ident is not None:
+            for wanted, values in props_by_id:
+                if ident == wanted:
+                    props.update(values)
+        _fill(props.get("children"), props_by_id)
+
+
+def filled(frame: orjson.Fragment, props_by_id: list[tuple[Any, dict[str, Any]]]) -> orjson.Fragment:
+    """A kept page frame with some of its components' props set (by id: a string or a dict), as one answer.
+
+    The values may be kept answers (Fragments, copied in as they are) or plain data and component trees. The
+    frame is read back from its JSON (a few hundred components: well under a millisecond), never rebuilt; the
+    text is escaped again as a whole, which leaves the kept parts as they were (they hold nothing to escape)."""
+    tree = orjson.loads(orjson.dumps(frame))
+    _fill(tree, [(ident, {name: value if isinstance(value, orjson.Fragment) else plain(value)
+                          for name, value in values.items()}) for ident, values in props_by_id])
+    text = orjson.dumps(tree, option=orjson.OPT_NON_STR_KEYS)
+    for unsafe, safe in ESCAPES:
+        text = text.replace(unsafe, safe)
+    return orjson.Fragment(text)

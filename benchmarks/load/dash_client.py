@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import quote
 
 WILDCARDS = ("ALL", "MATCH", "ALLSMALLER")
-LOCATION = ("pathname", "search", "hash", "href")
 MAX_REQUESTS = 200  # far more than any one change of this app sets off: a loop in these rules, not the app
 Post = Callable[[dict, str], tuple[int, Any]]
 
@@ -133,6 +132,7 @@ class DashPage:
         self.props: dict[str, dict[str, Any]] = {}  # stringified id -> props
         self.idents: dict[str, str | dict] = {}
         self.kinds: dict[str, str] = {}  # stringified id -> component type
+        self.reported: dict[str, set[str]] = {}  # a dcc.Location's id -> the props it reported on mount
         self.children_of: dict[str, set[str]] = {}  # a component's id -> the ids inside its children
         self.sent: list[str] = []  # every callback sent, in order (its output string): what a test compares
         self.errors: list[str] = []
@@ -160,9 +160,14 @@ class DashPage:
                 self.props[key] = {k: v for k, v in props.items() if k != "id"}
                 self.kinds[key] = item.get("type", "")
                 self.children_of[key] = inside
-                if item.get("type") == "Location":  # the browser's dcc.Location reports where it is on mount
-                    self.props[key].update(pathname=self.pathname, search=self.search, hash="",
-                                           href=f"http://localhost{self.pathname}{self.search}")
+                if item.get("type") == "Location":
+                    # dcc.Location on mount reports where the browser is, but only for the props the layout left
+                    # unset: one the layout sets is kept as it is, and reported to no callback.
+                    where = {"pathname": self.pathname, "search": self.search, "hash": "",
+                             "href": f"http://localhost{self.pathname}{self.search}"}
+                    unset = {name for name in where if props.get(name) is None}
+                    self.props[key].update({name: where[name] for name in unset})
+                    self.reported[key] = unset
                 found.add(key)
             found |= inside
         return found
@@ -190,6 +195,7 @@ class DashPage:
             self.props.pop(key, None)
             self.idents.pop(key, None)
             self.kinds.pop(key, None)
+            self.reported.pop(key, None)
 
     def present(self, dep: Dep, match: dict | None = None) -> list[str]:
         if not dep.wildcard:
@@ -244,7 +250,8 @@ class DashPage:
 
         A callback whose outputs appeared makes its initial call (no input changed); one whose inputs appeared
         into outputs already there is sent those inputs as changed. A dcc.Location reports where the browser
-        is when it mounts, so its properties count as changed for the callbacks that read them."""
+        is when it mounts, for the props its layout left unset: those count as changed for the callbacks that read
+        them."""
         fired = []
         for callback in self.callbacks:
             for match in self._instances(callback):
@@ -252,7 +259,7 @@ class DashPage:
                     continue
                 outputs_new = any(k in new for d in callback.outputs for k in self.present(d, match))
                 new_inputs = [f"{k}.{d.prop}" for d in callback.inputs for k in self.present(d, match) if k in new
-                              and (not outputs_new or (self.kinds.get(k) == "Location" and d.prop in LOCATION))]
+                              and (not outputs_new or d.prop in self.reported.get(k, ()))]
                 if not (outputs_new or new_inputs):
                     continue
                 if not outputs_new and any(d.matches(parse_id(k), match) for d in callback.inputs for k in replaced):

@@ -106,6 +106,8 @@ def test_the_simulated_viewer_sends_the_callbacks_chromium_sends(live_server, pa
     sim_changed = simulated.run(simulated.page.set_props(ids.ASAT_DATE, value=AS_AT, n_submit=1))
 
     assert _calls(sim_opened) == _calls(opened)
+    # The dashboard opens in one answer: the page with its filters and every panel drawn (a dozen callbacks once).
+    assert list(_calls(opened)) == [f"{ids.PAGE}.children"]
     assert _calls(sim_changed) == _calls(changed)
     assert simulated.page.errors == []
     # The same address with the page's own signed end_id (a new one for every page load).

@@ -148,7 +148,7 @@ def test_a_forbidden_page_shows_a_message_not_a_traceback(client, factory):
     token = client.get_cookie("_csrf_token").value
     body = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
             "inputs": [{"id": "url", "property": "pathname", "value": "/dash/"}],
-            "changedPropIds": ["url.pathname"], "state": []}
+            "changedPropIds": ["url.pathname"], "state": [{"id": "url", "property": "search", "value": ""}]}
     response = client.post("/dash/_dash-update-component", json=body, headers={"X-CSRFToken": token})
     text = response.get_data(as_text=True)
     # Inside the app, a page the role cannot use says so and links the page it can (a neighbour's: the shared view).

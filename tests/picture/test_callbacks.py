@@ -264,7 +264,7 @@ def test_panels_as_at_before_the_first_return_say_so_and_never_fail(client, fact
 def page_body(pathname: str = "/dash/") -> dict:
     return {"output": "page.children", "outputs": {"id": "page", "property": "children"},
             "inputs": [{"id": "url", "property": "pathname", "value": pathname}],
-            "changedPropIds": ["url.pathname"], "state": []}
+            "changedPropIds": ["url.pathname"], "state": [{"id": "url", "property": "search", "value": ""}]}
 
 
 def test_the_overview_frame_is_built_once_per_data_version_and_per_export_right(app, client, factory, data_dir):
