@@ -207,12 +207,6 @@ def _page(can_export: bool):
         can_export=can_export))
 
 
-def picker_options():
-    """The week picker's weeks, kept current as returns land (a new week appears, in progress)."""
-    permissions.require(user(), permissions.VIEW_PICTURE)
-    return _week_options()
-
-
 def _week_options():
     """Every open dashboard asks for them when a return lands: rendered once for the deployment, like a panel."""
     key = ("rendered", "week-options", _version(), _clock("week-statuses", Filters()))
@@ -379,8 +373,8 @@ def releases_panel(data, measure):
 
 
 def panel_body(name: str):
-    """A panel's callback body: its inputs are the filters and the data version (which only triggers it)."""
-    def panel(data, _version=None):
+    """A panel's callback body: its input is the filters."""
+    def panel(data):
         permissions.require(user(), permissions.VIEW_PICTURE)
         return panel_answer(name, data)
 
@@ -390,6 +384,17 @@ def panel_body(name: str):
 
 headline_panel, shortfall_panel, pressure_panel, completeness_panel, forward_panel = (
     panel_body(name) for name in ("headlines", "shortfall", "pressure", "completeness", "forward"))
+
+
+LIVE_OUTPUTS = (ids.HEADLINE_ASAT, ids.HEADLINE_TILES, *PANEL_OUTPUTS)
+
+
+def live_redraw(data, measure) -> tuple:
+    """For a new data version: the week picker's weeks, the headline and every panel (LIVE_OUTPUTS' order)."""
+    permissions.require(user(), permissions.VIEW_PICTURE)
+    asat, tiles = panel_answer("headlines", data)
+    return (_week_options(), asat, tiles,
+            *(panel_answer(name, data, measure) for name in PANEL_OUTPUTS.values()))
 
 
 # --- rendering ahead for a new data version ---------------------------------------------------------------
@@ -635,9 +640,16 @@ def register(app) -> None:
     def briefing_href(data):
         return [briefing_href_for(data)] * len(ctx.outputs_list)
 
-    @app.callback(Output(ids.WEEK_PICKER, "options"), Input(ids.DATA_VERSION, "data"), prevent_initial_call=True)
-    def week_picker_options(_version):
-        return picker_options()
+    # New figures: the week picker's weeks and every panel redrawn in one answer (each part kept for the
+    # deployment and rendered ahead), where a dashboard used to send seven requests for each return that landed.
+    # The panels' own callbacks answer a change of filters, each on its own, so that a view nobody has asked for
+    # yet is computed by several threads at once.
+    @app.callback(Output(ids.WEEK_PICKER, "options"),
+                  *(Output(output, "children", allow_duplicate=True) for output in LIVE_OUTPUTS),
+                  Input(ids.DATA_VERSION, "data"), State(ids.FILTERS, "data"), State(ids.MAP_MEASURE, "value"),
+                  prevent_initial_call=True)
+    def live(_version, data, measure):
+        return live_redraw(data, measure)
 
     # A drill-down opens above the panels: bring it into view and move focus to its heading; when it closes,
     # focus goes back to where the figure was clicked.
@@ -655,17 +667,16 @@ def register(app) -> None:
         }""", Output(ids.DRILL_FOCUS, "data"), Input(ids.DRILL_STATE, "data"), prevent_initial_call=True)
 
     app.callback(Output(ids.HEADLINE_ASAT, "children"), Output(ids.HEADLINE_TILES, "children"),
-                 Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"), prevent_initial_call=True)(headline_panel)
+                 Input(ids.FILTERS, "data"), prevent_initial_call=True)(headline_panel)
 
     @app.callback(Output(ids.RELEASES_PANEL, "children"), Input(ids.FILTERS, "data"), Input(ids.MAP_MEASURE, "value"),
-                  Input(ids.DATA_VERSION, "data"), prevent_initial_call=True)
-    def releases(data, measure, _version):
+                  prevent_initial_call=True)
+    def releases(data, measure):
         return releases_panel(data, measure)
 
     for output, body in ((ids.SHORTFALL_PANEL, shortfall_panel), (ids.PRESSURE_PANEL, pressure_panel),
                          (ids.COMPLETENESS_PANEL, completeness_panel), (ids.FORWARD_PANEL, forward_panel)):
-        app.callback(Output(output, "children"), Input(ids.FILTERS, "data"), Input(ids.DATA_VERSION, "data"),
-                     prevent_initial_call=True)(body)
+        app.callback(Output(output, "children"), Input(ids.FILTERS, "data"), prevent_initial_call=True)(body)
 
     @app.callback(Output(ids.DRILL_PANEL, "children"), Output(ids.DRILL_STATE, "data"),
                   Input({"type": ids.DRILL_TILE, "key": ALL}, "n_clicks"),

@@ -17,7 +17,7 @@ import requests
 
 from maic.models import Return
 from tests.fixtures import PASSWORD, csv_bytes, ingest, login_as, make_user
-from tests.picture.test_callbacks import announced, panel_body, post, version_body
+from tests.picture.test_callbacks import announced, live_body, panel_body, post, version_body
 from tests.picture.world import seed
 from tests.services import AppProcess
 from tests.services import private_redis as _private_redis
@@ -27,9 +27,6 @@ private_redis = _private_redis  # the fixture, under its own name
 COUNT = [{"id": "map-measure", "property": "value", "value": "count"}]
 OPENING = panel_body("releases-panel", filters={}, extra_inputs=COUNT)
 FENLAND = [("2024-09-09", "E07000010", "releases_total", 4)]
-WEEK_OPTIONS = {"output": "week-picker.options", "outputs": {"id": "week-picker", "property": "options"},
-                "inputs": [{"id": "data-version", "property": "data", "value": 2}],
-                "changedPropIds": ["data-version.data"], "state": []}
 
 
 def computed(redis_server, prefix_start: str = "t:") -> dict[str, int]:
@@ -113,7 +110,7 @@ def test_a_new_version_is_rendered_ahead_once_for_both_workers(workers, factory,
     for client in (first, second):
         assert "63 people released" in post(client, OPENING).get_data(as_text=True)
         assert post(client, panel_body("pressure-panel", filters={})).status_code == 200
-        options = post(client, WEEK_OPTIONS)
+        options = post(client, live_body(client, 2, filters={}))
         assert options.status_code == 200
         # probation, both housing teams, CPFT and prisons have sent week 2: 5 of the 14 home agencies.
         assert {"label": "Week beginning Mon 9 Sep 2024 (in progress: 5 of 14 returns in)", "value": "2024-09-09"} in (

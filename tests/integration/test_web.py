@@ -14,8 +14,7 @@ from tests.fixtures import PASSWORD, csrf_from, login, login_as, make_user
 HEADLINE_CALLBACK = {
     "output": "..headline-asat.children...headline-tiles.children..",
     "outputs": [{"id": "headline-asat", "property": "children"}, {"id": "headline-tiles", "property": "children"}],
-    "inputs": [{"id": "picture-filters", "property": "data", "value": None},
-               {"id": "data-version", "property": "data", "value": None}],
+    "inputs": [{"id": "picture-filters", "property": "data", "value": None}],
     "changedPropIds": ["picture-filters.data"],
     "state": [],
 }

@@ -21,9 +21,24 @@ def post(client, body):
 
 def panel_body(output: str, filters=FILTERS, extra_inputs=()):
     return {"output": f"{output}.children", "outputs": {"id": output, "property": "children"},
-            "inputs": [{"id": "picture-filters", "property": "data", "value": filters}, *extra_inputs,
-                       {"id": "data-version", "property": "data", "value": 1}],
+            "inputs": [{"id": "picture-filters", "property": "data", "value": filters}, *extra_inputs],
             "changedPropIds": ["picture-filters.data"], "state": []}
+
+
+def live_body(client, version: int, filters=FILTERS, measure: str = "count") -> dict:
+    """What an open dashboard sends when the live check brings a new data version: one request for the week
+    picker's weeks and every panel. Its output string is Dash's own (outputs it shares with the panels' callbacks
+    carry a hash), read from the app's dependencies as the browser reads it."""
+    dependencies = client.get("/dash/_dash-dependencies").get_json()
+    live = next(d for d in dependencies if d["inputs"] == [{"id": "data-version", "property": "data"}]
+                and d["output"].startswith("..week-picker.options..."))
+    outputs = [{"id": part.rpartition(".")[0], "property": part.rpartition(".")[2].split("@")[0]}
+               for part in live["output"][2:-2].split("...")]
+    return {"output": live["output"], "outputs": outputs,
+            "inputs": [{"id": "data-version", "property": "data", "value": version}],
+            "changedPropIds": ["data-version.data"],
+            "state": [{"id": "picture-filters", "property": "data", "value": filters},
+                      {"id": "map-measure", "property": "value", "value": measure}]}
 
 
 def drill_body():
@@ -293,3 +308,102 @@ def test_the_overview_frame_is_built_once_per_data_version_and_per_export_right(
     ingest(factory, data_dir, "probation-cambs", [("2024-09-23", "E07000010", "releases_total", 4)],
            filename="probation-later.csv")
     assert "2024-09-23" in post(client, page_body()).get_data(as_text=True)  # a new version: its new week
+
+
+def _parts(answer: dict) -> dict[str, object]:
+    """An answer's outputs as {"id.prop": value}."""
+    return {f"{ident}.{prop}": value for ident, props in (answer.get("response") or {}).items()
+            for prop, value in props.items()}
+
+
+def _find(node, ident):
+    """The component with id `ident` in a JSON component tree, or None."""
+    if isinstance(node, list):
+        return next((found for item in node if (found := _find(item, ident)) is not None), None)
+    if not isinstance(node, dict):
+        return None
+    props = node.get("props") or {}
+    if props.get("id") == ident:
+        return node
+    return next((found for value in props.values() if (found := _find(value, ident)) is not None), None)
+
+
+def test_the_dashboard_opens_with_the_addresss_filters_and_every_panel_as_its_callback_answers(client, factory,
+                                                                                             data_dir):
+    """One answer opens the dashboard: the frame with the controls set from the address and each panel exactly
+    as its own callback answers it (the browser asks for none of them: tests/browser/test_load_client.py)."""
+    seed(factory, data_dir)
+    login_as(client, factory, "analyst")
+    client.get("/dash/")
+    body = page_body()
+    body["state"][0]["value"] = "?to=2024-09-09&area=E07000010&scope=neighbours"
+    page = post(client, body).get_json()["response"]["page"]["children"]
+    store = _find(page, "picture-filters")["props"]["data"]
+    assert store == {"to": "2024-09-09", "area": "E07000010", "scope": "neighbours"}
+    assert _find(page, "week-picker")["props"]["value"] == "2024-09-09"
+    assert _find(page, "area-picker")["props"]["value"] == "E07000010"
+    assert _find(page, "scope-picker")["props"]["value"] == "neighbours"
+    assert _find(page, "picture-url")["props"]["search"] == body["state"][0]["value"]
+    link = _find(page, {"type": "briefing-link", "n": 0})["props"]["href"]
+    assert link == "/briefings/pack?to=2024-09-09&area=E07000010&scope=neighbours"
+    headline = panel_body("headline-asat", filters=store)
+    headline["output"] = "..headline-asat.children...headline-tiles.children.."
+    headline["outputs"] = [{"id": "headline-asat", "property": "children"},
+                           {"id": "headline-tiles", "property": "children"}]
+    answers = _parts(post(client, headline).get_json())
+    answers |= _parts(post(client, panel_body("releases-panel", filters=store, extra_inputs=[
+        {"id": "map-measure", "property": "value", "value": "count"}])).get_json())
+    for output in ("shortfall-panel", "pressure-panel", "completeness-panel", "forward-panel"):
+        answers |= _parts(post(client, panel_body(output, filters=store)).get_json())
+    assert len(answers) == 7
+    for key, value in answers.items():
+        ident = key.rpartition(".")[0]
+        assert _find(page, ident)["props"]["children"] == value, key
+    assert "Fenland" in json.dumps(answers["releases-panel.children"])
+
+
+def test_an_address_the_filters_cannot_show_opens_the_dashboard_with_the_reason(client, factory, data_dir):
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    body = page_body()
+    body["state"][0]["value"] = "?asat=2999-01-01&time=10%3A00&area=NOWHERE"
+    answer = post(client, body)
+    assert answer.status_code == 200
+    page = answer.get_json()["response"]["page"]["children"]
+    assert _find(page, "picture-filters")["props"]["data"] == {}  # live, every area
+    assert "future" in json.dumps(_find(page, "asat-message")["props"]["children"])
+    assert "Filters changed" in answer.get_data(as_text=True)  # the unknown area, said in the page's alert
+    assert _find(page, "headline-tiles")["props"]["children"]
+
+
+def test_new_figures_reach_an_open_dashboard_in_one_request_equal_to_the_panels_own_answers(
+        app, client, factory, data_dir):
+    from tests.fixtures import ingest
+
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    known = announced(post(client, version_body(None)))
+    ingest(factory, data_dir, "probation-cambs", [("2024-09-23", "E07000010", "releases_total", 4)],
+           filename="probation-later.csv")
+    import time
+
+    deadline = time.monotonic() + 10
+    while (told := announced(post(client, version_body(known)))) is None:  # once rendered ahead
+        assert time.monotonic() < deadline, "the new version was never announced"
+        time.sleep(0.05)
+    assert told > known
+    live = _parts(post(client, live_body(client, told, filters={})).get_json())
+    assert set(live) == {"week-picker.options", "headline-asat.children", "headline-tiles.children",
+                         "releases-panel.children", "shortfall-panel.children", "pressure-panel.children",
+                         "completeness-panel.children", "forward-panel.children"}
+    assert any(o["value"] == "2024-09-23" for o in live["week-picker.options"])  # the new week, in progress
+    own = _parts(post(client, panel_body("releases-panel", filters={}, extra_inputs=[
+        {"id": "map-measure", "property": "value", "value": "count"}])).get_json())
+    for output in ("shortfall-panel", "pressure-panel", "completeness-panel", "forward-panel"):
+        own |= _parts(post(client, panel_body(output, filters={})).get_json())
+    for key, value in own.items():
+        assert live[key] == value, key
+    rate = _parts(post(client, live_body(client, told, filters={}, measure="rate")).get_json())
+    assert rate["releases-panel.children"] != live["releases-panel.children"]  # the map's own control is kept

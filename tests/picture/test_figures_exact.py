@@ -306,8 +306,7 @@ def test_the_tiles_and_header_say_what_a_total_covers_through_the_dash_endpoint(
     body = {"output": "..headline-asat.children...headline-tiles.children..",
             "outputs": [{"id": "headline-asat", "property": "children"},
                         {"id": "headline-tiles", "property": "children"}],
-            "inputs": [{"id": "picture-filters", "property": "data", "value": {"to": W2.isoformat()}},
-                       {"id": "data-version", "property": "data", "value": 1}],
+            "inputs": [{"id": "picture-filters", "property": "data", "value": {"to": W2.isoformat()}}],
             "changedPropIds": ["picture-filters.data"], "state": []}
     response = post(client, body)
     assert response.status_code == 200
