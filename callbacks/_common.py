@@ -48,6 +48,12 @@ def show_notice(title: str, lines: list[str]) -> None:
         html.Strong(title + ": "), " ".join(lines)])})
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """The database could not be reached (a restart, a lost connection), as opposed to refusing a statement."""
+    return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) or (
+        isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
+
+
 def error_alert(exc: Exception) -> None:
     """Dash's on_error: show a MaicError's message in the page's alert, log anything else with a reference.
 
@@ -58,8 +64,7 @@ def error_alert(exc: Exception) -> None:
         session_for(current_app).rollback()
     if isinstance(exc, MaicError):
         alert = html.Div(className="alert", children=[html.Strong(exc.title + ": "), exc.message])
-    elif isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) or (
-            isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated):
+    elif connection_lost(exc):
         log.warning("callback failed: the database could not be reached (%s)", exc.__class__.__name__)
         alert = html.Div(className="alert", children=[html.Strong("Database unavailable: "), DATABASE_DOWN])
     else:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import logging
+import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,7 +19,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, no_update
 from flask import current_app, request
 
 from callbacks import _guard
-from callbacks._common import db, setting, user
+from callbacks._common import connection_lost, db, setting, user
 from layouts import ids
 from layouts import returns as view
 from maic import dates, permissions
@@ -31,6 +33,8 @@ from maic.returns.ingest import IngestSettings, Submission, check_submission, in
 from maic.returns.preview import build_preview
 from maic.returns.report import problems_csv
 from maic.returns.template import render, template_spec
+
+log = logging.getLogger(__name__)
 
 
 def _settings() -> IngestSettings:
@@ -115,6 +119,23 @@ def commit_data(agency_slug: str | None, contents: str, filename: str | None) ->
 
 NOT_SAVED = ("the database could not be reached while saving this return, so it may not have been saved. Press "
              "Commit again in a minute: if it was saved after all you get its receipt, never a second copy.")
+REFUSED = ("the database refused to save this return just now (the same file being saved by another request at "
+           "the same moment can do this), so nothing of it was saved. Press Commit again: if it was saved by the "
+           "other request you get its receipt, never a second copy. If it happens again, tell the MAIC team, "
+           "quoting reference {reference}.")
+
+
+def committed(agency_slug, contents, filename) -> dict:
+    """commit_data, with a database failure said for what it was. The transaction is all or nothing, and the same
+    bytes sent again are one return, so sending again is always safe."""
+    try:
+        return commit_data(agency_slug, contents, filename)
+    except sa.exc.DBAPIError as exc:
+        if connection_lost(exc):
+            raise MaicError(NOT_SAVED, status=503, title="Not saved") from exc
+        reference = uuid.uuid4().hex[:8]
+        log.error("a return's commit was refused by the database (reference %s)", reference, exc_info=exc)
+        raise MaicError(REFUSED.format(reference=reference), status=409, title="Not saved") from exc
 
 
 def act(contents, _commit, _cancel, filename, agency_slug):
@@ -128,11 +149,7 @@ def act(contents, _commit, _cancel, filename, agency_slug):
         return [], True, no_update, no_update, no_update
     if trigger == ids.RETURNS_COMMIT:
         try:
-            receipt = commit_data(agency_slug, contents, filename)
-        except sa.exc.DBAPIError as exc:
-            # The database went away (a restart, a lost connection) during the commit: the transaction is
-            # all or nothing, and the same bytes sent again are one return, so sending again is always safe.
-            raise MaicError(NOT_SAVED, status=503, title="Not saved") from exc
+            receipt = committed(agency_slug, contents, filename)
         except ValidationFailed as exc:
             data = preview_data(agency_slug, contents, filename)
             if not data.get("message") and not data["errors"]:

@@ -11,7 +11,7 @@ from flask_login import login_user
 from callbacks import returns as cb
 from callbacks import scheduler as sched_cb
 from maic.db import factory_for
-from maic.errors import Forbidden
+from maic.errors import Forbidden, MaicError
 from maic.models import Return, User
 from maic.web.session_user import SessionUser
 from tests.fixtures import csv_bytes, make_user
@@ -73,5 +73,30 @@ def test_analyst_may_send_for_any_agency_and_admin_sees_the_scheduler(app):
     context = as_user(app, "admin")
     try:
         assert sched_cb.render_page() is not None
+    finally:
+        context.pop()
+
+
+def _failing(error: Exception):
+    def commit(*_args):
+        raise error
+    return commit
+
+
+def test_a_commit_the_database_refuses_is_not_said_to_be_a_lost_connection(app, monkeypatch):
+    """Two requests saving the same file at once: the loser's unique-key error is no outage, and it says so."""
+    refused = sa.exc.IntegrityError("INSERT INTO return ...", {}, Exception("duplicate key value"))
+    lost = sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+    context = as_user(app, "agency_lead")
+    try:
+        monkeypatch.setattr(cb, "commit_data", _failing(refused))
+        with pytest.raises(MaicError) as said:
+            cb.committed("cambridge-housing", CONTENTS, "r.csv")
+        assert "refused" in said.value.message and "could not be reached" not in said.value.message
+        assert "nothing of it was saved" in said.value.message and "reference" in said.value.message
+        monkeypatch.setattr(cb, "commit_data", _failing(lost))
+        with pytest.raises(MaicError) as said:
+            cb.committed("cambridge-housing", CONTENTS, "r.csv")
+        assert said.value.message == cb.NOT_SAVED and said.value.title == "Not saved"
     finally:
         context.pop()
