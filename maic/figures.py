@@ -143,8 +143,9 @@ def shortfall_bars(rows: list, height: int | None = None) -> Figure:
     ]
     return _figure(traces, height or max(240, 90 + 44 * len(rows)), barmode="group",
                    xaxis=_axis(title=_axis_title("Households / places"), rangemode="tozero"), yaxis=_axis(),
-                   legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top", "traceorder": "reversed"},
-                   margin={"l": 10, "r": 60, "t": 10, "b": 10})
+                   # Above the bars: below them it sat on the axis title whenever few areas made the chart short.
+                   legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "traceorder": "reversed"},
+                   margin={"l": 10, "r": 60, "t": 36, "b": 10})
 
 
 def trend_line(points: list[tuple[dt.date, int | None]], name: str, colour: str = VERMILLION,
