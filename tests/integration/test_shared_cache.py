@@ -192,12 +192,12 @@ def test_a_worker_killed_while_computing_is_replaced_within_the_locks_life_not_t
 
 
 def test_a_holder_computing_longer_than_its_lock_lives_keeps_it_and_computes_once(private_redis, stores):
-    stores += [worker(private_redis, lock_seconds=0.6), worker(private_redis, lock_seconds=0.6)]
+    stores += [worker(private_redis, lock_seconds=1), worker(private_redis, lock_seconds=1)]
     calls, results = [], []
 
     def slow():
         calls.append(1)
-        time.sleep(2.5)  # four times the lock's life: only its renewals keep it
+        time.sleep(3)  # three times the lock's life: only its renewals keep it
         return "answer"
 
     threads = [threading.Thread(target=lambda c=cache: results.append(c.get(("rendered", "p", 1), slow)))
@@ -234,10 +234,10 @@ def test_a_worker_rendering_ahead_longer_than_its_claim_lives_keeps_it(private_r
     warmed: list[int] = []
 
     def warm(version):
-        time.sleep(2.5)  # four times the claim's life
+        time.sleep(3)  # three times the claim's life
         warmed.append(version)
 
-    warmers = [SharedWarmer(warm, hold_seconds=30, store=cache.store, claim_seconds=0.6) for cache in stores]
+    warmers = [SharedWarmer(warm, hold_seconds=30, store=cache.store, claim_seconds=1) for cache in stores]
     deadline = time.monotonic() + 10
     while not all(w.ready(7) for w in warmers):
         assert time.monotonic() < deadline
