@@ -117,8 +117,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIC_ENV", "development", "'production' (set by make prod, the Procfile and the systemd units): "
             "refuses to start without an explicit MAIC_SECRET_KEY.", str),
     Setting("MAIC_BIND", "127.0.0.1:8000", "Where gunicorn listens (host:port, or unix:/path).", str),
-    Setting("MAIC_WORKERS", 2, "gunicorn worker processes (each with MAIC_THREADS threads).", int),
-    Setting("MAIC_THREADS", 8, "Threads per gunicorn worker (gthread).", int),
+    # 4 x 4 on a 2-core server: a request waiting (a single computation, the database, Redis) holds a thread, and
+    # with two processes the others queue behind one interpreter lock each (README "Running in production", Sizing).
+    Setting("MAIC_WORKERS", 4, "gunicorn worker processes (each with MAIC_THREADS threads).", int),
+    Setting("MAIC_THREADS", 4, "Threads per gunicorn worker (gthread).", int),
     Setting("MAIC_PROXY_HOPS", 0, "Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port "
             "are trusted (0: none; 1: one nginx or Apache).", int),
     Setting("MAIC_SCHEDULER_STALE_SECONDS", 300, "/readyz fails when the scheduler's heartbeat is older than this.",

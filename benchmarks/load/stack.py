@@ -32,7 +32,7 @@ PG_URL = os.environ.get("MAIC_LOAD_POSTGRES_URL",
 REDIS_HOST = os.environ.get("MAIC_LOAD_REDIS", "127.0.0.1:6379")
 VIEWER_PREFIX = "load-viewer-"
 PASSWORD = "load benchmark pass phrase"  # the load accounts' only password; they live as long as the run
-WORKERS, THREADS = 2, 8
+WORKERS, THREADS = 4, 4  # the production default (maic/config.py)
 
 
 def free_port() -> int:

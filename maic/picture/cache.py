@@ -270,6 +270,42 @@ def _digest(key: Hashable) -> str:
 
 
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+# Extend a claim's life (ARGV[2] ms), only while this holder (ARGV[1]) still holds it.
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+
+
+class Renewal:
+    """While its holder works, a daemon thread extends a Redis claim (`name` holding `token`) to `seconds` from
+    now, every third of `seconds`. So the claim outlives a slow holder that is alive, and dies within `seconds`
+    of a holder killed outright (SIGKILL, the OOM killer: no `finally` runs), when another process takes it
+    instead of waiting for an answer that will never come. `stop()` (in the holder's `finally`) ends it.
+
+    If the claim was lost (the holder stalled longer than `seconds`, Redis restarted), renewing stops: another
+    process may then compute the same answer, which costs time but is never wrong."""
+
+    def __init__(self, store: Any, name: str, token: str, seconds: float):
+        self.store, self.name, self.token = store, name, token
+        self.milliseconds = max(int(seconds * 1000), 1)
+        self.renewals = 0
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(seconds / 3,), name="maic-claim", daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        from maic.redis_store import MISSING
+
+        while not self._stopped.wait(every):
+            held = self.store.call(lambda r: r.eval(_RENEW, 1, self.name, self.token, self.milliseconds))
+            if held is MISSING:
+                continue  # Redis is down: nobody can take the claim either; try again next time
+            if not held:
+                log.info("a claim (%s) was lost while its holder worked: another process may do it too",
+                         self.name)
+                return
+            self.renewals += 1
+
+    def stop(self) -> None:
+        self._stopped.set()
 
 
 # SharedCache's own counts that /metrics shows beside this process's hits and misses.
@@ -278,16 +314,18 @@ _COUNTED = {"shared_hits": "shared_hit", "computed": "computed"}
 
 class SharedCache:
     """Answers kept for the whole deployment: this process's PanelCache first (a kept answer costs a dict
-    lookup), then Redis, then a single flight across processes: one process takes a lock (with an expiry, so a
-    process that dies holding it only delays the others) and computes; the others wait for its answer in Redis,
-    and compute it themselves only if it never comes.
+    lookup), then Redis, then a single flight across processes: one process takes a lock and computes; the others
+    wait for its answer in Redis. The lock lives `lock_seconds` (a few) and its holder renews it while it computes
+    (Renewal): a holder that is slow but alive keeps it however long it takes, and one that was killed loses it
+    within `lock_seconds`, when a waiter takes it and computes. A waiter computes the answer beside a live holder
+    only after `wait_seconds`.
 
     Bounded: each answer expires after `ttl` seconds, one larger than `max_value_bytes` is not shared, and the
     oldest go first once the deployment's answers pass `max_bytes` or `max_count`."""
 
     def __init__(self, local: PanelCache, store: Any, encode: Callable[[Any], bytes],
                  decode: Callable[[bytes], Any], *, ttl: int = 3600, max_bytes: int = 256 * 1024 * 1024,
-                 max_count: int = 2048, max_value_bytes: int = 8 * 1024 * 1024, lock_seconds: float = 60.0,
+                 max_count: int = 2048, max_value_bytes: int = 8 * 1024 * 1024, lock_seconds: float = 5.0,
                  wait_seconds: float = 30.0):
         self.local = local
         self.store = store
@@ -376,6 +414,7 @@ class SharedCache:
             if taken is MISSING:
                 break
             if taken:
+                renewal = Renewal(self.store, lock, token, self.lock_seconds)
                 try:
                     # Looked at again under the lock: the process that held it may have kept the answer and
                     # let go between this process's look above and its taking the lock (seen under load: the
@@ -389,9 +428,10 @@ class SharedCache:
                     self._keep(name, self._encode(value), key)
                     return value
                 finally:
+                    renewal.stop()
                     self.store.call(lambda r: r.eval(_RELEASE, 1, lock, token))
             if time.monotonic() > deadline:
-                break  # the process computing it is slow or gone: do not keep this reader waiting longer
+                break  # the process computing it is alive but slow: do not keep this reader waiting longer
             if pause == 0.005:
                 self._count("waited")
             time.sleep(pause)
@@ -513,18 +553,33 @@ class SharedRecentViews:
         return [self._decode(text) for text in wanted[:self.local.ahead]]
 
 
+# A worker's look at a new version, in one step: done already (1), or when it was first seen (noted now if no
+# worker saw it before) and whether this worker now claims rendering it ahead. One step, so that no claim is
+# taken after the version was marked done (_run marks it and lets go of its claim in one transaction too).
+_LOOK = """
+if redis.call('exists', KEYS[1]) == 1 then return {1, false, 0} end
+redis.call('set', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2])
+local claimed = redis.call('set', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) and 1 or 0
+return {0, redis.call('get', KEYS[2]), claimed}
+"""
+
+
 class SharedWarmer:
     """Warmer for the whole deployment: the first worker to see a new data version claims its rendering ahead
-    (a key with an expiry, so a worker that dies doing it only delays the announcement to `hold_seconds`);
-    every worker tells its dashboards when that is done, or once `hold_seconds` have passed since any worker
-    first saw the version. Falls back to a per-process Warmer while Redis is down."""
+    and renews the claim while it renders (Renewal, `claim_seconds`): if it is killed doing it, the claim lapses
+    within seconds and the next worker to look claims it and renders instead. Every worker tells its dashboards
+    when that is done, or once `hold_seconds` have passed since any worker first saw the version (so a dead
+    claimant never delays the announcement beyond the hold). What was first seen and done is remembered for
+    `remember_seconds`. Falls back to a per-process Warmer while Redis is down."""
 
-    def __init__(self, warm: Callable[[int], None], hold_seconds: float, store: Any, *, claim_seconds: int = 300):
+    def __init__(self, warm: Callable[[int], None], hold_seconds: float, store: Any, *, claim_seconds: float = 5.0,
+                 remember_seconds: int = 300):
         self.local = Warmer(warm, hold_seconds)
         self._warm = warm
         self.hold_seconds = hold_seconds
         self.store = store
         self.claim_seconds = claim_seconds
+        self.remember_seconds = remember_seconds
         self._done = -1
         self._lock = threading.Lock()
 
@@ -536,28 +591,35 @@ class SharedWarmer:
         token = uuid.uuid4().hex
 
         def look(r):
-            pipe = r.pipeline(transaction=False)
-            pipe.get(self.store.key("warmed", version))
-            pipe.set(self.store.key("first-seen", version), repr(time.time()), nx=True, ex=self.claim_seconds)
-            pipe.get(self.store.key("first-seen", version))
-            pipe.set(self.store.key("warming", version), token, nx=True, ex=self.claim_seconds)
-            return pipe.execute()
+            return r.eval(_LOOK, 3, self.store.key("warmed", version), self.store.key("first-seen", version),
+                          self.store.key("warming", version), repr(time.time()), self.remember_seconds, token,
+                          int(self.claim_seconds * 1000))
 
         found = self.store.call(look)
         if found is MISSING:
             return self.local.ready(version)
-        warmed, _first, first_seen, claimed = found
-        if warmed is not None:
+        warmed, first_seen, claimed = found
+        if warmed:
             with self._lock:
                 self._done = max(self._done, version)
             return True
         if claimed:
-            threading.Thread(target=self._run, args=(version,), name="maic-warm", daemon=True).start()
+            renewal = Renewal(self.store, self.store.key("warming", version), token, self.claim_seconds)
+            threading.Thread(target=self._run, args=(version, token, renewal), name="maic-warm", daemon=True).start()
         return time.time() - float(first_seen or time.time()) >= self.hold_seconds
 
-    def _run(self, version: int) -> None:
+    def _run(self, version: int, token: str, renewal: Renewal) -> None:
         try:
             self._warm(version)
         except Exception:  # noqa: BLE001  (rendering ahead is an optimisation: the request path still works)
             log.exception("rendering ahead for data version %s failed", version)
-        self.store.call(lambda r: r.set(self.store.key("warmed", version), "1", ex=self.claim_seconds))
+        finally:
+            renewal.stop()
+
+            def done(r):
+                pipe = r.pipeline(transaction=True)
+                pipe.set(self.store.key("warmed", version), "1", ex=self.remember_seconds)
+                pipe.eval(_RELEASE, 1, self.store.key("warming", version), token)
+                return pipe.execute()
+
+            self.store.call(done)

@@ -63,14 +63,15 @@ def _answers(app: Any) -> picture.PanelCache | picture.SharedCache:
     """With MAIC_REDIS_URL, the deployment's answer cache (the same Redis budget and expiry as the dashboards'
     answers); without, this process's panel cache. A new data version's shared picture took 6 s of CPU on the
     demo and 30-40 s on a saturated 2-core machine: the other workers wait up to two minutes for it rather than
-    compute it beside it (which would only slow both)."""
+    compute it beside it (which would only slow both), while the worker computing it is alive: its lock is
+    SharedCache's short, renewed one, so a worker killed while computing is replaced within seconds."""
     answers = app.extensions.get("maic.api_answers")
     if answers is None:
         store = redis_store.for_app(app)
         local = picture.panel_cache_for(app)
         answers = local if store is None else picture.SharedCache(
             local, store, to_bytes, from_bytes, ttl=int(app.config["MAIC_REDIS_ANSWER_SECONDS"]),
-            max_bytes=int(app.config["MAIC_REDIS_CACHE_BYTES"]), lock_seconds=180, wait_seconds=120)
+            max_bytes=int(app.config["MAIC_REDIS_CACHE_BYTES"]), wait_seconds=120)
         answers = app.extensions.setdefault("maic.api_answers", answers)
     return answers
 

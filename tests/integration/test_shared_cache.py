@@ -5,9 +5,14 @@ processes are. Redis stopping mid-run costs a worker nothing but the sharing."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 import pytest
@@ -18,6 +23,7 @@ from maic.redis_store import RedisStore
 from tests import services
 
 private_redis = services.private_redis  # the fixture, under its own name
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def text(value: str) -> bytes:
@@ -119,6 +125,125 @@ def test_when_the_computing_worker_fails_another_computes_it(private_redis, stor
     assert second.get("k", lambda: "second's answer") == "second's answer"  # waited, then computed it
     thread.join(5)
     assert failure and second.waited == 1
+
+
+# Another worker, in a process of its own, that takes the lock on an answer (or the claim on rendering a version
+# ahead), says so, and computes until it is killed.
+_HOLDER = """
+import sys, time
+from maic.picture.cache import PanelCache, SharedCache, SharedWarmer
+from maic.redis_store import RedisStore
+
+store = RedisStore(sys.argv[1], "t")
+
+def forever(*_):
+    print("computing", flush=True)
+    time.sleep(600)
+
+if sys.argv[2] == "cache":
+    SharedCache(PanelCache(), store, str.encode, bytes.decode).get(("rendered", "p", 1), forever)
+else:
+    SharedWarmer(forever, hold_seconds=30, store=store).ready(7)
+    time.sleep(600)
+"""
+
+
+class Holder:
+    """A worker process computing for good, until `kill()` sends it SIGKILL (no `finally` runs, as when the
+    OOM killer or an operator's kill -9 takes a gunicorn worker)."""
+
+    def __init__(self, server, kind: str):
+        self.process = subprocess.Popen([sys.executable, "-c", _HOLDER, server.url, kind], cwd=ROOT,
+                                        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE)
+        line = self.process.stdout.readline() if self.process.stdout else b""
+        if line.strip() != b"computing":
+            self.kill()
+            raise AssertionError(f"the holder did not start computing: {line!r}")
+
+    def kill(self) -> float:
+        """When it was killed (time.monotonic)."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+        if self.process.stdout:
+            self.process.stdout.close()
+        return time.monotonic()
+
+
+def test_a_worker_killed_while_computing_is_replaced_within_the_locks_life_not_the_wait(private_redis, stores):
+    waiting = worker(private_redis)  # the defaults: a lock of 5 s, a 30 s wait
+    stores.append(waiting)
+    holder = Holder(private_redis, "cache")
+    found: list[tuple[str, float]] = []
+    try:
+        thread = threading.Thread(target=lambda: found.append(
+            (waiting.get(("rendered", "p", 1), lambda: "answer"), time.monotonic())))
+        thread.start()
+        time.sleep(1)
+        assert waiting.waited == 1 and not found  # the holder is alive: its answer is waited for
+        killed = holder.kill()
+    finally:
+        if holder.process.poll() is None:
+            holder.kill()
+    thread.join(waiting.wait_seconds)
+    assert found and found[0][0] == "answer"
+    assert found[0][1] - killed < waiting.lock_seconds + 1.5  # not the 30 s wait
+    assert waiting.computed == 1
+    assert private_redis.client().get(waiting._name(("rendered", "p", 1))) == b"answer"  # shared for the others
+
+
+def test_a_holder_computing_longer_than_its_lock_lives_keeps_it_and_computes_once(private_redis, stores):
+    stores += [worker(private_redis, lock_seconds=1), worker(private_redis, lock_seconds=1)]
+    calls, results = [], []
+
+    def slow():
+        calls.append(1)
+        time.sleep(3)  # three times the lock's life: only its renewals keep it
+        return "answer"
+
+    threads = [threading.Thread(target=lambda c=cache: results.append(c.get(("rendered", "p", 1), slow)))
+               for cache in stores for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results == ["answer"] * 4
+    assert len(calls) == 1
+    assert private_redis.client().hget("t:stats", "computed:p") == b"1"
+    assert not private_redis.client().keys("t:computing:*")  # let go once done
+
+
+def test_a_worker_killed_while_rendering_ahead_is_replaced_within_the_claims_life(private_redis, stores):
+    stores.append(worker(private_redis))
+    warmed: list[int] = []
+    warmer = SharedWarmer(lambda version: warmed.append(version), hold_seconds=30, store=stores[0].store)
+    holder = Holder(private_redis, "warmer")
+    try:
+        assert warmer.ready(7) is False and not warmed  # claimed by the holder, which is alive
+        killed = holder.kill()
+    finally:
+        if holder.process.poll() is None:
+            holder.kill()
+    while not warmer.ready(7):  # as dashboards' live checks ask, every few seconds
+        assert time.monotonic() - killed < warmer.claim_seconds + 1.5  # not the five minutes it was
+        time.sleep(0.05)
+    assert warmed == [7]
+
+
+def test_a_worker_rendering_ahead_longer_than_its_claim_lives_keeps_it(private_redis, stores):
+    stores += [worker(private_redis), worker(private_redis)]
+    warmed: list[int] = []
+
+    def warm(version):
+        time.sleep(3)  # three times the claim's life
+        warmed.append(version)
+
+    warmers = [SharedWarmer(warm, hold_seconds=30, store=cache.store, claim_seconds=1) for cache in stores]
+    deadline = time.monotonic() + 10
+    while not all(w.ready(7) for w in warmers):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert warmed == [7]
+    assert not private_redis.client().keys("t:warming:*")  # let go once done
 
 
 def test_what_is_shared_is_bounded_by_count_bytes_and_time(private_redis, stores):

@@ -69,7 +69,7 @@ def test_the_example_settings_are_real_settings():
     values = dict(re.findall(r"^([A-Z_]+)=(.*)$", (DEPLOY / "maic.env.example").read_text(), re.M))
     # The example's values are of the right kind (an int where an int is read, ...).
     typed = config.from_env(values)
-    assert typed["MAIC_WORKERS"] == 2 and typed["MAIC_PROXY_HOPS"] == 1 and typed["MAIC_SECURE_COOKIES"] is True
+    assert typed["MAIC_WORKERS"] == 4 and typed["MAIC_PROXY_HOPS"] == 1 and typed["MAIC_SECURE_COOKIES"] is True
 
 
 def test_the_example_has_no_usable_secret_key():
