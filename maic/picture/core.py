@@ -20,6 +20,7 @@ from maic.models import (
     LRF,
     Agency,
     Area,
+    CurrentCoverage,
     CurrentValue,
     DataVersion,
     Incident,
@@ -313,6 +314,25 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return frame[columns]
 
 
+def figures(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
+            week_to: dt.date) -> dict[tuple[str, str, dt.date], int]:
+    """Each metric's figure for each area and week in scope: (metric, area code, week) -> the sum, the same sums as
+    aggregate() by area and week, as a plain dict. A panel that looks figures up one by one (the tiles, the RAG
+    cells) pays for a pivot to a wide frame and back to long rows with pandas more than for the query."""
+    areas = areas_in_scope(session, query)
+    ids = metric_ids(session, metric_keys)
+    if areas.empty or not ids:
+        return {}
+    src = source(query)
+    key_of = {metric_id: key for key, metric_id in ids.items()}
+    code_of = dict(zip(areas["id"].tolist(), areas["code"].tolist(), strict=True))
+    stmt = (sa.select(src.metric_id, src.area_id, src.week, sa.cast(sa.func.sum(src.value), sa.BigInteger))
+            .where(src.condition, src.metric_id.in_(list(key_of)),
+                   src.week.between(week_from, week_to), src.area_id.in_(list(code_of)))
+            .group_by(src.metric_id, src.area_id, src.week))
+    return {(key_of[m], code_of[a], w): int(v) for m, a, w, v in session.execute(stmt) if v is not None}
+
+
 def expected_areas(session: orm.Session, query: PictureQuery, metric_keys: list[str]) -> dict[str, set[str]]:
     """metric -> the codes of the areas in scope that should have a figure for it each week: the areas of the
     active agencies whose kind owns the metric, and for a shareable metric the areas of the neighbouring LRFs'
@@ -429,8 +449,19 @@ def weeks_with_data(session: orm.Session, query: PictureQuery) -> list[dt.date]:
     area_ids = area_ids_in_scope(session, replace(query, area_codes=(), include_neighbours=False))
     if not area_ids:
         return []
-    stmt = (sa.select(Observation.week).distinct()
-            .where(visible(query), Observation.area_id.in_(area_ids)).order_by(Observation.week))
+    return sorted(weeks_in(session, query, area_ids))
+
+
+def weeks_in(session: orm.Session, query: PictureQuery, area_ids: list[int]) -> list[dt.date]:
+    """The weeks with any figure in these areas as at the query time, newest first. Live, from the coverage the
+    database keeps (a row per agency, week and area with any current value: a few thousand rows rather than
+    every current observation); as at a past time, from the rows then visible."""
+    if live_from_summary(query):
+        stmt = (sa.select(CurrentCoverage.week).distinct().where(CurrentCoverage.area_id.in_(area_ids))
+                .order_by(CurrentCoverage.week.desc()))
+    else:
+        stmt = (sa.select(Observation.week).distinct().where(visible(query), Observation.area_id.in_(area_ids))
+                .order_by(Observation.week.desc()))
     return list(session.scalars(stmt))
 
 
