@@ -34,7 +34,14 @@ def _set_props(node: Component) -> dict[str, Any]:
 _PROPS: dict[type, tuple[frozenset[str], tuple[str, ...]]] = {}
 
 
+# Exactly these types are plain already: a figure's arrays are thousands of them, each of which went through
+# every check below (hasattr fails slowly) before being returned as it was.
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(node: Any) -> Any:
+    if type(node) in _PLAIN_TYPES:
+        return node
     if isinstance(node, Component):
         return {"props": {key: plain(value) for key, value in _set_props(node).items()},
                 "type": node._type, "namespace": node._namespace}
