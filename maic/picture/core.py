@@ -112,8 +112,9 @@ def visible(query: PictureQuery):
 
 # The live picture reads its values from current_value, which the database keeps equal to the observations not
 # superseded (migration 0009), and which agencies have a return in for a week from current_coverage (migration
-# 0013); which weeks have figures is still read from the observations' week index. False reads the bitemporal
-# rows for now too: the benchmark's "old path", and the property tests that compare both.
+# 0013), and which weeks have figures from current_coverage too (weeks_in); the newest week alone is still read
+# from the observations' week index (one row, read backwards). False reads the bitemporal rows for now too: the
+# benchmark's "old path", and the property tests that compare both.
 LIVE_FROM_SUMMARY = True
 
 
