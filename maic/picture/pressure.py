@@ -264,8 +264,12 @@ def red_counts(session: orm.Session, query: PictureQuery, metrics: list[RagMetri
     if ratio:
         other = source(query, alias=True)
         basis_id = sa.case(*((src.metric_id == ids[m.key], sa.literal(ids[m.basis])) for m in ratio))
+        # The bases' ids and the weeks asked for, though implied by the join, restrict the joined side on its own:
+        # without them PostgreSQL hashed every current value of every metric and week (half the panel's time).
         stmt = stmt.outerjoin(other.table, sa.and_(other.metric_id == basis_id, other.area_id == src.area_id,
-                                                   other.week == src.week, other.condition))
+                                                   other.week == src.week, other.condition,
+                                                   other.metric_id.in_(sorted({ids[m.basis] for m in ratio})),
+                                                   other.week.between(week_from, week_to)))
         red = red_of(ratio)
         rules.append((src.metric_id.in_([ids[m.key] for m in ratio]), sa.or_(
             sa.and_(other.value > 0, value / sa.cast(other.value, sa.Float) >= red),
