@@ -57,6 +57,9 @@ def on_starting(server) -> None:
 
 
 def post_worker_init(worker) -> None:
+    from maic.web.serving import settle_heap
+
+    settle_heap()  # the app is made: keep the collector off it (maic/web/serving.py)
     # Logged once the app is made and Dash set up: from here on the worker answers every request whole.
     worker.log.info("worker %s ready", worker.pid)
 

@@ -7,6 +7,7 @@ Empty and partial data get a plain message, never a blank chart. Never touches t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from html import escape
 
 from dash import dcc, html
@@ -23,9 +24,12 @@ def message(text: str, kind: str = "info") -> html.P:
     return html.P(text, className=f"panel-message {kind}")
 
 
+@functools.lru_cache(maxsize=8192)
 def text_of(text: str) -> str:
     """Text for the escaped HTML string: escaped, and on one line. The string is read by dcc.Markdown as one raw
-    HTML block, which a blank line would end (what followed would be read as Markdown: links, tables)."""
+    HTML block, which a blank line would end (what followed would be read as Markdown: links, tables). Kept for the
+    texts seen last: a table of thousands of cells repeats a few classes, letters and figures (a pure function
+    of its text, so a kept answer is the answer)."""
     return escape(one_line(text))
 
 

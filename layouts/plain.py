@@ -22,14 +22,26 @@ def _set_props(node: Component) -> dict[str, Any]:
     attributes: to_plotly_json asks hasattr of every prop the component could have (a table cell has over a
     hundred), which on a panel of thousands of components cost more than everything else in turning it to JSON."""
     own = vars(node)
-    props = {name: own[name] for name in node._prop_names if name in own}
-    wildcards = tuple(node._valid_wildcard_attributes)
-    if wildcards:
-        props.update({name: value for name, value in own.items() if name.startswith(wildcards)})
-    return props
+    names, wildcards = _PROPS.get(type(node)) or _PROPS.setdefault(
+        type(node), (frozenset(node._prop_names), tuple(node._valid_wildcard_attributes)))
+    # The instance's few attributes looked up among the class's props, not the other way round: a component sets
+    # a handful of the dozens of props it could have. (Key order differs from Dash's; JSON objects have none.)
+    return {name: value for name, value in own.items()
+            if name in names or (wildcards and name.startswith(wildcards))}
+
+
+# Per component class: its prop names and its wildcard prefixes (data-, aria-), the same for every instance.
+_PROPS: dict[type, tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+# Exactly these types are plain already: a figure's arrays are thousands of them, each of which went through
+# every check below (hasattr fails slowly) before being returned as it was.
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def plain(node: Any) -> Any:
+    if type(node) in _PLAIN_TYPES:
+        return node
     if isinstance(node, Component):
         return {"props": {key: plain(value) for key, value in _set_props(node).items()},
                 "type": node._type, "namespace": node._namespace}

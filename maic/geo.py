@@ -73,14 +73,30 @@ def _points(geometry: dict[str, Any]) -> Iterator[tuple[float, float]]:
 
 def view_for(codes: Iterable[str], *, width_px: int = 560, height_px: int = 420) -> tuple[float, float, float]:
     """(centre latitude, centre longitude, zoom) that fits the districts in a map of about the given size."""
-    features = _features()
-    points = [p for c in codes if c in features for p in _points(features[c]["geometry"])]
-    if not points:
+    boxes = [box for box in map(_box, codes) if box is not None]
+    if not boxes:
         return 52.4, 0.2, 6.0
-    lons, lats = [p[0] for p in points], [p[1] for p in points]
-    lon_span = max(max(lons) - min(lons), 0.05)
+    # The extremes of every point are the extremes of each district's extremes.
+    min_lon, max_lon = min(b[0] for b in boxes), max(b[1] for b in boxes)
+    min_lat, max_lat = min(b[2] for b in boxes), max(b[3] for b in boxes)
+    lon_span = max(max_lon - min_lon, 0.05)
     # Web Mercator: latitude spans stretch by 1/cos(latitude).
-    mid_lat = (max(lats) + min(lats)) / 2
-    lat_span = max((max(lats) - min(lats)) / math.cos(math.radians(mid_lat)), 0.05)
+    mid_lat = (max_lat + min_lat) / 2
+    lat_span = max((max_lat - min_lat) / math.cos(math.radians(mid_lat)), 0.05)
     zoom = min(math.log2(360 * width_px / 512 / lon_span), math.log2(360 * height_px / 512 / lat_span))
-    return round(mid_lat, 4), round((max(lons) + min(lons)) / 2, 4), round(max(zoom - 0.15, 1.0), 2)
+    return round(mid_lat, 4), round((max_lon + min_lon) / 2, 4), round(max(zoom - 0.15, 1.0), 2)
+
+
+@functools.cache
+def _box(code: str) -> tuple[float, float, float, float] | None:
+    """A bundled district's (min lon, max lon, min lat, max lat); None for a code with no shape. Kept: the map's
+    view is asked for on every new data version, and walking every point of fifty districts cost more than the
+    panel's queries."""
+    feature = _features().get(code)
+    if feature is None:
+        return None
+    points = list(_points(feature["geometry"]))
+    if not points:
+        return None
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    return min(lons), max(lons), min(lats), max(lats)

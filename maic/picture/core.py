@@ -20,6 +20,7 @@ from maic.models import (
     LRF,
     Agency,
     Area,
+    CurrentCoverage,
     CurrentValue,
     DataVersion,
     Incident,
@@ -111,8 +112,9 @@ def visible(query: PictureQuery):
 
 # The live picture reads its values from current_value, which the database keeps equal to the observations not
 # superseded (migration 0009), and which agencies have a return in for a week from current_coverage (migration
-# 0013); which weeks have figures is still read from the observations' week index. False reads the bitemporal
-# rows for now too: the benchmark's "old path", and the property tests that compare both.
+# 0013), and which weeks have figures from current_coverage too (weeks_in); the newest week alone is still read
+# from the observations' week index (one row, read backwards). False reads the bitemporal rows for now too: the
+# benchmark's "old path", and the property tests that compare both.
 LIVE_FROM_SUMMARY = True
 
 
@@ -313,6 +315,48 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return frame[columns]
 
 
+def sums(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date, week_to: dt.date,
+         by: str) -> dict[str, dict[Any, tuple[int, int]]]:
+    """aggregate() grouped by one of area or week, as plain dicts: metric -> area code (or week) -> (the sum, how
+    many figures it has); a group with no figure of the metric is absent (not zero). For panels that read the
+    sums one by one: the pivot to a wide frame and back cost them more than the query."""
+    areas = areas_in_scope(session, query)
+    ids = metric_ids(session, metric_keys)
+    out: dict[str, dict[Any, tuple[int, int]]] = {key: {} for key in ids}
+    if areas.empty or not ids:
+        return out
+    src = source(query)
+    group = {BY_AREA: src.area_id, BY_WEEK: src.week}[by]
+    key_of = {metric_id: key for key, metric_id in ids.items()}
+    code_of = dict(zip(areas["id"].tolist(), areas["code"].tolist(), strict=True))
+    stmt = (sa.select(src.metric_id, group, sa.cast(sa.func.sum(src.value), sa.BigInteger), sa.func.count())
+            .where(src.condition, src.metric_id.in_(list(key_of)),
+                   src.week.between(week_from, week_to), src.area_id.in_(list(code_of)))
+            .group_by(src.metric_id, group))
+    for metric_id, at, total, n in session.execute(stmt):
+        out[key_of[metric_id]][code_of[at] if by == BY_AREA else at] = (int(total), int(n))
+    return out
+
+
+def figures(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
+            week_to: dt.date) -> dict[tuple[str, str, dt.date], int]:
+    """Each metric's figure for each area and week in scope: (metric, area code, week) -> the sum, the same sums as
+    aggregate() by area and week, as a plain dict. A panel that looks figures up one by one (the tiles, the RAG
+    cells) pays for a pivot to a wide frame and back to long rows with pandas more than for the query."""
+    areas = areas_in_scope(session, query)
+    ids = metric_ids(session, metric_keys)
+    if areas.empty or not ids:
+        return {}
+    src = source(query)
+    key_of = {metric_id: key for key, metric_id in ids.items()}
+    code_of = dict(zip(areas["id"].tolist(), areas["code"].tolist(), strict=True))
+    stmt = (sa.select(src.metric_id, src.area_id, src.week, sa.cast(sa.func.sum(src.value), sa.BigInteger))
+            .where(src.condition, src.metric_id.in_(list(key_of)),
+                   src.week.between(week_from, week_to), src.area_id.in_(list(code_of)))
+            .group_by(src.metric_id, src.area_id, src.week))
+    return {(key_of[m], code_of[a], w): int(v) for m, a, w, v in session.execute(stmt) if v is not None}
+
+
 def expected_areas(session: orm.Session, query: PictureQuery, metric_keys: list[str]) -> dict[str, set[str]]:
     """metric -> the codes of the areas in scope that should have a figure for it each week: the areas of the
     active agencies whose kind owns the metric, and for a shareable metric the areas of the neighbouring LRFs'
@@ -429,8 +473,19 @@ def weeks_with_data(session: orm.Session, query: PictureQuery) -> list[dt.date]:
     area_ids = area_ids_in_scope(session, replace(query, area_codes=(), include_neighbours=False))
     if not area_ids:
         return []
-    stmt = (sa.select(Observation.week).distinct()
-            .where(visible(query), Observation.area_id.in_(area_ids)).order_by(Observation.week))
+    return sorted(weeks_in(session, query, area_ids))
+
+
+def weeks_in(session: orm.Session, query: PictureQuery, area_ids: list[int]) -> list[dt.date]:
+    """The weeks with any figure in these areas as at the query time, newest first. Live, from the coverage the
+    database keeps (a row per agency, week and area with any current value: a few thousand rows rather than
+    every current observation); as at a past time, from the rows then visible."""
+    if live_from_summary(query):
+        stmt = (sa.select(CurrentCoverage.week).distinct().where(CurrentCoverage.area_id.in_(area_ids))
+                .order_by(CurrentCoverage.week.desc()))
+    else:
+        stmt = (sa.select(Observation.week).distinct().where(visible(query), Observation.area_id.in_(area_ids))
+                .order_by(Observation.week.desc()))
     return list(session.scalars(stmt))
 
 

@@ -11,8 +11,6 @@ from sqlalchemy import orm
 from maic import dates
 from maic.models import Incident
 from maic.picture.core import (
-    BY_AREA,
-    BY_WEEK,
     WEEK,
     PictureQuery,
     Revisions,
@@ -21,6 +19,7 @@ from maic.picture.core import (
     areas_in_scope,
     coverage_text,
     expected_areas,
+    figures,
     latest_week,
     returns_completeness,
     revisions,
@@ -87,15 +86,14 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
     incident = session.scalar(sa.select(Incident).order_by(Incident.start))
     start = min(incident.start if incident else week, week)
     prev = week - WEEK
-    wide = aggregate(session, query, HEADLINE_METRICS, prev, week)
+    # The two weeks' figures by (metric, week), then area: an area with no figure is absent (not zero).
+    grouped: dict[tuple[str, dt.date], dict[str, int]] = {}
+    for (metric, code, when), figure in figures(session, query, HEADLINE_METRICS, prev, week).items():
+        grouped.setdefault((metric, when), {})[code] = figure
     expected = expected_areas(session, query, [*HEADLINE_METRICS, *SHORTFALL_METRICS])
 
     def by_area(metric: str, when: dt.date) -> dict[str, int]:
-        """The week's figures by area; an area with no figure is absent (not zero)."""
-        if metric not in wide:
-            return {}
-        rows = wide.loc[(wide[BY_WEEK] == when) & wide[metric].notna(), [BY_AREA, metric]]
-        return {code: int(v) for code, v in zip(rows[BY_AREA], rows[metric], strict=True)}
+        return dict(grouped.get((metric, when), {}))
 
     def weekly(metric: str) -> WeekTotal:
         return week_total(by_area(metric, week), by_area(metric, prev), len(expected[metric]))
@@ -114,8 +112,10 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
     nfa_note = f"{share}% of this week's releases" if share is not None else ""
     in_ta = weekly("households_in_ta")
     table = shortfall_rows(session, query, prev, week)
-    short_by_week = {when: {r.area_code: int(r.shortfall) for r in table[table["week"] == when].itertuples()}
-                     for when in (prev, week)}
+    short_by_week: dict[dt.date, dict[str, int]] = {prev: {}, week: {}}
+    for code, when, shortfall in zip(table["area_code"].tolist(), table["week"].tolist(), table["shortfall"].tolist(),
+                                     strict=True):
+        short_by_week[when][code] = int(shortfall)
     with_capacity = expected["ta_capacity"] & expected["households_in_ta"]
     short = week_total(short_by_week[week], short_by_week[prev], len(with_capacity))
     short_note = (f"short in {sum(1 for v in short_by_week[week].values() if v > 0)} of "
@@ -149,12 +149,10 @@ def services_at_red_total(session: orm.Session, query: PictureQuery, week: dt.da
 
     # The pressure panel's two rated weeks, without building its every cell: the same rating, a fraction of the cost.
     metrics = rag_metrics(session)
-    rated = rated_weeks(session, query, metrics, areas_in_scope(session, query), week)
-    rated = rated[rated["rag"].notna()]
+    rated = [r for r in rated_weeks(session, query, metrics, areas_in_scope(session, query), week) if r.rag]
 
     def reds(when: dt.date) -> dict[tuple[str, str], int]:
-        rows = rated[rated["week"] == when]
-        return {(m, a): int(r == "R") for m, a, r in zip(rows["metric"], rows["area_code"], rows["rag"], strict=True)}
+        return {(r.metric, r.area_code): int(r.rag == "R") for r in rated if r.week == when}
 
     expected = expected_areas(session, query, [m.key for m in metrics])
     return week_total(reds(week), reds(week - WEEK), sum(len(v) for v in expected.values()))

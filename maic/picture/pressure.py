@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -24,8 +24,8 @@ from maic.models import LRF, Area
 from maic.picture.core import (
     WEEK,
     PictureQuery,
-    aggregate,
     areas_in_scope,
+    figures,
     metric_catalogue,
     metric_ids,
     resolve_range,
@@ -103,63 +103,86 @@ def rag_metrics(session: orm.Session) -> list[RagMetric]:
                       None if pd.isna(r.rag_red) else float(r.rag_red)) for r in rated.itertuples(index=False)]
 
 
-def rag_frame(wide: pd.DataFrame, metrics: list[RagMetric], population: dict[str, int | None]) -> pd.DataFrame:
-    """One row per (metric, area, week) with a figure: value, measure, rag and a note when no RAG is possible.
+class Rated(NamedTuple):
+    """One (metric, area, week) figure rated: what a RAG cell shows."""
 
-    `wide` is core.aggregate by area and week: the metrics side by side, so a basis is in the same row.
-    Every metric is rated in one pass over a long frame (pandas costs per operation, not per row).
+    metric: str
+    area_code: str
+    week: dt.date
+    value: int
+    measure: float  # NaN: no measure (no population figure, no basis figure)
+    rag: str | None  # "R", "A", "G"; None with no measure
+    note: str
+
+
+RATED_COLUMNS = ["metric", "area_code", "week", "value", "measure", "rag", "note"]
+
+
+def rate(found: dict[tuple[str, str, dt.date], int], metrics: list[RagMetric],
+         population: dict[str, int | None]) -> list[Rated]:
+    """Every figure of a rated metric, rated: `found` is core.figures, (metric, area code, week) -> figure.
+
+    The measure is the figure, or per 10,000 people (multiplied first, then one division: the same double the
+    database computes for the red trend), or the figure over its basis metric's figure for the same area and week.
+    Plain Python over a few thousand figures: pandas costs per operation, and the rating took a dozen of them.
     """
-    columns = ["metric", "area_code", "week", "value", "measure", "rag", "note"]
-    rated = [m for m in metrics if m.key in wide.columns]
-    if wide.empty or not rated:
-        return pd.DataFrame(columns=columns)
-    long = (wide.melt(id_vars=["area_code", "week"], value_vars=[m.key for m in rated], var_name="metric")
-            .dropna(subset=["value"]).reset_index(drop=True))
-    info = pd.DataFrame([(m.key, m.basis or "", m.amber, m.red) for m in rated],
-                        columns=["metric", "basis", "amber", "red"])
-    long = long.merge(info, on="metric", how="left")
-    ratio_bases = sorted({m.basis for m in rated if m.basis not in (None, PER_10K)})
-    present = [b for b in ratio_bases if b in wide.columns]
-    if present:
-        bases = wide.melt(id_vars=["area_code", "week"], value_vars=present, var_name="basis",
-                          value_name="basis_value")
-        long = long.merge(bases, on=["area_code", "week", "basis"], how="left")
-    else:
-        long["basis_value"] = math.nan
-    value = long["value"].astype(float)
-    per_10k = long["basis"] == PER_10K
-    ratio = (long["basis"] != "") & ~per_10k
-    pop = long["area_code"].map({code: p or math.nan for code, p in population.items()}).astype(float)
-    basis = long["basis_value"].astype(float)
-    measure = value.copy()
-    # Multiplied first, then one division: the same double the database computes for the red trend.
-    measure[per_10k] = (value * 10_000 / pop)[per_10k]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = value / basis.where(basis > 0)
-    # Demand with no capacity at all is as red as it gets; nothing asked of nothing is green.
-    share[(basis == 0) & (value > 0)] = math.inf
-    share[(basis == 0) & (value == 0)] = 0.0
-    measure[ratio] = share[ratio]
-    note = pd.Series("", index=long.index, dtype=object)
-    note[per_10k & pop.isna()] = "no population figure"
-    missing_basis = ratio & basis.isna()
-    note[missing_basis] = "no " + long.loc[missing_basis, "basis"].str.replace("_", " ") + " figure"
-    rag = pd.Series(None, index=long.index, dtype=object)
-    rag[measure >= long["amber"].astype(float)] = "A"
-    rag[measure >= long["red"].astype(float)] = "R"
-    rag[measure.notna() & rag.isna()] = "G"
-    long["value"] = long["value"].astype(int)
-    long["measure"], long["rag"], long["note"] = measure, rag, note
-    return long[columns]
+    by_key = {m.key: m for m in metrics}
+    out: list[Rated] = []
+    for (key, code, week), figure in found.items():
+        m = by_key.get(key)
+        if m is None:
+            continue
+        value, note = float(figure), ""
+        if m.basis is None:
+            measure = value
+        elif m.basis == PER_10K:
+            pop = population.get(code) or math.nan
+            measure = value * 10_000 / pop
+            if math.isnan(pop):
+                note = "no population figure"
+        else:
+            basis = found.get((m.basis, code, week))
+            if basis is None:
+                measure, note = math.nan, f"no {m.basis.replace('_', ' ')} figure"
+            elif basis > 0:
+                measure = value / float(basis)
+            elif basis == 0 and value > 0:
+                measure = math.inf  # demand with no capacity at all is as red as it gets
+            elif basis == 0 and value == 0:
+                measure = 0.0  # nothing asked of nothing
+            else:
+                measure = math.nan
+        rag = None
+        if m.amber is not None and measure >= m.amber:
+            rag = "A"
+        if m.red is not None and measure >= m.red:
+            rag = "R"
+        if rag is None and not math.isnan(measure):
+            rag = "G"
+        out.append(Rated(key, code, week, figure, measure, rag, note))
+    return out
+
+
+def rag_frame(wide: pd.DataFrame, metrics: list[RagMetric], population: dict[str, int | None]) -> pd.DataFrame:
+    """rate() over core.aggregate by area and week (the metrics side by side): one row per (metric, area, week)
+    with a figure, columns RATED_COLUMNS."""
+    keys = [m.key for m in metrics] + [m.basis for m in metrics if m.basis not in (None, PER_10K)]
+    found: dict[tuple[str, str, dt.date], int] = {}
+    for key in dict.fromkeys(keys):
+        if key in wide.columns:
+            for code, week, figure in zip(wide["area_code"], wide["week"], wide[key], strict=True):
+                if not pd.isna(figure):
+                    found[(key, code, week)] = int(figure)
+    return pd.DataFrame(rate(found, metrics, population), columns=RATED_COLUMNS)
 
 
 def rated_weeks(session: orm.Session, query: PictureQuery, metrics: list[RagMetric], areas: pd.DataFrame,
-                week: dt.date) -> pd.DataFrame:
-    """rag_frame for the week and the week before: the two weeks a cell shows. The trend's red counts over up to
+                week: dt.date) -> list[Rated]:
+    """rate() for the week and the week before: the two weeks a cell shows. The trend's red counts over up to
     26 weeks come from the database (red_counts), not from rating every service in every area here."""
     population = {c: (None if pd.isna(p) else int(p)) for c, p in zip(areas["code"], areas["population"], strict=True)}
     keys = sorted({m.key for m in metrics} | {m.basis for m in metrics if m.basis not in (None, PER_10K)})
-    return rag_frame(aggregate(session, query, keys, week - WEEK, week), metrics, population)
+    return rate(figures(session, query, keys, week - WEEK, week), metrics, population)
 
 
 def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
@@ -179,8 +202,8 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
     rated = rated_weeks(session, query, result.metrics, areas, week)
     found = revisions(session, query, week - WEEK, week)
     by_metric = {m.key: m for m in result.metrics}
-    now = {(r.metric, r.area_code): r for r in rated[rated["week"] == week].itertuples(index=False)}
-    before = {(r.metric, r.area_code): _rag(r.rag) for r in rated[rated["week"] == week - WEEK].itertuples(index=False)}
+    now = {(r.metric, r.area_code): r for r in rated if r.week == week}
+    before = {(r.metric, r.area_code): r.rag for r in rated if r.week == week - WEEK}
     for m in result.metrics:
         for code, name in result.areas:
             row = now.get((m.key, code))
@@ -190,8 +213,8 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
                 result.cells.append(RagCell(m.key, m.label, code, name, None, None, None, before.get((m.key, code)),
                                             "no return", touched))
                 continue
-            measure = None if pd.isna(row.measure) else float(row.measure)
-            result.cells.append(RagCell(m.key, m.label, code, name, int(row.value), measure, _rag(row.rag),
+            measure = None if math.isnan(row.measure) else row.measure
+            result.cells.append(RagCell(m.key, m.label, code, name, row.value, measure, row.rag,
                                         before.get((m.key, code)), row.note, touched))
     weeks_with, reds = red_counts(session, query, result.metrics, areas["id"].tolist(), week_from, week)
     result.red_trend = [(w, int(reds.get(w, 0)) if w in weeks_with else None) for w in weeks_between(week_from, week)]
@@ -241,8 +264,12 @@ def red_counts(session: orm.Session, query: PictureQuery, metrics: list[RagMetri
     if ratio:
         other = source(query, alias=True)
         basis_id = sa.case(*((src.metric_id == ids[m.key], sa.literal(ids[m.basis])) for m in ratio))
+        # The bases' ids and the weeks asked for, though implied by the join, restrict the joined side on its own:
+        # without them PostgreSQL hashed every current value of every metric and week (half the panel's time).
         stmt = stmt.outerjoin(other.table, sa.and_(other.metric_id == basis_id, other.area_id == src.area_id,
-                                                   other.week == src.week, other.condition))
+                                                   other.week == src.week, other.condition,
+                                                   other.metric_id.in_(sorted({ids[m.basis] for m in ratio})),
+                                                   other.week.between(week_from, week_to)))
         red = red_of(ratio)
         rules.append((src.metric_id.in_([ids[m.key] for m in ratio]), sa.or_(
             sa.and_(other.value > 0, value / sa.cast(other.value, sa.Float) >= red),
@@ -259,11 +286,6 @@ def red_counts(session: orm.Session, query: PictureQuery, metrics: list[RagMetri
 def _week(value: object) -> dt.date:
     """A week read back through a union arrives as the database gives it: SQLite's text, PostgreSQL's date."""
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
-def _rag(value: object) -> str | None:
-    """pandas turns a missing RAG into NaN on the way through a frame; it is None here."""
-    return value if isinstance(value, str) else None
 
 
 def services_at_red(session: orm.Session, query: PictureQuery, week: dt.date) -> tuple[int | None, int | None]:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from maic.models import LRF, Agency, CurrentCoverage, Observation, Return
-from maic.picture.core import PictureQuery, area_ids_in_scope, live_from_summary, source, visible
+from maic.models import LRF, Agency, CurrentCoverage, Return
+from maic.picture.core import PictureQuery, area_ids_in_scope, live_from_summary, source, weeks_in
 from maic.reference import NEIGHBOUR_KIND
 from maic.weeks import deadline_for
 
@@ -47,9 +47,7 @@ def week_statuses(session: orm.Session, query: PictureQuery, *, deadline_rule: s
     area_ids = area_ids_in_scope(session, home)
     if not area_ids:
         return []
-    weeks = session.scalars(sa.select(Observation.week).distinct()
-                            .where(visible(home), Observation.area_id.in_(area_ids))
-                            .order_by(Observation.week.desc())).all()
+    weeks = weeks_in(session, home, area_ids)
     agencies = session.scalars(sa.select(Agency.id).join(LRF).where(
         LRF.is_home.is_(True), Agency.active.is_(True), Agency.kind != NEIGHBOUR_KIND)).all()
     received: dict[dt.date, int] = {}

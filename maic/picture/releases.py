@@ -18,12 +18,12 @@ from maic.picture.core import (
     BY_AREA,
     BY_WEEK,
     PictureQuery,
-    aggregate,
     areas_in_scope,
     coverage_text,
     expected_areas,
     resolve_range,
     revisions,
+    sums,
     tranche_markers,
 )
 from maic.picture.export import whole_numbers
@@ -94,14 +94,12 @@ def releases_by_area(session: orm.Session, query: PictureQuery) -> ReleasesByAre
     if span is None:
         return result
     areas = areas_in_scope(session, query)
-    sums = {r.area_code: (int(r.releases_total), int(r.releases_total_n)) for r in
-            aggregate(session, query, ["releases_total"], *span, by=(BY_AREA,)).itertuples(index=False)
-            if r.releases_total_n}
+    by_area = sums(session, query, ["releases_total"], *span, by=BY_AREA).get("releases_total", {})
     found = revisions(session, query, *span)
     n_weeks = len(weeks_between(*span))
     for area in areas.itertuples(index=False):
         population = None if pd.isna(area.population) else int(area.population)
-        count, reported = sums.get(area.code, (None, 0))
+        count, reported = by_area.get(area.code, (None, 0))
         notes = []
         if count is None:
             notes.append("no release figures for these weeks")
@@ -123,14 +121,12 @@ def release_series(session: orm.Session, query: PictureQuery) -> ReleaseSeries:
         return result
     result.areas_in_scope = len(areas_in_scope(session, query))
     result.areas_expected = len(expected_areas(session, query, ["releases_total"])["releases_total"])
-    weekly = aggregate(session, query, RELEASE_METRICS, *span, by=(BY_WEEK,))
+    weekly = sums(session, query, RELEASE_METRICS, *span, by=BY_WEEK)
     found = revisions(session, query, *span)
     revised_weeks = {w for w in weeks_between(*span) if found.touches(RELEASE_METRICS, w, w)}
     # A week with no figure for a metric is absent from its totals, not zero.
-    totals = {metric: {r[BY_WEEK]: int(r[metric]) for r in weekly.to_dict("records") if r[f"{metric}_n"]}
-              for metric in RELEASE_METRICS if metric in weekly}
-    totals.update({m: {} for m in RELEASE_METRICS if m not in totals})
-    reported = {r[BY_WEEK]: r["releases_total_n"] for r in weekly.to_dict("records")} if "releases_total_n" in weekly else {}
+    totals = {metric: {w: total for w, (total, _n) in weekly.get(metric, {}).items()} for metric in RELEASE_METRICS}
+    reported = {w: n for w, (_total, n) in weekly.get("releases_total", {}).items()}
     for week in weeks_between(*span):
         total = totals["releases_total"].get(week)
         t1 = totals["releases_tranche1"].get(week, 0)
