@@ -43,21 +43,28 @@ def stores():
         cache.store.close()
 
 
+def ask_together(stores, threads_each: int, compute) -> list:
+    """Every store (a worker) asked for the same answer by `threads_each` threads at once; their answers."""
+    results: list = []
+    threads = [threading.Thread(target=lambda c=cache: results.append(c.get(("rendered", "p", 1), compute)))
+               for cache in stores for _ in range(threads_each)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return results
+
+
 def test_workers_asking_at_once_compute_an_answer_once_for_the_deployment(private_redis, stores):
     stores += [worker(private_redis) for _ in range(3)]
-    calls, results = [], []
+    calls = []
 
     def slow():
         calls.append(1)
         time.sleep(0.3)
         return "answer"
 
-    threads = [threading.Thread(target=lambda c=cache: results.append(c.get(("rendered", "p", 1), slow)))
-               for cache in stores for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    results = ask_together(stores, 3, slow)
     assert results == ["answer"] * 9
     assert len(calls) == 1
     assert sum(c.computed for c in stores) == 1 and sum(c.shared_hits for c in stores) == 2
@@ -193,19 +200,14 @@ def test_a_worker_killed_while_computing_is_replaced_within_the_locks_life_not_t
 
 def test_a_holder_computing_longer_than_its_lock_lives_keeps_it_and_computes_once(private_redis, stores):
     stores += [worker(private_redis, lock_seconds=1), worker(private_redis, lock_seconds=1)]
-    calls, results = [], []
+    calls = []
 
     def slow():
         calls.append(1)
         time.sleep(3)  # three times the lock's life: only its renewals keep it
         return "answer"
 
-    threads = [threading.Thread(target=lambda c=cache: results.append(c.get(("rendered", "p", 1), slow)))
-               for cache in stores for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    results = ask_together(stores, 2, slow)
     assert results == ["answer"] * 4
     assert len(calls) == 1
     assert private_redis.client().hget("t:stats", "computed:p") == b"1"
