@@ -66,17 +66,19 @@ def _body(panel: str, filters: dict) -> dict:
             "state": []}
 
 
-def _live_body(dependencies: list[dict], filters: dict) -> dict:
+def live_body(dependencies: list[dict], filters: dict, version: int = 1, measure: str = "count") -> dict:
     """What an open dashboard sends once the live check brings a new data version: the week picker's weeks and
-    every panel in one request. Its output string is Dash's (outputs shared with the panels carry a hash)."""
+    every panel in one request. Its output string is Dash's (outputs shared with the panels carry a hash), read
+    from the app's dependencies as the browser reads it."""
     live = next(d for d in dependencies if d["inputs"] == [{"id": "data-version", "property": "data"}]
                 and d["output"].startswith("..week-picker.options..."))
     outputs = [{"id": part.rpartition(".")[0], "property": part.rpartition(".")[2].split("@")[0]}
                for part in live["output"][2:-2].split("...")]
     return {"output": live["output"], "outputs": outputs,
-            "inputs": [{"id": "data-version", "property": "data", "value": 1}], "changedPropIds": ["data-version.data"],
+            "inputs": [{"id": "data-version", "property": "data", "value": version}],
+            "changedPropIds": ["data-version.data"],
             "state": [{"id": "picture-filters", "property": "data", "value": filters},
-                      {"id": "map-measure", "property": "value", "value": "count"}]}
+                      {"id": "map-measure", "property": "value", "value": measure}]}
 
 
 def _version_body(known: int) -> dict:
@@ -205,7 +207,7 @@ def measure(url: str, label: str, n: int, data_dir: Path, worst: Worst, old_path
                 warm = [server.post(body) for _ in range(n * 4)]
                 timings[(view, panel)] = (cold, None, warm)
             # A dashboard that is open asks for every panel at once when new figures land (one request).
-            body = _live_body(dependencies, filters)
+            body = live_body(dependencies, filters)
             live = [new_data_live(body) for _ in range(max(3, n // 4))]
             warm = [server.post(body) for _ in range(n * 4)]
             timings[(view, "every panel, live")] = (None, live, warm)

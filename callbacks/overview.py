@@ -355,16 +355,14 @@ def _reader() -> str:
 def panel_answer(name: str, data, measure: str | None = None):
     """A panel's answer for the filters a dashboard holds: kept, or computed once for the deployment."""
     can_drill, reader = _can_drill(), _reader()
-    sent = Filters.from_data(data)
-    if name == "releases":  # the map's count or rate is the panel's own control, not a filter of the picture
-        sent = replace(sent, measure=measure or "count")
-    kept = kept_answer(name, sent, can_drill, reader)
+
+    def own(filters: Filters) -> Filters:  # the map's count or rate: the releases panel's control, not a filter
+        return replace(filters, measure=measure or "count") if name == "releases" else filters
+
+    kept = kept_answer(name, own(Filters.from_data(data)), can_drill, reader)
     if kept is not None:
         return kept
-    filters = filters_from(data)
-    if name == "releases":
-        filters = replace(filters, measure=measure or "count")
-    return answer(name, filters, can_drill, reader)
+    return answer(name, own(filters_from(data)), can_drill, reader)
 
 
 def releases_panel(data, measure):
@@ -613,16 +611,14 @@ def register(app) -> None:
     app.callback(Output(ids.DATA_VERSION, "data"), Input(ids.LIVE_TIMER, "n_intervals"),
                  State(ids.DATA_VERSION, "data"), prevent_initial_call=True)(check_version)
 
-    controls = (ids.WEEK_FROM, ids.WEEK_PICKER, ids.AREA_PICKER, ids.SCOPE_PICKER, ids.ASAT_DATE, ids.ASAT_TIME,
-                ids.MAP_MEASURE)
     # The as-at boxes apply on Enter or on leaving the box (n_submit, n_blur), their text read as State: a
     # debounced dcc.Input (Dash 4.4) puts the caret back a key late and scrambles fast typing ("25/11" -> "2511/").
     # No initial call, here or for the panels below: the page opens with the address's filters and every panel
     # already drawn (render_page), so the browser asks for nothing more until something changes.
     @app.callback(Output(ids.PICTURE_URL, "search"), Output(ids.FILTERS, "data"),
-                  *(Output(c, "value") for c in controls), Output(ids.ASAT_SHOWING, "children"),
+                  *(Output(c, "value") for c in CONTROLS), Output(ids.ASAT_SHOWING, "children"),
                   Output(ids.ASAT_MESSAGE, "children"), Input(ids.PICTURE_URL, "search"),
-                  *(Input(c, "value") for c in controls if c not in (ids.ASAT_DATE, ids.ASAT_TIME)),
+                  *(Input(c, "value") for c in CONTROLS if c not in (ids.ASAT_DATE, ids.ASAT_TIME)),
                   *(Input(c, prop) for c in (ids.ASAT_DATE, ids.ASAT_TIME) for prop in ("n_submit", "n_blur")),
                   Input(ids.ASAT_NOW, "n_clicks"), State(ids.ASAT_DATE, "value"), State(ids.ASAT_TIME, "value"),
                   State(ids.FILTERS, "data"), prevent_initial_call=True)

@@ -27,18 +27,10 @@ def panel_body(output: str, filters=FILTERS, extra_inputs=()):
 
 def live_body(client, version: int, filters=FILTERS, measure: str = "count") -> dict:
     """What an open dashboard sends when the live check brings a new data version: one request for the week
-    picker's weeks and every panel. Its output string is Dash's own (outputs it shares with the panels' callbacks
-    carry a hash), read from the app's dependencies as the browser reads it."""
-    dependencies = client.get("/dash/_dash-dependencies").get_json()
-    live = next(d for d in dependencies if d["inputs"] == [{"id": "data-version", "property": "data"}]
-                and d["output"].startswith("..week-picker.options..."))
-    outputs = [{"id": part.rpartition(".")[0], "property": part.rpartition(".")[2].split("@")[0]}
-               for part in live["output"][2:-2].split("...")]
-    return {"output": live["output"], "outputs": outputs,
-            "inputs": [{"id": "data-version", "property": "data", "value": version}],
-            "changedPropIds": ["data-version.data"],
-            "state": [{"id": "picture-filters", "property": "data", "value": filters},
-                      {"id": "map-measure", "property": "value", "value": measure}]}
+    picker's weeks and every panel (the panels benchmark sends the same)."""
+    from benchmarks.panels import live_body as body
+
+    return body(client.get("/dash/_dash-dependencies").get_json(), filters, version, measure)
 
 
 def drill_body():
