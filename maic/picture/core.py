@@ -315,26 +315,36 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
     return frame[columns]
 
 
+def _grouped_sums(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
+                  week_to: dt.date, groups: tuple[str, ...]):
+    """Each metric's sum and count of figures over the areas in scope, grouped by BY_AREA and/or BY_WEEK, as rows
+    (metric key, *the groups' values, sum, count), areas by code: aggregate()'s sums without pandas."""
+    areas = areas_in_scope(session, query)
+    ids = metric_ids(session, metric_keys)
+    if areas.empty or not ids:
+        return
+    src = source(query)
+    columns = {BY_AREA: src.area_id, BY_WEEK: src.week}
+    key_of = {metric_id: key for key, metric_id in ids.items()}
+    code_of = dict(zip(areas["id"].tolist(), areas["code"].tolist(), strict=True))
+    grouped = [columns[group] for group in groups]
+    stmt = (sa.select(src.metric_id, *grouped, sa.cast(sa.func.sum(src.value), sa.BigInteger), sa.func.count())
+            .where(src.condition, src.metric_id.in_(list(key_of)),
+                   src.week.between(week_from, week_to), src.area_id.in_(list(code_of)))
+            .group_by(src.metric_id, *grouped))
+    for metric_id, *at, total, n in session.execute(stmt):
+        yield (key_of[metric_id], *(code_of[v] if g == BY_AREA else v for g, v in zip(groups, at, strict=True)),
+               total, n)
+
+
 def sums(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date, week_to: dt.date,
          by: str) -> dict[str, dict[Any, tuple[int, int]]]:
     """aggregate() grouped by one of area or week, as plain dicts: metric -> area code (or week) -> (the sum, how
     many figures it has); a group with no figure of the metric is absent (not zero). For panels that read the
     sums one by one: the pivot to a wide frame and back cost them more than the query."""
-    areas = areas_in_scope(session, query)
-    ids = metric_ids(session, metric_keys)
-    out: dict[str, dict[Any, tuple[int, int]]] = {key: {} for key in ids}
-    if areas.empty or not ids:
-        return out
-    src = source(query)
-    group = {BY_AREA: src.area_id, BY_WEEK: src.week}[by]
-    key_of = {metric_id: key for key, metric_id in ids.items()}
-    code_of = dict(zip(areas["id"].tolist(), areas["code"].tolist(), strict=True))
-    stmt = (sa.select(src.metric_id, group, sa.cast(sa.func.sum(src.value), sa.BigInteger), sa.func.count())
-            .where(src.condition, src.metric_id.in_(list(key_of)),
-                   src.week.between(week_from, week_to), src.area_id.in_(list(code_of)))
-            .group_by(src.metric_id, group))
-    for metric_id, at, total, n in session.execute(stmt):
-        out[key_of[metric_id]][code_of[at] if by == BY_AREA else at] = (int(total), int(n))
+    out: dict[str, dict[Any, tuple[int, int]]] = {key: {} for key in metric_ids(session, metric_keys)}
+    for key, at, total, n in _grouped_sums(session, query, metric_keys, week_from, week_to, (by,)):
+        out[key][at] = (int(total), int(n))
     return out
 
 
@@ -343,18 +353,8 @@ def figures(session: orm.Session, query: PictureQuery, metric_keys: list[str], w
     """Each metric's figure for each area and week in scope: (metric, area code, week) -> the sum, the same sums as
     aggregate() by area and week, as a plain dict. A panel that looks figures up one by one (the tiles, the RAG
     cells) pays for a pivot to a wide frame and back to long rows with pandas more than for the query."""
-    areas = areas_in_scope(session, query)
-    ids = metric_ids(session, metric_keys)
-    if areas.empty or not ids:
-        return {}
-    src = source(query)
-    key_of = {metric_id: key for key, metric_id in ids.items()}
-    code_of = dict(zip(areas["id"].tolist(), areas["code"].tolist(), strict=True))
-    stmt = (sa.select(src.metric_id, src.area_id, src.week, sa.cast(sa.func.sum(src.value), sa.BigInteger))
-            .where(src.condition, src.metric_id.in_(list(key_of)),
-                   src.week.between(week_from, week_to), src.area_id.in_(list(code_of)))
-            .group_by(src.metric_id, src.area_id, src.week))
-    return {(key_of[m], code_of[a], w): int(v) for m, a, w, v in session.execute(stmt) if v is not None}
+    return {(key, code, week): int(total) for key, code, week, total, _n in _grouped_sums(
+        session, query, metric_keys, week_from, week_to, (BY_AREA, BY_WEEK)) if total is not None}
 
 
 def expected_areas(session: orm.Session, query: PictureQuery, metric_keys: list[str]) -> dict[str, set[str]]:
