@@ -142,7 +142,11 @@ def set_agency_active(session: orm.Session, by: str, slug: str, active: bool) ->
     agency = session.scalar(sa.select(Agency).where(Agency.slug == slug))
     if agency is None:
         raise NotFound(f"there is no agency '{slug}'")
-    agency.active = active
+    if agency.active != active:
+        agency.active = active
+        # Which agencies are active shapes completeness and the expected areas of every total (kept per data
+        # stamp, like every kept answer): the data version moves with it.
+        bump_data_version(session, utcnow())
     audit.record(session, by, "admin.agency_enable" if active else "admin.agency_disable", f"agency:{slug}")
 
 

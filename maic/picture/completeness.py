@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from maic.models import LRF, Agency, Observation, Return
-from maic.picture.core import PictureQuery, resolve_range
+from maic.picture.core import PictureQuery, _kept, resolve_range
 from maic.reference import NEIGHBOUR_KIND
 from maic.weeks import deadline_for, weeks_between
 
@@ -97,6 +97,10 @@ def received_by_agency_week(session: orm.Session, agency_ids: list[int], week_fr
 def agencies_counted(session: orm.Session, query: PictureQuery) -> list:
     """The agencies whose returns are counted, in the grid and in the headline's "N of M returns in" alike: the
     home LRF's active agencies, and with neighbours the neighbouring LRFs' cells; home agencies first."""
+    return list(_kept(session, ("agencies counted", query.include_neighbours), lambda: _agencies_counted(session, query)))
+
+
+def _agencies_counted(session: orm.Session, query: PictureQuery) -> list:
     stmt = sa.select(Agency.id, Agency.slug, Agency.name, Agency.kind).join(LRF).where(Agency.active.is_(True))
     if query.include_neighbours:
         stmt = stmt.where(sa.or_(LRF.is_home.is_(True), Agency.kind == NEIGHBOUR_KIND))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,31 +36,70 @@ from maic.reference import NEIGHBOUR_KIND
 
 WEEK = dt.timedelta(days=7)
 
-# Reference reads (areas, metrics, who should report what) asked several times by every panel are read once per
-# session and transaction: kept in session.info, and forgotten whenever the session writes (flush, an ORM or Core
-# statement that changes rows) or its transaction ends, so a session never reads back a stale copy of its own
-# or anyone else's committed change.
+# Reference reads (areas, metrics, who should report what) asked several times by every panel are read once, and
+# kept in one of two places:
+# - per process, under the data stamp (version, changed_at) the session read in this transaction, for sessions
+#   that have not written in it: every change to what they read (reference loads, admin changes) moves the
+#   stamp in the same transaction, so an entry kept under a stamp is what a fresh read at that stamp returns.
+#   Only the newest stamp's entries are kept for each engine: a new stamp drops the old stamp's at once.
+# - otherwise per session and transaction, in session.info: a writer (ingest, admin) may have changed the
+#   reference in this very transaction, before its stamp moves or commits. Forgotten whenever the session
+#   writes (flush, an ORM or Core statement that changes rows) or its transaction ends, so a session never reads
+#   back a stale copy of its own or anyone else's committed change.
+# A session that writes stops using the process's entries at once, for the rest of its transaction.
 _KEPT = "maic.picture.kept"
+_STAMPED = "maic.picture.stamped"  # (stamp, the process's entries under it) read in this transaction
+_WROTE = "maic.picture.wrote"  # this session has written in its current transaction
+Stamp = tuple[int, dt.datetime | None]
+_BY_STAMP: weakref.WeakKeyDictionary[Any, tuple[Stamp, dict]] = weakref.WeakKeyDictionary()
+_BY_STAMP_LOCK = threading.Lock()
 
 
 def _kept(session: orm.Session, key: tuple, read):
-    kept = session.info.setdefault(_KEPT, {})
+    stamped = session.info.get(_STAMPED)
+    kept = stamped[1] if stamped is not None else session.info.setdefault(_KEPT, {})
     if key not in kept:
         kept[key] = read()
     return kept[key]
 
 
+def note_stamp(session: orm.Session, stamp: Stamp) -> None:
+    """The data stamp this session's transaction has just read (data_stamp, or the user load reading it with the
+    user): until the transaction ends or the session writes, data_stamp and data_version answer from it, and
+    reference reads are kept per process under it."""
+    if session.info.get(_WROTE) or session.new or session.dirty or session.deleted:
+        return
+    bind = session.get_bind()
+    with _BY_STAMP_LOCK:
+        entry = _BY_STAMP.get(bind)
+        if entry is None or entry[0] != stamp:
+            entry = _BY_STAMP[bind] = (stamp, {})
+    session.info[_STAMPED] = entry
+
+
 def _forget(session: orm.Session, *_args) -> None:
     session.info.pop(_KEPT, None)
+    session.info.pop(_STAMPED, None)
+
+
+def _wrote(session: orm.Session, *_args) -> None:
+    _forget(session)
+    session.info[_WROTE] = True
 
 
 def _forget_on_write(state: orm.ORMExecuteState) -> None:
     if not state.is_select:
-        _forget(state.session)
+        _wrote(state.session)
 
 
-sa.event.listen(orm.Session, "after_flush", _forget)
-sa.event.listen(orm.Session, "after_transaction_end", _forget)
+def _transaction_ended(session: orm.Session, transaction: orm.SessionTransaction) -> None:
+    _forget(session)
+    if transaction.parent is None:  # a savepoint's end leaves its enclosing transaction's writes in place
+        session.info.pop(_WROTE, None)
+
+
+sa.event.listen(orm.Session, "after_flush", _wrote)
+sa.event.listen(orm.Session, "after_transaction_end", _transaction_ended)
 sa.event.listen(orm.Session, "do_orm_execute", _forget_on_write)
 
 
@@ -77,19 +118,30 @@ class PictureQuery:
 
 
 def data_version(session: orm.Session) -> int:
+    stamped = session.info.get(_STAMPED)
+    if stamped is not None:
+        return stamped[0][0]
     return session.scalar(sa.select(DataVersion.version).where(DataVersion.id == 1)) or 0
 
 
-def data_stamp(session: orm.Session) -> tuple[int, dt.datetime | None]:
+def data_stamp(session: orm.Session) -> Stamp:
     """The data version and when it changed, in one read: together they name one state of the data even where a
     version number repeats (a database restored, or built again, under the same URL), so answers kept outside
-    the process (Redis outlives the workers) are keyed by both."""
+    the process (Redis outlives the workers) are keyed by both. Read once per transaction (see note_stamp)."""
+    stamped = session.info.get(_STAMPED)
+    if stamped is not None:
+        return stamped[0]
     row = session.execute(sa.select(DataVersion.version, DataVersion.changed_at).where(DataVersion.id == 1)).first()
-    return (int(row[0]), row[1]) if row else (0, None)
+    stamp = (int(row[0]), row[1]) if row else (0, None)
+    note_stamp(session, stamp)
+    return stamp
 
 
 def data_changed_at(session: orm.Session) -> dt.datetime | None:
     """When the figures last changed (naive UTC): a live picture is 'as at' this time."""
+    stamped = session.info.get(_STAMPED)
+    if stamped is not None:
+        return stamped[0][1]
     return session.scalar(sa.select(DataVersion.changed_at).where(DataVersion.id == 1))
 
 
@@ -465,7 +517,9 @@ def returns_completeness(session: orm.Session, query: PictureQuery, week: dt.dat
 
 
 def tranche_markers(session: orm.Session) -> list[tuple[dt.date, str]]:
-    return [(m.date, m.name) for m in session.scalars(sa.select(IncidentMarker).order_by(IncidentMarker.date))]
+    return list(_kept(session, ("tranche markers",), lambda: [
+        (m.date, m.name) for m in session.execute(sa.select(IncidentMarker.date, IncidentMarker.name)
+                                                  .order_by(IncidentMarker.date))]))
 
 
 def weeks_with_data(session: orm.Session, query: PictureQuery) -> list[dt.date]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-import sqlalchemy as sa
 from sqlalchemy import orm
 
 from maic import dates
-from maic.models import Incident
 from maic.picture.core import (
     WEEK,
     PictureQuery,
@@ -20,6 +18,7 @@ from maic.picture.core import (
     coverage_text,
     expected_areas,
     figures,
+    incident_start,
     latest_week,
     returns_completeness,
     revisions,
@@ -83,8 +82,7 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
                        if query.include_neighbours else "home agencies")
     if week is None:
         return result
-    incident = session.scalar(sa.select(Incident).order_by(Incident.start))
-    start = min(incident.start if incident else week, week)
+    start = min(incident_start(session) or week, week)
     prev = week - WEEK
     # The two weeks' figures by (metric, week), then area: an area with no figure is absent (not zero).
     grouped: dict[tuple[str, dt.date], dict[str, int]] = {}

@@ -24,6 +24,7 @@ from maic.models import LRF, Area
 from maic.picture.core import (
     WEEK,
     PictureQuery,
+    _kept,
     areas_in_scope,
     figures,
     metric_catalogue,
@@ -192,7 +193,7 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
         return result
     week_from, week = span
     areas = areas_in_scope(session, query)
-    lrf_names = dict(session.execute(sa.select(LRF.code, LRF.name)).all())
+    lrf_names = _kept(session, ("lrf names",), lambda: dict(session.execute(sa.select(LRF.code, LRF.name)).all()))
     areas["lrf_name"] = areas["lrf"].map(lrf_names)
     # Grouped by LRF (home first), so that fifty-odd columns read as a few named blocks.
     areas = areas.sort_values(["is_home", "lrf_name", "name"], ascending=[False, True, True], kind="stable")

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from maic.models import LRF, Agency, CurrentCoverage, Return
-from maic.picture.core import PictureQuery, area_ids_in_scope, live_from_summary, source, weeks_in
+from maic.picture.core import PictureQuery, _kept, area_ids_in_scope, live_from_summary, source, weeks_in
 from maic.reference import NEIGHBOUR_KIND
 from maic.weeks import deadline_for
 
@@ -48,8 +48,8 @@ def week_statuses(session: orm.Session, query: PictureQuery, *, deadline_rule: s
     if not area_ids:
         return []
     weeks = weeks_in(session, home, area_ids)
-    agencies = session.scalars(sa.select(Agency.id).join(LRF).where(
-        LRF.is_home.is_(True), Agency.active.is_(True), Agency.kind != NEIGHBOUR_KIND)).all()
+    agencies = list(_kept(session, ("home agencies",), lambda: session.scalars(sa.select(Agency.id).join(LRF).where(
+        LRF.is_home.is_(True), Agency.active.is_(True), Agency.kind != NEIGHBOUR_KIND)).all()))
     received: dict[dt.date, int] = {}
     if agencies and weeks:
         received = dict(session.execute(_agencies_in_by_week(home, agencies, weeks[-1], weeks[0])).all())
