@@ -362,12 +362,12 @@ def figures(session: orm.Session, query: PictureQuery, metric_keys: list[str], w
             for metric_id, area_id, week, total, _n in rows if total is not None}
 
 
-def total(session: orm.Session, query: PictureQuery, metric_key: str, week_from: dt.date,
-          week_to: dt.date) -> tuple[int | None, int]:
-    """One metric summed over the areas in scope and the weeks given, and how many figures the sum has: (None, 0)
-    with no figure (not zero). aggregate(by=()) for one metric, without a frame."""
-    rows, _key_of, _code_of = _grouped_sums(session, query, [metric_key], week_from, week_to, ())
-    return next(((int(value), int(n)) for _metric, value, n in rows if n), (None, 0))
+def totals(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
+           week_to: dt.date) -> dict[str, tuple[int, int]]:
+    """Each metric summed over the areas in scope and the weeks given, with how many figures the sum has: metric ->
+    (sum, count); a metric with no figure is absent (not zero). aggregate(by=()) without a frame."""
+    rows, key_of, _code_of = _grouped_sums(session, query, metric_keys, week_from, week_to, ())
+    return {key_of[metric_id]: (int(value), int(n)) for metric_id, value, n in rows if n}
 
 
 def expected_areas(session: orm.Session, query: PictureQuery, metric_keys: list[str]) -> dict[str, set[str]]:

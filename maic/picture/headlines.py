@@ -22,7 +22,7 @@ from maic.picture.core import (
     latest_week,
     returns_completeness,
     revisions,
-    total,
+    totals,
     week_total,
 )
 from maic.picture.pressure import RagMetric, rag_metrics, rated_keys, rated_weeks
@@ -104,7 +104,8 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
         return week_total(by_area(metric, week), by_area(metric, prev), len(expected[metric]))
 
     released = weekly("releases_total")
-    to_date, reported_area_weeks = total(session, query, "releases_total", start, week)
+    to_date, reported_area_weeks = totals(session, query, ["releases_total"], start, week).get("releases_total",
+                                                                                            (None, 0))
     n_weeks = (week - start).days // 7 + 1
     expected_area_weeks = len(expected["releases_total"]) * n_weeks
     nfa = weekly("releases_nfa")
@@ -116,9 +117,8 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
     in_ta = weekly("households_in_ta")
     table = shortfall_rows(session, query, prev, week)
     short_by_week: dict[dt.date, dict[str, int]] = {prev: {}, week: {}}
-    for code, when, shortfall in zip(table["area_code"].tolist(), table["week"].tolist(), table["shortfall"].tolist(),
-                                     strict=True):
-        short_by_week[when][code] = int(shortfall)
+    for row in table:
+        short_by_week[row.week][row.area_code] = int(row.shortfall)
     with_capacity = expected["ta_capacity"] & expected["households_in_ta"]
     short = week_total(short_by_week[week], short_by_week[prev], len(with_capacity))
     short_note = (f"short in {sum(1 for v in short_by_week[week].values() if v > 0)} of "

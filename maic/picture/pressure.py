@@ -217,7 +217,7 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
         for code, name in result.areas:
             row = now.get((m.key, code))
             # This week's RAG and last week's are both shown: a revision to either week marks the cell.
-            touched = found.touches([m.key, by_metric[m.key].basis or ""], week - WEEK, week, [code])
+            touched = bool(found) and found.touches([m.key, by_metric[m.key].basis or ""], week - WEEK, week, [code])
             if row is None:
                 result.cells.append(RagCell(m.key, m.label, code, name, None, None, None, before.get((m.key, code)),
                                             "no return", touched))
