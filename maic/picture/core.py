@@ -335,9 +335,16 @@ def _grouped_sums(session: orm.Session, query: PictureQuery, metric_keys: list[s
             .where(src.condition, src.metric_id.in_(list(key_of)),
                    src.week.between(week_from, week_to), src.area_id.in_(list(code_of)))
             .group_by(src.metric_id, *grouped))
-    # Plain columns, read through the session's connection: the ORM's row handling is of no use to them and
-    # cost as much as the rows' own reading.
-    return session.connection().execute(stmt).all(), key_of, code_of
+    return plain_rows(session, stmt), key_of, code_of
+
+
+def plain_rows(session: orm.Session, stmt: sa.Select) -> list:
+    """The rows of a select of plain columns, read through the session's connection: the ORM's handling of each
+    row is of no use to them and cost as much as reading them (thousands of figures). The session's pending
+    changes are flushed first, as session.execute would, so a caller that wrote reads what it wrote."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection().execute(stmt).all()
 
 
 def sums(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date, week_to: dt.date,

@@ -27,6 +27,7 @@ from maic.picture.core import (
     expected_areas,
     metric_ids,
     metric_sum,
+    plain_rows,
     resolve_range,
     revisions,
     source,
@@ -112,7 +113,7 @@ def shortfall_rows(session: orm.Session, query: PictureQuery, week_from: dt.date
     stmt = per_area_week(session, query, week_from, week_to)
     if stmt is None:
         return []
-    return session.connection().execute(stmt).all()
+    return plain_rows(session, stmt)
 
 
 def shortfall_by_week(session: orm.Session, query: PictureQuery, week_from: dt.date,

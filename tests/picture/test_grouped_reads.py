@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
+from maic.models import Area, CurrentValue, Metric
 from maic.picture import PictureQuery, core
 from maic.picture.core import BY_AREA, BY_WEEK
 from maic.picture.headlines import headlines, services_at_red_total
@@ -66,3 +68,19 @@ def test_the_services_at_red_tile_equals_its_own_read_and_the_pressure_panel(wor
         assert panel.week == result.week
         rated = [c for c in panel.cells if c.rag]
         assert tile.value == (len(panel.red) if rated else None)
+
+
+def test_a_grouped_read_sees_the_sessions_own_pending_change(world):
+    """The grouped reads go through the session's connection, not session.execute: they flush first as it would."""
+    with world() as session:
+        row = session.scalars(sa.select(CurrentValue).order_by(CurrentValue.metric_id, CurrentValue.week,
+                                                                CurrentValue.area_id).limit(1)).one()
+        key = session.scalar(sa.select(Metric.key).where(Metric.id == row.metric_id))
+        code = session.scalar(sa.select(Area.code).where(Area.id == row.area_id))
+        was = int(row.value)
+        query = PictureQuery(include_neighbours=True)
+        # Read once first, so that the reference reads are kept and the figures' own query is the only one after.
+        assert core.figures(session, query, [key], row.week, row.week)[(key, code, row.week)] == was
+        row.value = was + 1000  # pending in the session, not flushed
+        assert core.figures(session, query, [key], row.week, row.week)[(key, code, row.week)] == was + 1000
+        session.rollback()
