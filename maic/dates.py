@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 
@@ -20,8 +21,13 @@ def day_month(date: dt.date) -> str:
     return f"{date.day} {date:%b}"
 
 
+@functools.lru_cache(maxsize=16_384)
 def moment(when: dt.datetime, tz: str) -> str:
-    """A naive-UTC time in the given zone (the app's is Europe/London), with the zone's abbreviation."""
+    """A naive-UTC time in the given zone (the app's is Europe/London), with the zone's abbreviation.
+
+    Kept per (time, zone), which it depends on alone: the completeness grid writes every return's time in its
+    cells (about a thousand with neighbours), the same times on every data version, and converting each cost
+    the panel more than reading them."""
     local = when.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz))
     return f"{day(local.date())} {local:%H:%M} ({local:%Z})"
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from maic.models import LRF, Agency, Observation, Return
-from maic.picture.core import PictureQuery, _kept, resolve_range
+from maic.picture.core import PictureQuery, _kept, plain_rows, resolve_range
 from maic.reference import NEIGHBOUR_KIND
 from maic.weeks import deadline_for, weeks_between
 
@@ -75,8 +75,8 @@ def received_by_agency_week(session: orm.Session, agency_ids: list[int], week_fr
     alive = sa.and_(Return.agency_id.in_(agency_ids), Return.received_at <= at,
                     sa.or_(Return.voided_at.is_(None), Return.voided_at > at),
                     Return.week >= week_from, Return.first_week <= week_to)
-    rows = session.execute(sa.select(Return.id, Return.agency_id, Return.week, Return.first_week,
-                                     Return.received_at).where(alive)).all()
+    rows = plain_rows(session, sa.select(Return.id, Return.agency_id, Return.week, Return.first_week,
+                                         Return.received_at).where(alive))
     out: dict[tuple[int, dt.date], list[dt.datetime]] = {}
     backfills = {}
     for return_id, agency_id, week, first_week, received_at in rows:

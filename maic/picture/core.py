@@ -368,13 +368,16 @@ def aggregate(session: orm.Session, query: PictureQuery, metric_keys: list[str],
 
 
 def _grouped_sums(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
-                  week_to: dt.date, groups: tuple[str, ...]):
-    """Each metric's sum and count of figures over the areas in scope, grouped by BY_AREA and/or BY_WEEK, as rows
-    (metric key, *the groups' values, sum, count), areas by code: aggregate()'s sums without pandas."""
+                  week_to: dt.date, groups: tuple[str, ...]) -> tuple[list, dict[int, str], dict[int, str]]:
+    """Each metric's sum and count of figures over the areas in scope, grouped by BY_AREA and/or BY_WEEK: the rows
+    (metric id, *the groups' values (area ids, weeks), sum, count), with metric id -> key and area id -> code for
+    the caller to read them by (aggregate()'s sums without pandas). Each caller reads the rows in a loop of its
+    own: a generic loop that mapped every row's ids to keys and codes cost more than the query (thousands of rows
+    for the RAG cells with neighbours)."""
     areas = areas_in_scope(session, query)
     ids = metric_ids(session, metric_keys)
     if areas.empty or not ids:
-        return
+        return [], {}, {}
     src = source(query)
     columns = {BY_AREA: src.area_id, BY_WEEK: src.week}
     key_of = {metric_id: key for key, metric_id in ids.items()}
@@ -384,9 +387,16 @@ def _grouped_sums(session: orm.Session, query: PictureQuery, metric_keys: list[s
             .where(src.condition, src.metric_id.in_(list(key_of)),
                    src.week.between(week_from, week_to), src.area_id.in_(list(code_of)))
             .group_by(src.metric_id, *grouped))
-    for metric_id, *at, total, n in session.execute(stmt):
-        yield (key_of[metric_id], *(code_of[v] if g == BY_AREA else v for g, v in zip(groups, at, strict=True)),
-               total, n)
+    return plain_rows(session, stmt), key_of, code_of
+
+
+def plain_rows(session: orm.Session, stmt: sa.Select) -> list:
+    """The rows of a select of plain columns, read through the session's connection: the ORM's handling of each
+    row is of no use to them and cost as much as reading them (thousands of figures). The session's pending
+    changes are flushed first, as session.execute would, so a caller that wrote reads what it wrote."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection().execute(stmt).all()
 
 
 def sums(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date, week_to: dt.date,
@@ -395,8 +405,9 @@ def sums(session: orm.Session, query: PictureQuery, metric_keys: list[str], week
     many figures it has); a group with no figure of the metric is absent (not zero). For panels that read the
     sums one by one: the pivot to a wide frame and back cost them more than the query."""
     out: dict[str, dict[Any, tuple[int, int]]] = {key: {} for key in metric_ids(session, metric_keys)}
-    for key, at, total, n in _grouped_sums(session, query, metric_keys, week_from, week_to, (by,)):
-        out[key][at] = (int(total), int(n))
+    rows, key_of, code_of = _grouped_sums(session, query, metric_keys, week_from, week_to, (by,))
+    for metric_id, at, total, n in rows:
+        out[key_of[metric_id]][code_of[at] if by == BY_AREA else at] = (int(total), int(n))
     return out
 
 
@@ -405,8 +416,17 @@ def figures(session: orm.Session, query: PictureQuery, metric_keys: list[str], w
     """Each metric's figure for each area and week in scope: (metric, area code, week) -> the sum, the same sums as
     aggregate() by area and week, as a plain dict. A panel that looks figures up one by one (the tiles, the RAG
     cells) pays for a pivot to a wide frame and back to long rows with pandas more than for the query."""
-    return {(key, code, week): int(total) for key, code, week, total, _n in _grouped_sums(
-        session, query, metric_keys, week_from, week_to, (BY_AREA, BY_WEEK)) if total is not None}
+    rows, key_of, code_of = _grouped_sums(session, query, metric_keys, week_from, week_to, (BY_AREA, BY_WEEK))
+    return {(key_of[metric_id], code_of[area_id], week): int(total)
+            for metric_id, area_id, week, total, _n in rows if total is not None}
+
+
+def totals(session: orm.Session, query: PictureQuery, metric_keys: list[str], week_from: dt.date,
+           week_to: dt.date) -> dict[str, tuple[int, int]]:
+    """Each metric summed over the areas in scope and the weeks given, with how many figures the sum has: metric ->
+    (sum, count); a metric with no figure is absent (not zero). aggregate(by=()) without a frame."""
+    rows, key_of, _code_of = _grouped_sums(session, query, metric_keys, week_from, week_to, ())
+    return {key_of[metric_id]: (int(value), int(n)) for metric_id, value, n in rows if n}
 
 
 def expected_areas(session: orm.Session, query: PictureQuery, metric_keys: list[str]) -> dict[str, set[str]]:

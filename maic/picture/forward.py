@@ -13,7 +13,6 @@ The share's revision marks every figure made from it.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -21,15 +20,15 @@ import pandas as pd
 from sqlalchemy import orm
 
 from maic.picture.core import (
-    BY_AREA,
     WEEK,
     PictureQuery,
-    aggregate,
     areas_in_scope,
     coverage_text,
     expected_areas,
+    figures,
     resolve_range,
     revisions,
+    totals,
 )
 from maic.picture.export import whole_numbers
 from maic.rounding import percent_text, whole
@@ -93,22 +92,20 @@ def forward_look(session: orm.Session, query: PictureQuery) -> Forward:
     week = span[1]
     result.ahead = [week + WEEK * k for k in range(1, HORIZON + 1)]
     areas = areas_in_scope(session, query)
-    recent = aggregate(session, query, SHARE_METRICS, week - 3 * WEEK, week, by=()).iloc[0]
-    if recent.get("releases_total_n", 0) and recent["releases_total"] > 0:
-        nfa = int(recent["releases_nfa"]) if recent["releases_nfa_n"] else 0
-        result.nfa_share = Fraction(nfa, int(recent["releases_total"]))
-    now = {r[BY_AREA]: r for r in aggregate(session, query, NOTIFIED + CAPACITY, week, week, by=(BY_AREA,))
-           .to_dict("records")}
+    # Plain sums and figures, no frames: a frame per read cost this panel more than its queries.
+    recent = totals(session, query, SHARE_METRICS, week - 3 * WEEK, week)
+    released = recent.get("releases_total", (0, 0))[0]
+    if released > 0:
+        result.nfa_share = Fraction(recent.get("releases_nfa", (0, 0))[0], released)
+    now = figures(session, query, NOTIFIED + CAPACITY, week, week)
     found = revisions(session, query, week - 3 * WEEK, week)
     result.share_revised = found.touches(SHARE_METRICS, week - 3 * WEEK, week)
     result.areas_expected = len(expected_areas(session, query, NOTIFIED[:1])[NOTIFIED[0]])
     all_notified = 0
     for code, name in zip(areas["code"], areas["name"], strict=True):
-        row = now.get(code, {})
-        notified = tuple(None if pd.isna(row.get(m, math.nan)) else int(row[m]) for m in NOTIFIED)
-        spare = None
-        if not pd.isna(row.get("ta_capacity", math.nan)) and not pd.isna(row.get("households_in_ta", math.nan)):
-            spare = max(0, int(row["ta_capacity"]) - int(row["households_in_ta"]))
+        notified = tuple(now.get((m, code, week)) for m in NOTIFIED)
+        capacity, in_ta = now.get(("ta_capacity", code, week)), now.get(("households_in_ta", code, week))
+        spare = max(0, capacity - in_ta) if capacity is not None and in_ta is not None else None
         known = [n for n in notified if n is not None]
         result.areas_notified += bool(known)
         all_notified += sum(known)

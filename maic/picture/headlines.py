@@ -13,7 +13,6 @@ from maic.picture.core import (
     PictureQuery,
     Revisions,
     WeekTotal,
-    aggregate,
     areas_in_scope,
     coverage_text,
     expected_areas,
@@ -22,8 +21,10 @@ from maic.picture.core import (
     latest_week,
     returns_completeness,
     revisions,
+    totals,
     week_total,
 )
+from maic.picture.pressure import RagMetric, rag_metrics, rated_keys, rated_weeks
 from maic.picture.shortfall import SHORTFALL_METRICS, shortfall_rows
 from maic.rounding import percent
 
@@ -84,10 +85,14 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
         return result
     start = min(incident_start(session) or week, week)
     prev = week - WEEK
-    # The two weeks' figures by (metric, week), then area: an area with no figure is absent (not zero).
+    # The two weeks' figures by (metric, week), then area: an area with no figure is absent (not zero). Read with
+    # the rated services' figures for the "services at red" tile, in one query rather than two.
+    metrics = rag_metrics(session)
+    found = figures(session, query, sorted({*HEADLINE_METRICS, *rated_keys(metrics)}), prev, week)
     grouped: dict[tuple[str, dt.date], dict[str, int]] = {}
-    for (metric, code, when), figure in figures(session, query, HEADLINE_METRICS, prev, week).items():
-        grouped.setdefault((metric, when), {})[code] = figure
+    for (metric, code, when), figure in found.items():
+        if metric in HEADLINE_METRICS:
+            grouped.setdefault((metric, when), {})[code] = figure
     expected = expected_areas(session, query, [*HEADLINE_METRICS, *SHORTFALL_METRICS])
 
     def by_area(metric: str, when: dt.date) -> dict[str, int]:
@@ -97,11 +102,10 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
         return week_total(by_area(metric, week), by_area(metric, prev), len(expected[metric]))
 
     released = weekly("releases_total")
-    to_date_row = aggregate(session, query, ["releases_total"], start, week, by=()).iloc[0]
-    to_date = int(to_date_row["releases_total"]) if to_date_row["releases_total_n"] else None
+    to_date, reported_area_weeks = totals(session, query, ["releases_total"], start, week).get("releases_total",
+                                                                                            (None, 0))
     n_weeks = (week - start).days // 7 + 1
     expected_area_weeks = len(expected["releases_total"]) * n_weeks
-    reported_area_weeks = int(to_date_row["releases_total_n"])
     nfa = weekly("releases_nfa")
     # The share of the same areas' releases: an area with a release figure but no NFA figure is left out.
     nfa_now, released_now = by_area("releases_nfa", week), by_area("releases_total", week)
@@ -111,9 +115,8 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
     in_ta = weekly("households_in_ta")
     table = shortfall_rows(session, query, prev, week)
     short_by_week: dict[dt.date, dict[str, int]] = {prev: {}, week: {}}
-    for code, when, shortfall in zip(table["area_code"].tolist(), table["week"].tolist(), table["shortfall"].tolist(),
-                                     strict=True):
-        short_by_week[when][code] = int(shortfall)
+    for row in table:
+        short_by_week[row.week][row.area_code] = int(row.shortfall)
     with_capacity = expected["ta_capacity"] & expected["households_in_ta"]
     short = week_total(short_by_week[week], short_by_week[prev], len(with_capacity))
     short_note = (f"short in {sum(1 for v in short_by_week[week].values() if v > 0)} of "
@@ -130,7 +133,7 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
              "emergency or temporary, end of week"),
         tile("shortfall", "Accommodation shortfall", short, "places", short_note),
     ]
-    red = services_at_red_total(session, query, week)
+    red = services_at_red_total(session, query, week, metrics, found)
     result.tiles.append(tile("services_red", "Services at red", red, "cells",
                              "service and area pairs at or above their red threshold" if red.value is not None
                              else "no service figures for this week", parts="pairs"))
@@ -141,13 +144,14 @@ def headlines(session: orm.Session, query: PictureQuery) -> Headlines:
     return result
 
 
-def services_at_red_total(session: orm.Session, query: PictureQuery, week: dt.date) -> WeekTotal:
-    """Service and area pairs at red this week; the change counts only pairs rated in both weeks."""
-    from maic.picture.pressure import rag_metrics, rated_weeks
-
+def services_at_red_total(session: orm.Session, query: PictureQuery, week: dt.date,
+                          metrics: list[RagMetric] | None = None,
+                          found: dict[tuple[str, str, dt.date], int] | None = None) -> WeekTotal:
+    """Service and area pairs at red this week; the change counts only pairs rated in both weeks. metrics, found:
+    rag_metrics and the two weeks' figures (pressure.rated_weeks), when the caller has them already."""
     # The pressure panel's two rated weeks, without building its every cell: the same rating, a fraction of the cost.
-    metrics = rag_metrics(session)
-    rated = [r for r in rated_weeks(session, query, metrics, areas_in_scope(session, query), week) if r.rag]
+    metrics = rag_metrics(session) if metrics is None else metrics
+    rated = [r for r in rated_weeks(session, query, metrics, areas_in_scope(session, query), week, found) if r.rag]
 
     def reds(when: dt.date) -> dict[tuple[str, str], int]:
         return {(r.metric, r.area_code): int(r.rag == "R") for r in rated if r.week == when}

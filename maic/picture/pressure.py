@@ -177,13 +177,22 @@ def rag_frame(wide: pd.DataFrame, metrics: list[RagMetric], population: dict[str
     return pd.DataFrame(rate(found, metrics, population), columns=RATED_COLUMNS)
 
 
+def rated_keys(metrics: list[RagMetric]) -> list[str]:
+    """The metrics whose figures rating needs: the rated metrics and the metrics they are compared with."""
+    return sorted({m.key for m in metrics} | {m.basis for m in metrics if m.basis not in (None, PER_10K)})
+
+
 def rated_weeks(session: orm.Session, query: PictureQuery, metrics: list[RagMetric], areas: pd.DataFrame,
-                week: dt.date) -> list[Rated]:
+                week: dt.date, found: dict[tuple[str, str, dt.date], int] | None = None) -> list[Rated]:
     """rate() for the week and the week before: the two weeks a cell shows. The trend's red counts over up to
-    26 weeks come from the database (red_counts), not from rating every service in every area here."""
+    26 weeks come from the database (red_counts), not from rating every service in every area here.
+
+    found: core.figures for these two weeks over at least rated_keys(metrics), when the caller read them with
+    figures of its own (the headlines, in one query); rate() reads only the keys it needs."""
     population = {c: (None if pd.isna(p) else int(p)) for c, p in zip(areas["code"], areas["population"], strict=True)}
-    keys = sorted({m.key for m in metrics} | {m.basis for m in metrics if m.basis not in (None, PER_10K)})
-    return rate(figures(session, query, keys, week - WEEK, week), metrics, population)
+    if found is None:
+        found = figures(session, query, rated_keys(metrics), week - WEEK, week)
+    return rate(found, metrics, population)
 
 
 def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
@@ -209,7 +218,7 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
         for code, name in result.areas:
             row = now.get((m.key, code))
             # This week's RAG and last week's are both shown: a revision to either week marks the cell.
-            touched = found.touches([m.key, by_metric[m.key].basis or ""], week - WEEK, week, [code])
+            touched = bool(found) and found.touches([m.key, by_metric[m.key].basis or ""], week - WEEK, week, [code])
             if row is None:
                 result.cells.append(RagCell(m.key, m.label, code, name, None, None, None, before.get((m.key, code)),
                                             "no return", touched))

@@ -27,6 +27,7 @@ from maic.picture.core import (
     expected_areas,
     metric_ids,
     metric_sum,
+    plain_rows,
     resolve_range,
     revisions,
     source,
@@ -105,13 +106,14 @@ def per_area_week(session: orm.Session, query: PictureQuery, week_from: dt.date,
             .where(groups.c.capacity.is_not(None), groups.c.in_ta.is_not(None)))
 
 
-def shortfall_rows(session: orm.Session, query: PictureQuery, week_from: dt.date,
-                   week_to: dt.date) -> pd.DataFrame:
-    """Every (area, week) with both a capacity and a TA figure: area_code, week, then COLUMNS."""
+def shortfall_rows(session: orm.Session, query: PictureQuery, week_from: dt.date, week_to: dt.date) -> list:
+    """Every (area, week) with both a capacity and a TA figure: rows with area_code, week, then COLUMNS. Plain rows
+    (a few hundred at most), read through the session's connection: a frame and the ORM's row handling cost the
+    panel more than the query."""
     stmt = per_area_week(session, query, week_from, week_to)
     if stmt is None:
-        return pd.DataFrame(columns=["area_code", "week", *COLUMNS])
-    return pd.DataFrame(session.execute(stmt).all(), columns=["area_code", "week", *COLUMNS])
+        return []
+    return plain_rows(session, stmt)
 
 
 def shortfall_by_week(session: orm.Session, query: PictureQuery, week_from: dt.date,
@@ -135,8 +137,8 @@ def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
     table = shortfall_rows(session, query, week - WEEK, week)
     found = revisions(session, query, week - WEEK, week)
     result.areas_expected = len(set.intersection(*expected_areas(session, query, CAPACITY_METRICS).values()))
-    now = {r.area_code: r for r in table[table["week"] == week].itertuples(index=False)}
-    before = {r.area_code: r.shortfall for r in table[table["week"] == week - WEEK].itertuples(index=False)}
+    now = {r.area_code: r for r in table if r.week == week}
+    before = {r.area_code: r.shortfall for r in table if r.week == week - WEEK}
     for code, name in zip(areas["code"], areas["name"], strict=True):
         row = now.get(code)
         if row is None:
