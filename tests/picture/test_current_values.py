@@ -409,3 +409,32 @@ def test_the_coverage_migration_fills_it_from_the_current_values_and_its_downgra
             assert summary_rows(session) == current_rows(session)
     finally:
         engine.dispose()
+
+
+def test_the_change_migration_starts_from_one_change_to_everything_and_its_downgrade_drops_it(empty_url, data_dir):
+    script = ScriptDirectory.from_config(alembic_config(empty_url))
+    before = script.get_revision("0014_data_change").down_revision
+    upgrade(empty_url, before)
+    engine = make_engine(empty_url)
+    try:
+        change_table(engine, make=True)
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            load_reference(session, read_reference())
+        History(factory, data_dir).submit("probation-cambs", [(WEEKS[1].isoformat(), CAMBRIDGE, "releases_total", 5)])
+        change_table(engine, make=False)
+        upgrade(empty_url)
+        with factory() as session:
+            stamp = picture.data_stamp(session)
+            rows = session.execute(sa.select(DataChange.version, DataChange.changed_at, DataChange.first_week,
+                                             DataChange.written_at)).all()
+            assert [tuple(r) for r in rows] == [(*stamp, None, None)]  # what it changed is not known
+        History(factory, data_dir).submit("probation-cambs", [(WEEKS[2].isoformat(), CAMBRIDGE, "releases_total", 6)])
+        with factory() as session:
+            newest = session.scalar(sa.select(DataChange).order_by(DataChange.version.desc()).limit(1))
+            assert (newest.version, newest.first_week) == (stamp[0] + 1, WEEKS[2])
+        engine.dispose()
+        command.downgrade(alembic_config(empty_url), before)
+        assert "data_change" not in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
