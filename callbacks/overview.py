@@ -1,6 +1,7 @@
 """The common picture's callbacks: filters <-> URL, the headline tiles and five panels, drill-down, export, live.
 
-Thin: read inputs, permissions.require, call maic.picture (through a cache keyed by the data version: per
+Thin: read inputs, permissions.require, call maic.picture (through a cache keyed by the newest data change that
+could alter the view, _view_stamp: per
 process, or with MAIC_REDIS_URL shared by every worker, so a panel is computed once per change however many
 dashboards are open), hand plain data to layouts. The panels listen to the data-version store, which changes
 only when a return has landed.
@@ -359,7 +360,8 @@ def _answer_key(name: str, filters: Filters, can_drill: bool) -> tuple:
 
 def kept_answer(name: str, sent: Filters, can_drill: bool, reader: str | None = None):
     """The answer kept for the filters exactly as the browser sent them, or None: a dashboard's request served
-    before any panel code runs (no bounds, no as-at check, no query but the data version's). Safe because
+    before any panel code runs (no bounds, no as-at check; the data version read, and with no week chosen the
+    week statuses, kept per version, for the week the view resolves to; the changes held in memory). Safe because
     answer() keys only by filters that were already bounded and checked: filters found here needed no change,
     so no notice is due."""
     found = _answers().peek(_answer_key(name, sent, can_drill))
