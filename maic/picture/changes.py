@@ -51,14 +51,14 @@ def _read(session: orm.Session, after: int) -> list[Change]:
 
 
 class DataChanges:
-    """One database's changes, held for one data stamp at a time (thread-safe)."""
+    """One database's changes as last read, in version order (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._stamp: Stamp | None = None
         self._changes: list[Change] = []
+        self._index: dict[int, int] = {}  # version -> position in _changes
         self._found: dict[tuple, Stamp] = {}
-        self.reads = 0  # database reads of the list (tests: once per stamp, not per request)
+        self.reads = 0  # database reads of the list (tests: once per new stamp, not per request)
 
     def affecting(self, session: orm.Session, stamp: Stamp, week: dt.date | None,
                   as_at: dt.datetime | None) -> Stamp:
@@ -67,40 +67,52 @@ class DataChanges:
         row for the current stamp: data written without a bump's row, e.g. a raw loader; or a gap in the
         versions), the unknown one counts as changing everything: the answer is keyed no older than it."""
         with self._lock:
-            if stamp != self._stamp:
+            at = self._at(stamp)
+            if at is None:
                 self._follow(session, stamp)
-            key = (week, as_at)
+                at = self._at(stamp)
+                assert at is not None
+            # A request that read the stamp before a newer one was followed is answered from the same list,
+            # up to its own stamp: no read, and nothing the newer requests hold is thrown away.
+            key = (stamp, week, as_at)
             found = self._found.get(key)
             if found is None:
                 if len(self._found) > 50_000:  # as-ats are as many as the readers ask for: bound them
                     self._found.clear()
-                found = self._found[key] = self._search(week, as_at)
+                found = self._found[key] = self._search(at, week, as_at)
             return found
+
+    def _at(self, stamp: Stamp) -> int | None:
+        at = self._index.get(stamp[0])
+        return at if at is not None and self._changes[at].stamp == stamp else None
 
     def _follow(self, session: orm.Session, stamp: Stamp) -> None:
         held = self._changes
-        newer = [] if not held or stamp[0] < held[-1].version else self._read(session, held[-1].version)
-        changes = held + newer
-        if not changes or changes[-1].stamp != stamp:
-            changes = self._read(session, -1)  # a stamp that does not follow the one held: read it all again
-            if not changes or changes[-1].stamp != stamp:
-                # The current version has no row saying what it changed: it changed everything.
+        changes = held + self._read(session, held[-1].version) if held and stamp[0] > held[-1].version else held
+        if stamp not in {c.stamp for c in changes}:
+            changes = self._read(session, -1)  # a stamp that does not follow the ones held: read them all again
+            if stamp not in {c.stamp for c in changes}:
+                # The version has no row saying what it changed: it changed everything. Newer rows are read
+                # again when a newer stamp asks for them.
+                changes = [c for c in changes if c.version < stamp[0]]
                 changes.append(Change(stamp[0], stamp[1], None, None))  # type: ignore[arg-type]
-        self._changes, self._stamp, self._found = changes, stamp, {}
+        self._changes = changes
+        self._index = {c.version: i for i, c in enumerate(changes)}
+        self._found = {}
 
     def _read(self, session: orm.Session, after: int) -> list[Change]:
         self.reads += 1
         return _read(session, after)
 
-    def _search(self, week: dt.date | None, as_at: dt.datetime | None) -> Stamp:
+    def _search(self, at: int, week: dt.date | None, as_at: dt.datetime | None) -> Stamp:
         changes = self._changes
-        for i in range(len(changes) - 1, -1, -1):
+        for i in range(at, -1, -1):
             change = changes[i]
             if change.reaches(week, as_at):
                 return change.stamp
             if i == 0 or changes[i - 1].version != change.version - 1:
                 return change.stamp  # what came before is not known (a gap, or the first row held)
-        raise AssertionError("unreachable: the list always ends with the current stamp")
+        raise AssertionError("unreachable: the first change held is always returned")
 
 
 _BY_DATABASE: dict[str, DataChanges] = {}

@@ -228,6 +228,10 @@ def test_the_affecting_change_is_the_newest_that_reaches_the_week_and_time(facto
         assert changes.affecting(session, newer, W2, None) == newer
         assert changes.affecting(session, newer, W2, dt.datetime(2024, 9, 20)) == stamp  # written after it
         assert changes.reads == reads + 1  # only the newer rows
+        # A request that read the data stamp just before that return: answered as of its stamp, with no read.
+        assert changes.affecting(session, stamp, W2, None) == stamp
+        assert changes.affecting(session, newer, W2, None) == newer
+        assert changes.reads == reads + 1
     with transaction(factory) as session:
         admin.update_metric(session, "test", "households_in_ta", {"amber": 0.5})
     with factory() as session:
