@@ -17,7 +17,18 @@ import sqlalchemy as sa
 
 from maic.db import make_engine, make_session_factory, transaction
 from maic.migrate import upgrade
-from maic.models import LRF, Agency, Area, DataVersion, Incident, Metric, Observation, Return, agency_area
+from maic.models import (
+    LRF,
+    Agency,
+    Area,
+    DataChange,
+    DataVersion,
+    Incident,
+    Metric,
+    Observation,
+    Return,
+    agency_area,
+)
 from maic.reference import NEIGHBOUR_KIND, load_reference, read_reference
 
 
@@ -120,6 +131,13 @@ def generate(url: str, size: Size, seed: int = 2024) -> dict[str, int]:
             counts["observations"] += len(rows)
         with transaction(factory) as session:
             session.execute(sa.update(DataVersion).where(DataVersion.id == 1).values(version=1))
+            # What version 1 changed: everything (the raw load); the changes of the versions it replaces go, or
+            # the next bump's row would take a version already recorded.
+            session.execute(sa.delete(DataChange))
+            session.execute(sa.insert(DataChange).from_select(
+                ["version", "changed_at", "first_week", "written_at"],
+                sa.select(DataVersion.version, DataVersion.changed_at, sa.null(), sa.null())
+                .where(DataVersion.id == 1)))
         if engine.dialect.name == "postgresql":
             # The returns were written with their ids: without this, the next ingest's return would take id 1.
             fix_sequences(engine)

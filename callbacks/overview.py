@@ -1,6 +1,7 @@
 """The common picture's callbacks: filters <-> URL, the headline tiles and five panels, drill-down, export, live.
 
-Thin: read inputs, permissions.require, call maic.picture (through a cache keyed by the data version: per
+Thin: read inputs, permissions.require, call maic.picture (through a cache keyed by the newest data change that
+could alter the view, _view_stamp: per
 process, or with MAIC_REDIS_URL shared by every worker, so a panel is computed once per change however many
 dashboards are open), hand plain data to layouts. The panels listen to the data-version store, which changes
 only when a return has landed.
@@ -118,10 +119,31 @@ def bounded_filters(filters: Filters) -> Filters:
     return bounded
 
 
+# Completeness reads returns of every week (each agency's "last received"): any change reaches it, whichever
+# week it wrote; but only as at its time, as it marks nothing "revised since". Every other panel reads only its
+# weeks up to the one shown, but as at a past time it marks the figures revised since then, which reads every
+# later change of those weeks: for them a change's time does not count, only its weeks (tests/picture/
+# test_week_keys.py proves both).
+WEEK_BLIND = frozenset({"completeness"})
+
+
+def _view_stamp(name: str, filters: Filters) -> tuple:
+    """What a view's kept answer is keyed by instead of the data version: the newest change that could alter
+    it (picture.affecting_stamp), with the week it resolves to (with no week chosen, the default week moves as
+    returns land). Read from the same data version as every other key of the request."""
+    query = query_for(filters)
+    if name in WEEK_BLIND:
+        week, as_at = None, query.as_at
+    else:
+        weeks = [w for w in (query.week_from, query.week_to) if w is not None]
+        week, as_at = (max(weeks) if weeks else None), None
+    return picture.affecting_stamp(db(), _version(), week, as_at), query.week_to
+
+
 def result(name: str, filters: Filters):
-    """A panel's result for these filters, computed once per data version (the version is read before the
-    query, so a result can only be newer than its key, never older)."""
-    key = (name, _version(), replace(filters, measure="count"), _clock(name, filters))
+    """A panel's result for these filters, computed once per change that could alter it (the version is read
+    before the query, so a result can only be newer than its key, never older)."""
+    key = (name, _view_stamp(name, filters), replace(filters, measure="count"), _clock(name, filters))
     return _cache().get(key, lambda: _computers()[name](db(), query_for(filters)))
 
 
@@ -146,10 +168,11 @@ def _as_at_text(filters: Filters, computed_at: dt.datetime) -> str:
     return picture.local_time(filters.as_at(_tz()) or computed_at, _tz())
 
 
-def _live_text() -> str:
-    """What a live picture is as at: when the newest figures landed (the data version's change). It stays
-    true until the next return lands, and then every panel is redrawn with the new time."""
-    changed = picture.data_changed_at(db())
+def _live_text(filters: Filters) -> str:
+    """What a live picture is as at: when its figures last changed (the newest change that could alter this
+    view: _view_stamp), so that the answer kept for a week no return has touched since stays true, time and
+    all, and is redrawn with a new time when one does."""
+    changed = _view_stamp("headlines", filters)[0][1]
     return f"Live: figures updated {dates.moment(changed, _tz())}" if changed else "Live"
 
 
@@ -275,7 +298,7 @@ def _past(filters: Filters) -> bool:
 def _headlines(filters: Filters, can_drill: bool):
     headlines = result("headlines", filters)
     status = week_status(filters, headlines.week)
-    as_at = _as_at_text(filters, headlines.as_at) if _past(filters) else _live_text()
+    as_at = _as_at_text(filters, headlines.as_at) if _past(filters) else _live_text(filters)
     header = view.picture_header(headlines.week, as_at, _past(filters), headlines.returns_in, headlines.returns_due,
                                  any(t.revised for t in headlines.tiles), headlines.returns_from, status)
     return header, view.tiles(headlines, can_drill, _past(filters), status)
@@ -332,12 +355,13 @@ def answer(name: str, filters: Filters, can_drill: bool, reader: str | None = No
 
 
 def _answer_key(name: str, filters: Filters, can_drill: bool) -> tuple:
-    return ("rendered", name, _version(), filters, _clock(name, filters), can_drill)
+    return ("rendered", name, _view_stamp(name, filters), filters, _clock(name, filters), can_drill)
 
 
 def kept_answer(name: str, sent: Filters, can_drill: bool, reader: str | None = None):
     """The answer kept for the filters exactly as the browser sent them, or None: a dashboard's request served
-    before any panel code runs (no bounds, no as-at check, no query but the data version's). Safe because
+    before any panel code runs (no bounds, no as-at check; the data version read, and with no week chosen the
+    week statuses, kept per version, for the week the view resolves to; the changes held in memory). Safe because
     answer() keys only by filters that were already bounded and checked: filters found here needed no change,
     so no notice is due."""
     found = _answers().peek(_answer_key(name, sent, can_drill))

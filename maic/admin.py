@@ -144,9 +144,9 @@ def set_agency_active(session: orm.Session, by: str, slug: str, active: bool) ->
         raise NotFound(f"there is no agency '{slug}'")
     if agency.active != active:
         agency.active = active
-        # Which agencies are active shapes completeness and the expected areas of every total (kept per data
-        # stamp, like every kept answer): the data version moves with it.
-        bump_data_version(session, utcnow())
+        # Which agencies are counted is a rule of every week (returns due, completeness, the default week, the
+        # expected areas of every total): kept pictures and kept reference reads must not outlive it.
+        bump_data_version(session, utcnow(), first_week=None, written_at=None)
     audit.record(session, by, "admin.agency_enable" if active else "admin.agency_disable", f"agency:{slug}")
 
 
@@ -236,7 +236,8 @@ def update_metric(session: orm.Session, by: str, key: str, changes: dict) -> tup
     if after == before:
         return before, after
     metric.shareable, metric.rag_amber, metric.rag_red = after.shareable, after.amber, after.red
-    bump_data_version(session, utcnow())
+    # A rule: every week's rating changes, as at any time.
+    bump_data_version(session, utcnow(), first_week=None, written_at=None)
     audit.record(session, by, "admin.metric_update", f"metric:{key}",
                  f"shareable={before.shareable} amber={before.amber} red={before.red} -> "
                  f"shareable={after.shareable} amber={after.amber} red={after.red}")

@@ -272,10 +272,33 @@ class DataVersion(Base):
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-def bump_data_version(session: orm.Session, now: dt.datetime) -> None:
-    """Every change that alters a figure or its rating (returns, voids, settings, reference) calls this."""
+class DataChange(Base):
+    """What each data version could have changed, written with the bump (same transaction): the earliest week
+    it wrote or superseded (None: any week, e.g. reference data or a rating threshold) and the time its rows
+    were recorded at (None: pictures as at any time, e.g. a rule). A kept picture answer for week W as at T is
+    then keyed by the newest change that could reach it, not by the newest change of all (callbacks/overview.py),
+    so a return for the newest week leaves every older week's answers kept."""
+
+    __tablename__ = "data_change"
+    version: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    changed_at: Mapped[dt.datetime]
+    first_week: Mapped[dt.date | None]
+    written_at: Mapped[dt.datetime | None]
+
+
+def bump_data_version(session: orm.Session, now: dt.datetime, *, first_week: dt.date | None,
+                      written_at: dt.datetime | None) -> None:
+    """Every change that alters a figure or its rating (returns, voids, settings, reference) calls this, saying
+    what it could have changed (DataChange): `first_week` the earliest week whose rows it wrote or superseded,
+    `written_at` the recorded/superseded time of those rows; None for either when unsure (it then counts as
+    changing every week, or every as-at). Keyword-only and without defaults, so no writer can leave them out."""
     session.execute(sa.update(DataVersion).where(DataVersion.id == 1)
                     .values(version=DataVersion.version + 1, changed_at=now))
+    # Read back in the same statement as the insert: the row lock the update took makes it this bump's version.
+    session.execute(sa.insert(DataChange).from_select(
+        ["version", "changed_at", "first_week", "written_at"],
+        sa.select(DataVersion.version, DataVersion.changed_at, sa.literal(first_week, sa.Date),
+                  sa.literal(written_at, sa.DateTime)).where(DataVersion.id == 1)))
 
 
 class Incident(Base):

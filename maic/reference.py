@@ -324,7 +324,7 @@ def load_reference(session: orm.Session, data: dict[str, Any], *, home_lrf: str 
     _load_relations(session, data, summary)
     if summary.created or summary.updated:
         # Areas, populations and thresholds shape every figure: open pictures redraw at their next poll.
-        bump_data_version(session, utcnow())
+        bump_data_version(session, utcnow(), first_week=None, written_at=None)
     return summary
 
 

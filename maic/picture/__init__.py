@@ -13,6 +13,7 @@ from maic.picture.cache import (
     Warmer,
     panel_cache_for,
 )
+from maic.picture.changes import Change, DataChanges, affecting_stamp, data_changes
 from maic.picture.completeness import STATUS_TEXT, Completeness, completeness, completeness_table
 from maic.picture.core import (
     WEEK,
@@ -75,6 +76,7 @@ from maic.picture.shortfall import (
 )
 
 __all__ = [
+    "Change", "DataChanges", "affecting_stamp", "data_changes",
     "HEADLINE_METRICS", "SHORTFALL_METRICS", "UK_DATE", "FilterBounds", "Filters", "filter_bounds", "as_at_text_problem", "as_at_words", "checked_as_at", "PanelCache", "panel_cache_for", "RecentViews", "SharedCache", "SharedRecentViews", "SharedWarmer", "Warmer", "headlines_table", "local_time", "RAG_WORDS", "STATUS_TEXT", "WEEK", "Completeness", "Drill", "FigureRef", "Forward",
     "Headlines", "PictureQuery", "Pressure", "ReleaseSeries", "ReleasesByArea", "Shortfall", "Tile",
     "area_figure", "areas_in_scope", "cell_figure", "changed_since", "completeness", "completeness_table",

@@ -309,7 +309,8 @@ def _commit(session: orm.Session, submission: Submission, checked: CheckedReturn
         for r in checked.rows
     ])
     superseded = _retire_emptied_returns(session, superseded_returns)
-    bump_data_version(session, now)
+    # It wrote and superseded rows of its own weeks only, recorded at `now` (backdated or not).
+    bump_data_version(session, now, first_week=weeks[0], written_at=now)
     # The receipt commits with the return, or neither does.
     notify.return_accepted(session, ret, warnings=[i for i in checked.issues if i.severity != "error"],
                            superseded=len(superseded_returns))

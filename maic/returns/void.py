@@ -54,7 +54,8 @@ def void_return(session: orm.Session, return_id: int, *, reason: str, actor: str
     ret.voided_at = now
     ret.voided_by_id = user_id
     ret.void_reason = reason
-    bump_data_version(session, now)
+    # Its rows (and the ones restored) are all in the return's own weeks, closed and written at `now`.
+    bump_data_version(session, now, first_week=ret.first_week, written_at=now)
     audit.record(session, actor, "return.void", f"return:{return_id}",
                  f"reason: {reason}; {len(ids)} values withdrawn, {len(replaced)} earlier values restored",
                  remote_addr)

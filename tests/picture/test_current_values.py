@@ -28,7 +28,16 @@ from hypothesis import strategies as st
 from maic import picture
 from maic.db import make_engine, make_session_factory, transaction
 from maic.migrate import alembic_config, upgrade
-from maic.models import CurrentCoverage, CurrentValue, Observation, Return, ReturnSource, ReturnStatus, utcnow
+from maic.models import (
+    CurrentCoverage,
+    CurrentValue,
+    DataChange,
+    Observation,
+    Return,
+    ReturnSource,
+    ReturnStatus,
+    utcnow,
+)
 from maic.picture import PictureQuery, core
 from maic.reference import load_reference, read_reference
 from maic.returns import ingest as ingest_module
@@ -332,12 +341,20 @@ def empty_url(request, tmp_path):
     server.drop(name)
 
 
+def change_table(engine, make: bool) -> None:
+    """Today's writers record what each change changed (data_change, migration 0014): at an older revision the
+    table is made by hand so that today's ingest runs there, and dropped again before migrating on."""
+    (DataChange.__table__.create if make else DataChange.__table__.drop)(engine)
+    engine.dispose()
+
+
 def test_the_migration_fills_the_summary_from_the_rows_already_there(empty_url, data_dir):
     # The revision before this one, whatever the migrations are chained to when merged.
     before = ScriptDirectory.from_config(alembic_config(empty_url)).get_revision("0009_current_values").down_revision
     upgrade(empty_url, before)
     engine = make_engine(empty_url)
     try:
+        change_table(engine, make=True)
         factory = make_session_factory(engine)
         with transaction(factory) as session:
             load_reference(session, read_reference())
@@ -345,7 +362,7 @@ def test_the_migration_fills_the_summary_from_the_rows_already_there(empty_url, 
         h.submit("probation-cambs", [(WEEKS[0].isoformat(), CAMBRIDGE, "releases_total", 5),
                                      (WEEKS[0].isoformat(), PETERBOROUGH, "releases_total", 7)])
         h.submit("probation-cambs", [(WEEKS[0].isoformat(), CAMBRIDGE, "releases_total", 6)])  # a correction
-        engine.dispose()
+        change_table(engine, make=False)
         upgrade(empty_url)
         with factory() as session:
             assert len(current_rows(session)) == 2
@@ -365,6 +382,7 @@ def test_the_coverage_migration_fills_it_from_the_current_values_and_its_downgra
     upgrade(empty_url, before)
     engine = make_engine(empty_url)
     try:
+        change_table(engine, make=True)
         factory = make_session_factory(engine)
         with transaction(factory) as session:
             load_reference(session, read_reference())
@@ -373,7 +391,7 @@ def test_the_coverage_migration_fills_it_from_the_current_values_and_its_downgra
                                      (WEEKS[0].isoformat(), CAMBRIDGE, "releases_nfa", 2),
                                      (WEEKS[0].isoformat(), PETERBOROUGH, "releases_total", 7)])
         h.submit("cpft", [(WEEKS[0].isoformat(), CAMBRIDGE, "mh_referrals", 3)])
-        engine.dispose()
+        change_table(engine, make=False)
         upgrade(empty_url)
         with factory() as session:
             assert len(coverage_rows(session)) == 3
@@ -385,9 +403,38 @@ def test_the_coverage_migration_fills_it_from_the_current_values_and_its_downgra
         engine.dispose()
         command.downgrade(alembic_config(empty_url), before)
         assert "current_coverage" not in sa.inspect(engine).get_table_names()
-        engine.dispose()
+        change_table(engine, make=True)
         h.submit("probation-cambs", [(WEEKS[2].isoformat(), CAMBRIDGE, "releases_total", 4)])  # no trigger left
         with factory() as session:
             assert summary_rows(session) == current_rows(session)
+    finally:
+        engine.dispose()
+
+
+def test_the_change_migration_starts_from_one_change_to_everything_and_its_downgrade_drops_it(empty_url, data_dir):
+    script = ScriptDirectory.from_config(alembic_config(empty_url))
+    before = script.get_revision("0014_data_change").down_revision
+    upgrade(empty_url, before)
+    engine = make_engine(empty_url)
+    try:
+        change_table(engine, make=True)
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            load_reference(session, read_reference())
+        History(factory, data_dir).submit("probation-cambs", [(WEEKS[1].isoformat(), CAMBRIDGE, "releases_total", 5)])
+        change_table(engine, make=False)
+        upgrade(empty_url)
+        with factory() as session:
+            stamp = picture.data_stamp(session)
+            rows = session.execute(sa.select(DataChange.version, DataChange.changed_at, DataChange.first_week,
+                                             DataChange.written_at)).all()
+            assert [tuple(r) for r in rows] == [(*stamp, None, None)]  # what it changed is not known
+        History(factory, data_dir).submit("probation-cambs", [(WEEKS[2].isoformat(), CAMBRIDGE, "releases_total", 6)])
+        with factory() as session:
+            newest = session.scalar(sa.select(DataChange).order_by(DataChange.version.desc()).limit(1))
+            assert (newest.version, newest.first_week) == (stamp[0] + 1, WEEKS[2])
+        engine.dispose()
+        command.downgrade(alembic_config(empty_url), before)
+        assert "data_change" not in sa.inspect(engine).get_table_names()
     finally:
         engine.dispose()

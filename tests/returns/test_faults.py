@@ -36,7 +36,7 @@ from maic.inbox import scan_inbox
 from tests.fixtures import settings_for
 
 db_url, data_dir, marker = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-def stall(session, now):
+def stall(session, now, **_):
     marker.write_text("in the middle")
     time.sleep(120)
 ingest.bump_data_version = stall
