@@ -76,10 +76,12 @@ def _version() -> tuple:
 
 
 def _clock(name: str, filters: Filters):
-    """Completeness's 'missing', and which week is the default (its returns due), depend on the clock as well
-    as the data: their live views are also keyed by the newest week whose return is due by now, which changes
-    once a week, when a deadline passes."""
-    if (name == "completeness" or filters.week_to is None) and filters.as_at_date is None:
+    """Whether a week's returns are due yet depends on the clock as well as the data: completeness's 'missing',
+    which week is the default, and every panel's header and partial marks ('not yet due'). So live views are
+    also keyed by the newest week whose return is due by now, which changes once a week, when a deadline passes:
+    a view kept across many returns (_view_stamp) is never shown as 'not yet due' after its deadline. As at a
+    past time, 'due' is read at that time, which does not move."""
+    if filters.as_at_date is None:
         return latest_week_due(utcnow(), setting("MAIC_RETURN_DEADLINE"), _tz())
     return None
 

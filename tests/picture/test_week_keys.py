@@ -302,3 +302,21 @@ def test_a_return_for_the_newest_week_leaves_an_older_weeks_dashboard_kept(app, 
     with nothing_kept(app):
         again = post(client, live_body(client, 2, older))
     assert again.get_json()["response"] == first.get_json()["response"]
+
+
+def test_a_kept_live_view_is_drawn_again_when_its_weeks_deadline_passes(app, factory, data_dir, monkeypatch):
+    """A view is now kept across returns to other weeks, so the clock must move it too: W2's header says "not yet
+    due" until its deadline, and not after it, with no return in between."""
+    from maic.picture import core
+
+    seed(factory, data_dir)
+    clock = {"now": dt.datetime(2024, 9, 17, 10, 30)}  # W2's deadline: Tue 17 Sep 12:00 BST = 11:00 UTC
+    for module in (overview, core):
+        monkeypatch.setattr(module, "utcnow", lambda: clock["now"])
+    view = Filters(week_to=W2)
+    before = answers(app, view, ("headlines",), kept=True)
+    assert b"not yet due" in before["headlines"]
+    clock["now"] = dt.datetime(2024, 9, 17, 11, 30)
+    after = answers(app, view, ("headlines",), kept=True)
+    assert b"not yet due" not in after["headlines"]
+    assert after == answers(app, view, ("headlines",), kept=False)
