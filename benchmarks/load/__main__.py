@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from benchmarks.load.stack import (
     VIEWER_PREFIX,
     WORKERS,
     Stack,
+    busy_seconds,
     machine,
     private_redis_available,
 )
@@ -123,6 +125,7 @@ def run_step(stack: Stack, plan: Plan, viewers: int, work: Path, fault: str | No
         if fault == "redis" else None
     returns_before = stack.returns_in_database()
     load_before, server_before, started = os.getloadavg(), stack.server_cpu(), time.time()
+    database_before, machine_before = stack.database_cpu(), busy_seconds()
     if outage:
         outage.start()
     try:
@@ -138,6 +141,9 @@ def run_step(stack: Stack, plan: Plan, viewers: int, work: Path, fault: str | No
         print(f"load step of {viewers} viewers: the load generator logged errors:\n{done.stderr[-3000:]}",
               file=sys.stderr)
     server_cpu, wall = stack.server_cpu() - server_before, time.time() - started
+    machine_busy, machine_all = (after - before for after, before in zip(busy_seconds(), machine_before, strict=True))
+    # Backends alive at the end (the app's pools keep theirs): one that started during the step counts whole.
+    database_cpu = sum(seconds - database_before.get(pid, 0.0) for pid, seconds in stack.database_cpu().items())
     raw = json.loads(out_file.read_text())
     raw["returns_added"] = stack.returns_in_database() - returns_before
     if plan.keep:
@@ -149,6 +155,7 @@ def run_step(stack: Stack, plan: Plan, viewers: int, work: Path, fault: str | No
     else:
         info = None
     return summarise(raw, viewers=viewers, leads=leads, api_clients=api_clients, server_cpu_s=server_cpu,
+                     database_cpu_s=database_cpu, machine_busy=machine_busy / machine_all if machine_all else math.nan,
                      wall_s=wall, loadavg=(load_before, os.getloadavg()), fault=info)
 
 

@@ -57,6 +57,8 @@ class StepResult:
     rps: float
     generator_cpu_pct: float
     server_cpu_pct: float
+    database_cpu_pct: float
+    machine_busy_pct: float
     loadavg: tuple
     visible_s: list[float]
     commits: int
@@ -80,6 +82,7 @@ class StepResult:
 
 
 def summarise(raw: dict, *, viewers: int, leads: int, api_clients: int, server_cpu_s: float, wall_s: float,
+              database_cpu_s: float = math.nan, machine_busy: float = math.nan,
               loadavg: tuple, fault: dict | None = None) -> StepResult:
     every = [r for r in raw["records"] if not r[0].startswith(PROBE)]
     records = [r for r in every if r[0].split(":", 1)[0] != SIGN_IN]
@@ -102,7 +105,7 @@ def summarise(raw: dict, *, viewers: int, leads: int, api_clients: int, server_c
         [row for k, row in by_kind.items() if k not in KINDS], len(records), sum(1 for r in every if r[2]),
         percentile(times, 50), percentile(times, 95), percentile(times, 99), percentile(opening, 95),
         raw.get("all_open_s", math.nan), len(records) / step_wall, 100 * raw["generator_cpu_s"] / step_wall, 100 * server_cpu_s / wall_s,
-        loadavg, visible, len(raw["commits"]), unseen, kinds, fault)
+        100 * database_cpu_s / wall_s, 100 * machine_busy, loadavg, visible, len(raw["commits"]), unseen, kinds, fault)
     result.reconnects = reconnects
     result.signed_in_s = raw.get("signed_in_s", math.nan)
     result.receipts = len(set(raw.get("receipts", [])))
@@ -166,7 +169,8 @@ def _step_block(result: StepResult) -> list[str]:
              f"  returns with a receipt {result.receipts}, new returns in the database {result.returns_added}"
              + (" (nothing lost)" if result.receipts == result.returns_added else " (NOT THE SAME)"),
              f"  CPU: load generator {result.generator_cpu_pct:.0f}% of a core, server (gunicorn, scheduler, Redis) "
-             f"{result.server_cpu_pct:.0f}%; load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end; "
+             f"{result.server_cpu_pct:.0f}%, database (this run's PostgreSQL backends) {result.database_cpu_pct:.0f}%; "
+             f"whole machine {result.machine_busy_pct:.0f}% busy; load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end; "
              f"{result.reconnects} requests resent on a new connection (the server had closed the idle one), as "
              "browsers do",
              f"  {'request type':<16} {'count':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} {'errors':>6}"

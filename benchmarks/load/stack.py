@@ -61,6 +61,15 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def busy_seconds() -> tuple[float, float]:
+    """The whole machine's CPU seconds busy and in all, over every core, from /proc/stat: what the server, the
+    database, the load generator and everything else on this host used together."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
 def machine() -> dict:
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                   if line.startswith("MemTotal:"))
@@ -266,6 +275,18 @@ class Stack:
         if self.redis_server is not None and self.redis_server.process is not None:
             pids.append(self.redis_server.process.pid)
         return sum(cpu_seconds(pid) for pid in pids)
+
+    def database_cpu(self) -> dict[int, float]:
+        """CPU seconds so far of each PostgreSQL backend serving this run's database (by pid): the database's share
+        of the machine, which the server's figure leaves out (the machine's PostgreSQL is shared)."""
+        engine = sa.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                pids = conn.exec_driver_sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                            "AND pid <> pg_backend_pid()").scalars().all()
+        finally:
+            engine.dispose()
+        return {pid: cpu_seconds(pid) for pid in pids}
 
     def returns_in_database(self) -> int:
         """How many returns the database holds: a step's new ones must be exactly the receipts leads were given."""

@@ -86,6 +86,11 @@ def test_quick_load_run_over_two_servers_survives_a_redis_stop_and_leaves_nothin
     visible = re.search(r"returns committed (\d+), visible to viewers .* over (\d+) viewer-returns", text)
     assert visible and int(visible.group(1)) > 0 and int(visible.group(2)) > 0, text
     assert re.search(r"load generator \d+% of a core", text)
+    # The database's share is measured (its backends for this run's database did the steps' queries), and the
+    # whole machine's, which holds everything the step ran.
+    database = [int(p) for p in re.findall(r"database \(this run's PostgreSQL backends\) (\d+)%", text)]
+    assert len(database) == 3 and max(database) >= 1, text
+    assert len(re.findall(r"whole machine \d+% busy", text)) == 3, text
     assert re.search(r"\d+ cores .* GB RAM; load average", text)
     assert "(sign-in not included)" in text and "not in the step's 'all' percentiles" in text
 
