@@ -20,7 +20,7 @@ from callbacks import _guard
 from callbacks._common import db, setting, show_notice, user
 from layouts import ids, panels
 from layouts import overview as view
-from layouts.plain import filled, from_bytes, rendered, to_bytes
+from layouts.plain import fill_slots, filled, from_bytes, rendered, to_bytes
 from maic import audit, dates, geo, permissions, picture, redis_store
 from maic.models import utcnow
 from maic.picture import Filters, PictureQuery
@@ -63,7 +63,8 @@ def _computers() -> dict:
     return {
         "headlines": picture.headlines, "releases": picture.releases_by_area, "series": picture.release_series,
         "shortfall": picture.shortfall, "pressure": picture.pressure, "forward": picture.forward_look,
-        "completeness": lambda session, query: picture.completeness(session, query, deadline_rule=rule, tz=zone),
+        "completeness-grid": lambda session, query: picture.completeness_grid(session, query, deadline_rule=rule,
+                                                                              tz=zone),
     }
 
 
@@ -121,32 +122,47 @@ def bounded_filters(filters: Filters) -> Filters:
     return bounded
 
 
-# Completeness reads returns of every week (each agency's "last received"): any change reaches it, whichever
-# week it wrote; but only as at its time, as it marks nothing "revised since". Every other panel reads only its
-# weeks up to the one shown, but as at a past time it marks the figures revised since then, which reads every
-# later change of those weeks: for them a change's time does not count, only its weeks (tests/picture/
-# test_week_keys.py proves both).
-WEEK_BLIND = frozenset({"completeness"})
+# Completeness's "last received" (each agency's last return of any week) reads returns of every week: any
+# change reaches it, whichever week it wrote; but only as at its time, as it marks nothing "revised since". The
+# rest of completeness (its grid, counts, "missing") reads only the weeks shown, as every other panel does; they,
+# as at a past time, mark the figures revised since then, which reads every later change of those weeks: for
+# them a change's time does not count, only its weeks; the completeness grid marks nothing, so for it both count
+# (tests/picture/test_week_keys.py proves all three).
+WEEK_BLIND = frozenset({"last-received"})
+AS_AT_BOUND = frozenset({"last-received", "completeness-grid"})
 
 
 def _view_stamp(name: str, filters: Filters) -> tuple:
     """What a view's kept answer is keyed by instead of the data version: the newest change that could alter
     it (picture.affecting_stamp), with the week it resolves to (with no week chosen, the default week moves as
-    returns land). Read from the same data version as every other key of the request."""
+    returns land). Read from the same data version as every other key of the request. Completeness's answer is
+    assembled from two parts, its grid's and its last received's: it is keyed by both."""
+    if name == "completeness":
+        return _view_stamp("completeness-grid", filters) + (_view_stamp("last-received", filters)[0],)
     query = query_for(filters)
-    if name in WEEK_BLIND:
-        week, as_at = None, query.as_at
-    else:
-        weeks = [w for w in (query.week_from, query.week_to) if w is not None]
-        week, as_at = (max(weeks) if weeks else None), None
+    weeks = [w for w in (query.week_from, query.week_to) if w is not None]
+    week = None if name in WEEK_BLIND or not weeks else max(weeks)
+    as_at = query.as_at if name in AS_AT_BOUND else None
     return picture.affecting_stamp(db(), _version(), week, as_at), query.week_to
 
 
 def result(name: str, filters: Filters):
     """A panel's result for these filters, computed once per change that could alter it (the version is read
-    before the query, so a result can only be newer than its key, never older)."""
+    before the query, so a result can only be newer than its key, never older). Completeness's is assembled
+    from its grid, kept by week, and its last received, kept for any week."""
+    if name == "completeness":
+        return picture.with_last_received(result("completeness-grid", filters), _last_received(filters))
     key = (name, _view_stamp(name, filters), replace(filters, measure="count"), _clock(name, filters))
     return _cache().get(key, lambda: _computers()[name](db(), query_for(filters)))
+
+
+def _last_received(filters: Filters) -> dict[str, dt.datetime]:
+    """Each agency's last return of any week: one small grouped query per change and scope (and as-at), shared
+    by every view of them whatever its weeks (it reads none)."""
+    query = query_for(filters)
+    own = PictureQuery(include_neighbours=query.include_neighbours, as_at=query.as_at)  # all it may read
+    key = ("last-received", _view_stamp("last-received", filters)[0], own.include_neighbours, own.as_at)
+    return _cache().get(key, lambda: picture.last_received(db(), own))
 
 
 def _incident_start() -> dt.date | None:
@@ -325,8 +341,18 @@ def _pressure(filters: Filters, can_drill: bool):
 
 
 def _completeness(filters: Filters, _can_drill: bool):
-    return panels.completeness_children(result("completeness", filters),
-                                        lambda moment: picture.local_time(moment, _tz()))
+    """Assembled (layouts.plain.fill_slots) from the grid's rendered answer, kept by week, and each agency's
+    last received, kept for any week: after a return for another week, only the small part is read again."""
+    def local(moment: dt.datetime) -> str:
+        return picture.local_time(moment, _tz())
+
+    grid = result("completeness-grid", filters)
+    key = ("rendered", "completeness-grid", _view_stamp("completeness-grid", filters), filters,
+           _clock("completeness", filters))
+    parts = _cache().get(key, lambda: panels.completeness_parts(grid, local))
+    last = _last_received(filters)
+    rows = grid.agencies if len(parts.pieces) > 1 else ()
+    return fill_slots(parts, [panels.last_received_text(last.get(row.slug), local) for row in rows])
 
 
 def _forward(filters: Filters, can_drill: bool):

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import uuid
 from html import escape
 
 from dash import dcc, html
 
 from layouts import figures, ids
+from layouts.plain import Slotted, slotted
 from maic import dates
 from maic.plaintext import one_line
 from maic.rounding import cell_text, fixed
@@ -287,6 +289,29 @@ GRID_WEEKS = 26
 
 
 def completeness_children(result, tz_format) -> list:
+    return _completeness_children(
+        result, tz_format, lambda agency: tz_format(agency.last_received) if agency.last_received else "never")
+
+
+def last_received_text(moment, tz_format) -> str:
+    """One agency's "Last received" cell as it sits in the grid's HTML (completeness_parts' slots)."""
+    return text_of(tz_format(moment) if moment else "never")
+
+
+def completeness_parts(grid, tz_format) -> Slotted:
+    """The completeness panel as JSON with a slot for each agency's "Last received" cell, in the grid's order:
+    the part that depends only on the weeks shown, kept by week; fill_slots completes it with the part that
+    reads every week (last_received_text), giving what completeness_children renders, byte for byte."""
+    rows = len(grid.agencies) if grid.weeks else 0  # no weeks or no agencies: a message, no grid
+    while True:
+        slot = f"maicslot{uuid.uuid4().hex}"  # letters and digits: the same in HTML and JSON, escaped or not
+        parts = slotted(_completeness_children(grid, tz_format, lambda _agency, slot=slot: slot), slot)
+        if len(parts.pieces) == rows + 1:
+            return parts
+        # (never in practice: the data held the slot's text too; another slot is drawn)
+
+
+def _completeness_children(result, tz_format, last_text) -> list:
     if not result.weeks:
         return [message("No returns have been received yet: the grid appears when the first return is in.")]
     if not result.agencies:
@@ -299,8 +324,7 @@ def completeness_children(result, tz_format) -> list:
     weeks = list(reversed(result.weeks))[:GRID_WEEKS]
     rows = []
     for agency in result.agencies:
-        cells = [(agency.name, None),
-                 (tz_format(agency.last_received) if agency.last_received else "never", "nowrap")]
+        cells = [(agency.name, None), (last_text(agency), "nowrap")]
         by_week = {c.week: c for c in agency.cells}
         for week in weeks:
             c = by_week[week]

@@ -10,6 +10,7 @@ answer again on each request, and finds nothing left to replace.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,10 +85,54 @@ class Rendered:
 
 
 def rendered(built: Any) -> Rendered:
-    """A component tree, or a tuple of them (one per output), rendered once to keep."""
+    """A component tree, or a tuple of them (one per output), rendered once to keep (or already rendered:
+    a panel assembled from kept parts, fill_slots)."""
+    if isinstance(built, Rendered):
+        return built
     single = not isinstance(built, tuple)
     texts = [_json_text(part) for part in ((built,) if single else built)]
     return Rendered(tuple(orjson.Fragment(text) for text in texts), sum(len(text) for text in texts), single)
+
+
+@dataclass(frozen=True)
+class Slotted:
+    """One output's JSON text with holes in it, each for a string's text inside a JSON string (a table cell in
+    a panel's HTML): the text between the holes, kept, so that an answer whose other parts change more often is
+    assembled by joining bytes rather than built and serialised again."""
+
+    pieces: tuple[bytes, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(piece) for piece in self.pieces)
+
+
+def slotted(built: Any, slot: str) -> Slotted:
+    """`built` rendered, split at each occurrence of `slot` (letters and digits only: JSON and the escapes leave
+    it as it is) inside its strings."""
+    if not slot.isascii() or not slot.isalnum():
+        raise ValueError("a slot is letters and digits")
+    return Slotted(tuple(_json_text(built).split(slot.encode())))
+
+
+def _inner(text: str) -> bytes:
+    """A string as it reads inside a JSON string of the rendered text: quoted by orjson, escaped as _json_text
+    escapes (character by character, so a string's text is the same alone as inside a longer one)."""
+    encoded = orjson.dumps(text)[1:-1]
+    for unsafe, safe in ESCAPES:
+        encoded = encoded.replace(unsafe, safe)
+    return encoded
+
+
+def fill_slots(parts: Slotted, texts: Sequence[str]) -> Rendered:
+    """The answer `parts` was rendered from, with `texts` in its slots in order, as rendered() gives it."""
+    if len(texts) != len(parts.pieces) - 1:
+        raise ValueError(f"{len(texts)} texts for {len(parts.pieces) - 1} slots")
+    out = [parts.pieces[0]]
+    for text, piece in zip(texts, parts.pieces[1:], strict=True):
+        out += (_inner(text), piece)
+    joined = b"".join(out)
+    return Rendered((orjson.Fragment(joined),), len(joined), True)
 
 
 def to_bytes(answer: Rendered) -> bytes:

@@ -14,7 +14,15 @@ from maic.picture.cache import (
     panel_cache_for,
 )
 from maic.picture.changes import Change, DataChanges, affecting_stamp, data_changes
-from maic.picture.completeness import STATUS_TEXT, Completeness, completeness, completeness_table
+from maic.picture.completeness import (
+    STATUS_TEXT,
+    Completeness,
+    completeness,
+    completeness_grid,
+    completeness_table,
+    last_received,
+    with_last_received,
+)
 from maic.picture.core import (
     WEEK,
     PictureQuery,
@@ -79,11 +87,12 @@ __all__ = [
     "Change", "DataChanges", "affecting_stamp", "data_changes",
     "HEADLINE_METRICS", "SHORTFALL_METRICS", "UK_DATE", "FilterBounds", "Filters", "filter_bounds", "as_at_text_problem", "as_at_words", "checked_as_at", "PanelCache", "panel_cache_for", "RecentViews", "SharedCache", "SharedRecentViews", "SharedWarmer", "Warmer", "headlines_table", "local_time", "RAG_WORDS", "STATUS_TEXT", "WEEK", "Completeness", "Drill", "FigureRef", "Forward",
     "Headlines", "PictureQuery", "Pressure", "ReleaseSeries", "ReleasesByArea", "Shortfall", "Tile",
-    "area_figure", "areas_in_scope", "cell_figure", "changed_since", "completeness", "completeness_table",
+    "area_figure", "areas_in_scope", "cell_figure", "changed_since", "completeness", "completeness_grid", "completeness_table",
     "csv_text", "data_stamp", "data_version", "drill_table", "forward_look", "forward_table", "headlines", "home_lrf",
-    "incident_start", "latest_week", "measure_text", "metric_catalogue", "metric_key_for", "neutralise", "pressure",
+    "incident_start", "last_received", "latest_week", "measure_text", "metric_catalogue", "metric_key_for", "neutralise", "pressure",
     "pressure_table", "release_series", "releases_by_area", "releases_table", "resolve_range",
     "returns_completeness", "returns_behind", "series_table", "services_at_red", "shortfall",
     "shortfall_sentence", "shortfall_table", "tile_figure", "tranche_markers", "values", "visible_at", "weeks_with_data",
+    "with_last_received",
     "QUOTABLE_SHARE", "WeekStatus", "default_week", "week_statuses", "data_changed_at",
 ]

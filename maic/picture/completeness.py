@@ -10,7 +10,7 @@ Everything is as at the query time: returns received later, or voided by then, d
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import sqlalchemy as sa
@@ -111,6 +111,15 @@ def _agencies_counted(session: orm.Session, query: PictureQuery) -> list:
 
 def completeness(session: orm.Session, query: PictureQuery, *, deadline_rule: str = "TUE 12:00",
                  tz: str = "Europe/London") -> Completeness:
+    return with_last_received(completeness_grid(session, query, deadline_rule=deadline_rule, tz=tz),
+                              last_received(session, query))
+
+
+def completeness_grid(session: orm.Session, query: PictureQuery, *, deadline_rule: str = "TUE 12:00",
+                      tz: str = "Europe/London") -> Completeness:
+    """The grid without each agency's last return (every `last_received` None): it reads only returns carrying
+    the weeks shown, so a return for a later week leaves it as it was (callbacks/overview.py keeps it by week);
+    with_last_received adds what reads every week."""
     at = query.at()
     result = Completeness(as_at=at)
     span = resolve_range(session, query)
@@ -120,13 +129,7 @@ def completeness(session: orm.Session, query: PictureQuery, *, deadline_rule: st
     result.weeks = weeks_between(*span)
     if not agencies:
         return result
-    agency_ids = [a.id for a in agencies]
-    received = received_by_agency_week(session, agency_ids, span[0], span[1], at)
-    last_by_agency = dict(session.execute(
-        sa.select(Return.agency_id, sa.func.max(Return.received_at))
-        .where(Return.agency_id.in_(agency_ids), Return.received_at <= at,
-               sa.or_(Return.voided_at.is_(None), Return.voided_at > at))
-        .group_by(Return.agency_id)).all())
+    received = received_by_agency_week(session, [a.id for a in agencies], span[0], span[1], at)
     deadlines = {w: deadline_for(w, deadline_rule, tz) for w in result.weeks}
     for agency in agencies:
         cells = []
@@ -139,9 +142,30 @@ def completeness(session: orm.Session, query: PictureQuery, *, deadline_rule: st
             else:
                 status = MISSING if deadlines[week] <= at else NOT_DUE
                 cells.append(Cell(agency.slug, week, status, False, None, None, 0))
-        result.agencies.append(AgencyRow(agency.slug, agency.name, agency.kind, last_by_agency.get(agency.id),
-                                         tuple(cells)))
+        result.agencies.append(AgencyRow(agency.slug, agency.name, agency.kind, None, tuple(cells)))
     return result
+
+
+def last_received(session: orm.Session, query: PictureQuery) -> dict[str, dt.datetime]:
+    """Agency slug -> when its last return of any week was received, as at the query time (not voided by then);
+    agencies with none are absent. Reads only the scope and the time of the query, never its weeks."""
+    agencies = agencies_counted(session, query)
+    if not agencies:
+        return {}
+    at = query.at()
+    slugs = {a.id: a.slug for a in agencies}
+    rows = session.execute(
+        sa.select(Return.agency_id, sa.func.max(Return.received_at))
+        .where(Return.agency_id.in_(list(slugs)), Return.received_at <= at,
+               sa.or_(Return.voided_at.is_(None), Return.voided_at > at))
+        .group_by(Return.agency_id)).all()
+    return {slugs[agency_id]: moment for agency_id, moment in rows if moment is not None}
+
+
+def with_last_received(grid: Completeness, last: dict[str, dt.datetime]) -> Completeness:
+    """The grid with each agency's last return: what completeness() computes, assembled from its two parts."""
+    return Completeness(grid.as_at, grid.weeks,
+                        [replace(row, last_received=last.get(row.slug)) for row in grid.agencies])
 
 
 def completeness_table(result: Completeness) -> pd.DataFrame:

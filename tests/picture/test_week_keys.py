@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from callbacks import overview
+from layouts import panels
+from layouts.plain import rendered
 from maic import admin, picture
 from maic.db import transaction
 from maic.errors import MaicError
@@ -69,6 +71,28 @@ def answers(app, filters: Filters, names=PANELS, *, kept: bool) -> dict[str, byt
         return read()
 
 
+def deadline() -> dict:
+    return {"deadline_rule": overview.setting("MAIC_RETURN_DEADLINE"), "tz": overview._tz()}
+
+
+def completeness_grid(app, filters: Filters) -> bytes:
+    """The completeness panel without what reads every week (each agency shown as never received), computed
+    afresh: the part of it kept by week."""
+    with nothing_kept(app), app.test_request_context("/dash/"):
+        grid = picture.completeness_grid(overview.db(), overview.query_for(filters), **deadline())
+        return orjson.dumps(rendered(panels.completeness_children(
+            picture.with_last_received(grid, {}), lambda moment: picture.local_time(moment, overview._tz()))).value())
+
+
+def completeness_computed_whole(app, filters: Filters) -> bytes:
+    """The completeness panel computed in one piece (picture.completeness, layouts' completeness_children), not
+    assembled from parts: what the assembled answer must equal."""
+    with nothing_kept(app), app.test_request_context("/dash/"):
+        found = picture.completeness(overview.db(), overview.query_for(filters), **deadline())
+        return orjson.dumps(rendered(panels.completeness_children(
+            found, lambda moment: picture.local_time(moment, overview._tz()))).value())
+
+
 def as_at(moment: dt.datetime) -> dict:
     """An as-at (naive UTC) as the filters hold it: London date and time, to the minute."""
     local = moment.replace(tzinfo=dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=1)))  # BST in Sep/Oct 2024
@@ -108,6 +132,7 @@ def test_a_week_is_unchanged_by_changes_to_later_weeks(app, factory, data_dir):
     views = [Filters(week_to=W1), Filters(week_from=W1, week_to=W1, scope=NEIGHBOURS),
              Filters(week_to=W1, area=CAMBRIDGE), Filters(week_from=W1, week_to=W1, area=PETERBOROUGH)]
     before = {v: answers(app, v, kept=False) for v in views}
+    grids_before = {v: completeness_grid(app, v) for v in views}
     newest_before = answers(app, Filters(week_to=W2), ("releases", "shortfall"), kept=False)
     with factory() as session:
         blind_before = picture.completeness(session, Filters(week_to=W1).query("Europe/London"))
@@ -116,13 +141,16 @@ def test_a_week_is_unchanged_by_changes_to_later_weeks(app, factory, data_dir):
     for view in views:
         for name, text in before[view].items():
             if name.endswith("completeness"):
-                continue  # reads every week's returns: keyed as such (WEEK_BLIND), checked below
+                continue  # its "last received" reads every week's returns (WEEK_BLIND), checked below
             assert changed[view][name] == text, (name, view)
+        # Completeness but its last received: the grid, the counts, "missing", as the panel shows them.
+        assert completeness_grid(app, view) == grids_before[view], view
     # The premise's exception: completeness's "last received" reads returns of any week.
     with factory() as session:
         blind_after = picture.completeness(session, Filters(week_to=W1).query("Europe/London"))
     assert [a.last_received for a in blind_after.agencies] != [a.last_received for a in blind_before.agencies]
-    assert "completeness" in overview.WEEK_BLIND
+    assert changed[views[0]]["completeness"] != before[views[0]]["completeness"]
+    assert {"last-received"} == overview.WEEK_BLIND
     # And W2's own view did change (the changes are real).
     assert answers(app, Filters(week_to=W2), ("releases", "shortfall"), kept=False) != newest_before
 
@@ -142,7 +170,8 @@ def test_completeness_as_at_a_time_is_unchanged_by_changes_written_after_it_the_
             assert after[name] == before[view][name], view
     after = answers(app, views[0], kept=False)
     assert after["headlines"] != before[views[0]]["headlines"]  # "revised since" now marked
-    assert "completeness" in overview.WEEK_BLIND and set(overview.WEEK_BLIND) == {"completeness"}
+    assert {"last-received"} == overview.WEEK_BLIND
+    assert {"last-received", "completeness-grid"} == overview.AS_AT_BOUND
 
 
 # --- the keys, over generated histories --------------------------------------------------------------------
@@ -199,7 +228,10 @@ def test_every_kept_answer_equals_the_answer_computed_afresh(app, factory, data_
             if step == 0:
                 checkpoint = utcnow() + dt.timedelta(minutes=1)  # the next minute: as-at is to the minute
             for view in views(checkpoint):
-                assert answers(app, view, kept=True) == answers(app, view, kept=False), (action, view)
+                kept = answers(app, view, kept=True)
+                assert kept == answers(app, view, kept=False), (action, view)
+                # Completeness's answer is assembled from two kept parts: it equals the panel built whole.
+                assert kept["completeness"] == completeness_computed_whole(app, view), (action, view)
 
     history()
 
@@ -290,10 +322,11 @@ def test_a_return_for_the_newest_week_leaves_an_older_weeks_dashboard_kept(app, 
     first = post(client, live_body(client, 2, older))
     assert first.status_code == 200
     # Computed: what follows the current data (the week picker's weeks and the week statuses, the filters'
-    # bounds) and completeness, which reads every week's returns; no other panel.
+    # bounds), each agency's last return received (of any week) and completeness's answer assembled from it and
+    # its grid, kept; no panel, and not completeness's grid.
     computed = {key[1] if key[0] == "rendered" else key[0] for key in set(cache._items) - kept}
-    assert computed == {"week-options", "week-statuses", "bounds", "completeness"}
-    assert cache.misses - misses == len(computed) + 1  # completeness's result and its answer
+    assert computed == {"week-options", "week-statuses", "bounds", "last-received", "completeness"}
+    assert cache.misses - misses == len(computed)
     misses, kept = cache.misses, set(cache._items)
     assert post(client, live_body(client, 2, newest)).status_code == 200
     computed = {key[1] if key[0] == "rendered" else key[0] for key in set(cache._items) - kept}

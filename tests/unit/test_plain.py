@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import orjson
+import pytest
 from dash import dcc, html
 from plotly.io.json import to_json_plotly
 
-from layouts.plain import plain, serialised
+from layouts.plain import fill_slots, plain, rendered, serialised, slotted
 
 
 def test_a_kept_answer_is_what_dash_would_have_sent():
@@ -48,3 +50,22 @@ def test_plain_reads_the_same_props_as_dash_set_none_wildcards_and_set_later():
     assert json.dumps(plain(tree), sort_keys=True, default=str) == json.dumps(_dash_plain(tree), sort_keys=True,
                                                                              default=str)
     assert plain(cell)["props"]["className"] is None and "aria-label" in plain(cell)["props"]
+
+
+def test_an_answer_filled_in_its_slots_is_the_answer_rendered_whole():
+    texts = ["</td><script>\u2028\u2029 \"quoted\" back\\slash a/b", "Mon 23 Nov 2026 10:36 (GMT) é ✱", "", "never"]
+
+    def tree(cells):
+        return [html.P("a summary </p>"), dcc.Markdown("<table>" + "".join(f"<td>{c}</td>" for c in cells) + "</table>")]
+
+    slot = "maicslot0123456789abcdef"
+    parts = slotted(tree([slot] * len(texts)), slot)
+    assert len(parts.pieces) == len(texts) + 1
+    filled = fill_slots(parts, texts)
+    whole = rendered(tree(texts))
+    assert orjson.dumps(filled.value()) == orjson.dumps(whole.value()) and filled.nbytes == whole.nbytes
+    assert rendered(filled) is filled  # an assembled answer is kept as it is
+    with pytest.raises(ValueError):
+        fill_slots(parts, texts[:-1])
+    with pytest.raises(ValueError):
+        slotted(tree([]), "a-slot")
