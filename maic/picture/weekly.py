@@ -1,8 +1,8 @@
 """A trend's per-week values kept per process, each week under the newest change that could alter it.
 
-A trend (the pressure panel's red cells per week, the shortfall per week) is a value per week, and a week's value
-can change only with a change that reaches it (maic.picture.changes): a return for the newest week leaves every
-older week's value as it was. So each week's value is kept under its affecting change, and a request computes
+A trend (the pressure panel's red cells per week, the shortfall per week, the releases series) is a value per
+week, and a week's value can change only with a change that reaches it (maic.picture.changes): a return for the
+newest week leaves every older week's value as it was. So each week's value is kept under its affecting change, and a request computes
 only the weeks whose affecting change is not the one kept, in one query over the range they span (changes reach
 a week and every later one, so the weeks to compute are the newest ones, one range).
 

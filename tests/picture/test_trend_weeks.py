@@ -1,5 +1,5 @@
-"""Issue 17: the trends (red cells per week, shortfall per week) keep each week's value under the newest change that
-could alter it (maic.picture.weekly), and compute only the weeks whose change moved.
+"""Issue 17: the trends (red cells per week, shortfall per week, the releases series) keep each week's value under
+the newest change that could alter it (maic.picture.weekly), and compute only the weeks whose change moved.
 
 Over generated histories (real ingests, corrections, backfills, voids, failed and concurrent ingests), after every
 step the trends from the kept weeks equal the trends computed afresh; and a return for the newest week computes
@@ -20,7 +20,8 @@ from tests.picture.test_current_values import ACTIONS, CAMBRIDGE, QUERIES, WEEKS
 
 def trends(factory, query: PictureQuery) -> tuple:
     with factory() as session:
-        return (picture.pressure(session, query).red_trend, picture.shortfall(session, query).trend)
+        return (picture.pressure(session, query).red_trend, picture.shortfall(session, query).trend,
+                picture.release_series(session, query).weeks)
 
 
 def fresh(factory, query: PictureQuery) -> tuple:
@@ -66,14 +67,14 @@ def test_a_return_for_the_newest_week_computes_that_week_alone(factory, data_dir
     h.submit("cpft", [(WEEKS[-1].isoformat(), CAMBRIDGE, "mh_referrals", 0)])
     weekly.computed_weeks = 0
     after = trends(factory, query)
-    assert weekly.computed_weeks == 2  # the newest week, once for each trend
+    assert weekly.computed_weeks == 3  # the newest week, once for each trend
     assert after == fresh(factory, query) and after != before
 
     # A return for an older week computes that week and every later one: what it could have changed.
     h.submit("cambridge-housing", [(WEEKS[-2].isoformat(), CAMBRIDGE, "households_in_ta", 1)])
     weekly.computed_weeks = 0
     again = trends(factory, query)
-    assert weekly.computed_weeks == 2 * 2  # two weeks for each trend
+    assert weekly.computed_weeks == 2 * 3  # two weeks for each trend
     assert again == fresh(factory, query)
 
 
@@ -88,4 +89,4 @@ def test_a_change_to_every_week_computes_every_week(factory, data_dir):
         bump_data_version(session, utcnow(), first_week=None, written_at=None)
     weekly.computed_weeks = 0
     assert trends(factory, query) == before
-    assert weekly.computed_weeks == len(before[0]) + len(before[1])
+    assert weekly.computed_weeks == sum(len(trend) for trend in before)
