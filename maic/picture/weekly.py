@@ -2,9 +2,9 @@
 
 A trend (the pressure panel's red cells per week, the shortfall per week, the releases series) is a value per
 week, and a week's value can change only with a change that reaches it (maic.picture.changes): a return for the
-newest week leaves every older week's value as it was. So each week's value is kept under its affecting change, and a request computes
-only the weeks whose affecting change is not the one kept, in one query over the range they span (changes reach
-a week and every later one, so the weeks to compute are the newest ones, one range).
+newest week leaves every older week's value as it was. So each week's value is kept under its affecting change,
+and a request computes only the weeks whose affecting change is not the one kept, in one query over the range
+they span (a change reaches its first week and every later one, so those are the newest weeks, one range).
 
 Live figures only (as_at None): as at a past time a trend is computed as before. A session that has written in
 its transaction (core.note_stamp keeps no stamp for it) computes afresh too: its rows may not be in any change.
@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import orm
 
-from maic.picture.changes import affecting_stamp
+from maic.picture.changes import affecting_stamps
 from maic.picture.core import _STAMPED, WEEK, data_stamp
 
 V = TypeVar("V")
@@ -66,7 +66,7 @@ def per_week(session: orm.Session, key: tuple, week_from: dt.date, week_to: dt.d
     if session.info.get(_STAMPED) is None:  # the session wrote in this transaction
         computed_weeks += len(weeks)
         return compute(week_from, week_to)
-    affecting = {w: affecting_stamp(session, stamp, w, None) for w in weeks}
+    affecting = affecting_stamps(session, stamp, weeks)
     bind = session.get_bind()
     with _LOCK:
         held = _KEPT.setdefault(bind, OrderedDict())

@@ -8,13 +8,15 @@ that week alone. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from maic import picture
 from maic.db import transaction
-from maic.models import bump_data_version, utcnow
-from maic.picture import PictureQuery, weekly
+from maic.models import DataVersion, bump_data_version, utcnow
+from maic.picture import PictureQuery, changes, weekly
+from maic.picture.core import WEEK, data_stamp
 from tests.picture.test_current_values import ACTIONS, CAMBRIDGE, QUERIES, WEEKS, History, reset
 
 
@@ -90,3 +92,31 @@ def test_a_change_to_every_week_computes_every_week(factory, data_dir):
     weekly.computed_weeks = 0
     assert trends(factory, query) == before
     assert weekly.computed_weeks == sum(len(trend) for trend in before)
+
+
+def test_the_affecting_changes_of_many_weeks_are_each_weeks_own(factory, data_dir):
+    """changes.affecting_stamps (one walk back for every week of a trend) answers as affecting_stamp week by week,
+    over generated histories, including gaps in the versions (a bump written without its change)."""
+    @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+              phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    @given(st.lists(st.one_of(st.just(("raw bump", None)), ACTIONS), min_size=1, max_size=6))
+    def history(actions):
+        reset(factory)
+        h = History(factory, data_dir)
+        weeks = [WEEKS[0] - i * WEEK for i in range(1, 4)] + WEEKS + [WEEKS[-1] + WEEK]
+        for action in actions:
+            if action[0] == "raw bump":
+                with transaction(factory) as session:
+                    session.execute(sa.update(DataVersion).values(version=DataVersion.version + 1))
+            else:
+                h.run(action)
+            with factory() as session:
+                stamp = data_stamp(session)
+                many = changes.affecting_stamps(session, stamp, weeks)
+                assert many == {w: changes.affecting_stamp(session, stamp, w, None) for w in weeks}, action
+                # And as a new process reads them, all at once: a raw bump is then a gap in the versions.
+                held = changes.DataChanges()
+                many = held.affecting_weeks(session, stamp, weeks)
+                assert many == {w: held.affecting(session, stamp, w, None) for w in weeks}, action
+
+    history()
