@@ -82,6 +82,30 @@ class DataChanges:
                 found = self._found[key] = self._search(at, week, as_at)
             return found
 
+    def affecting_weeks(self, session: orm.Session, stamp: Stamp, weeks: list[dt.date]) -> dict[dt.date, Stamp]:
+        """affecting(session, stamp, week, None) for each of `weeks`, in one walk back through the changes: a
+        trend asks for every week since the incident began, and the oldest weeks' changes can be thousands of
+        returns back (walking back once per week cost more than the trend's query)."""
+        with self._lock:
+            at = self._at(stamp)
+            if at is None:
+                self._follow(session, stamp)
+                at = self._at(stamp)
+                assert at is not None
+            out: dict[dt.date, Stamp] = {}
+            pending = sorted(set(weeks))  # a live change reaches its first week and every later one
+            changes = self._changes
+            for i in range(at, -1, -1):
+                if not pending:
+                    break
+                change = changes[i]
+                while pending and (change.first_week is None or change.first_week <= pending[-1]):
+                    out[pending.pop()] = change.stamp
+                if i == 0 or changes[i - 1].version != change.version - 1:
+                    while pending:  # what came before is not known (a gap, or the first row held)
+                        out[pending.pop()] = change.stamp
+            return out
+
     def _at(self, stamp: Stamp) -> int | None:
         at = self._index.get(stamp[0])
         return at if at is not None and self._changes[at].stamp == stamp else None
@@ -128,3 +152,8 @@ def data_changes(session: orm.Session) -> DataChanges:
 
 def affecting_stamp(session: orm.Session, stamp: Stamp, week: dt.date | None, as_at: dt.datetime | None) -> Stamp:
     return data_changes(session).affecting(session, stamp, week, as_at)
+
+
+def affecting_stamps(session: orm.Session, stamp: Stamp, weeks: list[dt.date]) -> dict[dt.date, Stamp]:
+    """affecting_stamp(session, stamp, week, None) for every week of `weeks` (live)."""
+    return data_changes(session).affecting_weeks(session, stamp, weeks)

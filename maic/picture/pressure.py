@@ -27,6 +27,7 @@ from maic.picture.core import (
     _kept,
     areas_in_scope,
     figures,
+    live_from_summary,
     metric_catalogue,
     metric_ids,
     resolve_range,
@@ -34,6 +35,7 @@ from maic.picture.core import (
     source,
 )
 from maic.picture.export import whole_numbers
+from maic.picture.weekly import per_week
 from maic.rounding import fixed, percent_text
 from maic.weeks import weeks_between
 
@@ -226,8 +228,17 @@ def pressure(session: orm.Session, query: PictureQuery) -> Pressure:
             measure = None if math.isnan(row.measure) else row.measure
             result.cells.append(RagCell(m.key, m.label, code, name, row.value, measure, row.rag,
                                         before.get((m.key, code)), row.note, touched))
-    weeks_with, reds = red_counts(session, query, result.metrics, areas["id"].tolist(), week_from, week)
-    result.red_trend = [(w, int(reds.get(w, 0)) if w in weeks_with else None) for w in weeks_between(week_from, week)]
+    area_ids = areas["id"].tolist()
+
+    def counted(lo: dt.date, hi: dt.date) -> dict[dt.date, int]:
+        weeks_with, reds = red_counts(session, query, result.metrics, area_ids, lo, hi)
+        return {w: int(reds.get(w, 0)) for w in weeks_with}
+
+    # Each week's count kept under the change that could alter it: a return for the newest week counts one week.
+    key = ("red trend", live_from_summary(query), tuple(result.metrics),
+           tuple(zip(area_ids, areas["population"].map(lambda p: None if pd.isna(p) else int(p)), strict=True)))
+    reds = per_week(session, key, week_from, week, query.as_at, counted)
+    result.red_trend = [(w, reds.get(w)) for w in weeks_between(week_from, week)]
     return result
 
 

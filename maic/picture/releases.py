@@ -18,15 +18,18 @@ from maic.picture.core import (
     BY_AREA,
     BY_WEEK,
     PictureQuery,
+    area_ids_in_scope,
     areas_in_scope,
     coverage_text,
     expected_areas,
+    live_from_summary,
     resolve_range,
     revisions,
     sums,
     tranche_markers,
 )
 from maic.picture.export import whole_numbers
+from maic.picture.weekly import per_week
 from maic.rounding import round_half_up
 from maic.weeks import weeks_between
 
@@ -121,7 +124,19 @@ def release_series(session: orm.Session, query: PictureQuery) -> ReleaseSeries:
         return result
     result.areas_in_scope = len(areas_in_scope(session, query))
     result.areas_expected = len(expected_areas(session, query, ["releases_total"])["releases_total"])
-    weekly = sums(session, query, RELEASE_METRICS, *span, by=BY_WEEK)
+
+    def by_week(week_from: dt.date, week_to: dt.date) -> dict[dt.date, dict[str, tuple[int, int]]]:
+        out: dict[dt.date, dict[str, tuple[int, int]]] = {}
+        for metric, weeks in sums(session, query, RELEASE_METRICS, week_from, week_to, by=BY_WEEK).items():
+            for week, value in weeks.items():
+                out.setdefault(week, {})[metric] = value
+        return out
+
+    # Each week's sums kept under the change that could alter it: a return for the newest week sums one week.
+    kept = per_week(session, ("release series", live_from_summary(query), tuple(area_ids_in_scope(session, query))),
+                    *span, query.as_at, by_week)
+    weekly = {metric: {w: sums_of[metric] for w, sums_of in kept.items() if metric in sums_of}
+              for metric in RELEASE_METRICS}
     found = revisions(session, query, *span)
     revised_weeks = {w for w in weeks_between(*span) if found.touches(RELEASE_METRICS, w, w)}
     # A week with no figure for a metric is absent from its totals, not zero.

@@ -25,6 +25,7 @@ from maic.picture.core import (
     areas_in_scope,
     coverage_text,
     expected_areas,
+    live_from_summary,
     metric_ids,
     metric_sum,
     plain_rows,
@@ -33,6 +34,7 @@ from maic.picture.core import (
     source,
 )
 from maic.picture.export import whole_numbers
+from maic.picture.weekly import per_week
 from maic.weeks import weeks_between
 
 SHORTFALL_METRICS = ["releases_nfa", "referrals_awaiting_placement", "ta_capacity", "households_in_ta"]
@@ -149,7 +151,10 @@ def shortfall(session: orm.Session, query: PictureQuery) -> Shortfall:
         result.rows.append(ShortfallRow(code, name, *(int(getattr(row, c)) for c in COLUMNS), change,
                                         found.touches(SHORTFALL_METRICS, week - WEEK, week, [code])))
     result.rows.sort(key=lambda r: (-r.shortfall, -r.demand, r.area_name))
-    by_week = shortfall_by_week(session, query, week_from, week)
+    # Each week's total kept under the change that could alter it: a return for the newest week sums one week.
+    key = ("shortfall trend", live_from_summary(query), tuple(areas["id"].tolist()))
+    by_week = per_week(session, key, week_from, week, query.as_at,
+                       lambda lo, hi: shortfall_by_week(session, query, lo, hi))
     result.trend = [(w, *by_week.get(w, (None, 0))) for w in weeks_between(week_from, week)]
     return result
 

@@ -36,6 +36,7 @@ from maic.models import (
     Return,
     ReturnSource,
     ReturnStatus,
+    bump_data_version,
     utcnow,
 )
 from maic.picture import PictureQuery, core
@@ -129,10 +130,12 @@ class History:
 
 
 def reset(factory) -> None:
-    """Every example starts from no returns (deleting the observations also exercises the delete trigger)."""
+    """Every example starts from no returns (deleting the observations also exercises the delete trigger). A change
+    to every week, as every writer says (trends keep each week's value per process under its change)."""
     with transaction(factory) as session:
         session.execute(sa.delete(Observation))
         session.execute(sa.delete(Return))
+        bump_data_version(session, utcnow(), first_week=None, written_at=None)
 
 
 def summary_rows(session) -> set[tuple]:
