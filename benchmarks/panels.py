@@ -6,8 +6,11 @@ its own process (benchmarks/panel_server.py), signs in a viewer and POSTs /dash/
 the session cookie and the X-CSRFToken header, as the browser does.
 
 Each panel is timed three ways:
-- "new data": just after a return lands. Before every request the data version is bumped in the database,
-  exactly as an ingest does, so the panel's queries and rendering run from scratch.
+- "new data": just after a return for the newest week lands. Before every request the data version is bumped
+  and its change recorded (the newest week, written now) exactly as an ingest of such a return does, so every
+  measured view (each shows the newest week) is computed again: its queries and rendering run from scratch,
+  except what the return cannot have changed (the trends' earlier weeks, maic/picture/weekly.py). Before
+  8 December the bump recorded no change, which now counts as a change to every week (as a reference load is).
 - "new, live": what an open dashboard does when a return lands: the version is bumped, the dashboard's live
   check (the data-version callback) is asked until it announces the new version, and only then is the page's
   live redraw asked for, as the browser does: one request for every panel and the week picker's weeks (row
@@ -38,9 +41,11 @@ from pathlib import Path
 
 import requests
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from benchmarks.national import Size, generate
 from benchmarks.panel_server import NOOP_INPUT, NOOP_OUTPUT
+from maic.models import DataVersion, Observation, bump_data_version, utcnow
 
 PG_URL = os.environ.get("MAIC_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 USERNAME, PASSWORD = "bench-viewer", "bench viewer pass phrase"
@@ -170,10 +175,16 @@ LAST: list[str] = []
 def measure(url: str, label: str, n: int, data_dir: Path, worst: Worst, old_path: bool = False) -> list[str]:
     engine = sa.create_engine(url)
 
-    def new_data() -> int:  # what every ingest does in its transaction
-        with engine.begin() as conn:
-            conn.exec_driver_sql("UPDATE data_version SET version = version + 1 WHERE id = 1")
-            return conn.exec_driver_sql("SELECT version FROM data_version WHERE id = 1").scalar_one()
+    with engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(Observation.week))).scalar_one()
+
+    def new_data() -> int:
+        """What an ingest of a return for the newest week (the week every measured view shows) does to the data
+        version in its transaction: the bump and its change, so the views are reached and computed again, as they
+        are when such a return lands (the trends then compute only that week again: maic/picture/weekly.py)."""
+        with Session(engine) as session, session.begin():
+            bump_data_version(session, utcnow(), first_week=newest, written_at=utcnow())
+            return session.scalar(sa.select(DataVersion.version).where(DataVersion.id == 1))
 
     server = Server(url, data_dir, old_path)
     announce_ms: list[float] = []
