@@ -666,8 +666,7 @@ def register(app) -> None:
                   # Pattern-matched, because only roles that may export have the link; the address reveals
                   # nothing (the route checks EXPORT), so any reader of the picture may be sent it.
                   Output({"type": ids.BRIEFING_LINK, "n": ALL}, "href"),
-                  *(Output(output, "children", allow_duplicate=output == ids.RELEASES_PANEL)
-                    for output in LIVE_OUTPUTS),
+                  *(Output(output, "children") for output in LIVE_OUTPUTS),
                   Input(ids.PICTURE_URL, "search"),
                   *(Input(c, "value") for c in CONTROLS if c not in (ids.ASAT_DATE, ids.ASAT_TIME)),
                   *(Input(c, prop) for c in (ids.ASAT_DATE, ids.ASAT_TIME) for prop in ("n_submit", "n_blur")),
@@ -704,8 +703,8 @@ def register(app) -> None:
             return state ? state.label : null;
         }""", Output(ids.DRILL_FOCUS, "data"), Input(ids.DRILL_STATE, "data"), prevent_initial_call=True)
 
-    # The map's count or rate redraws the releases panel alone (the filters callback answers with URL only).
-    @app.callback(Output(ids.RELEASES_PANEL, "children"), Input(ids.MAP_MEASURE, "value"),
+    # The map's count or rate redraws the releases panel alone (the filters callback answers with the URL only).
+    @app.callback(Output(ids.RELEASES_PANEL, "children", allow_duplicate=True), Input(ids.MAP_MEASURE, "value"),
                   State(ids.FILTERS, "data"), prevent_initial_call=True)
     def releases(measure, data):
         return releases_panel(data, measure)
