@@ -17,7 +17,7 @@ from dash import ALL, MATCH, Input, Output, State, ctx, dcc, no_update
 from flask import current_app, g, request
 
 from callbacks import _guard
-from callbacks._common import db, error_alert, setting, show_notice, user
+from callbacks._common import connection_lost, db, error_alert, setting, show_notice, user
 from layouts import ids, panels
 from layouts import overview as view
 from layouts.plain import filled, from_bytes, rendered, to_bytes
@@ -407,14 +407,21 @@ def live_redraw(data, measure) -> tuple:
             *(panel_answer(name, data, measure) for name in PANEL_OUTPUTS.values()))
 
 
-def _or_alert(compute, width: int = 1):
+def _or_alert(compute, width: int = 1, lost: list | None = None):
     """A panel's answer, or, if it fails, no answer for it (it keeps what it showed) and the failure in the
-    page's alert, as Dash's on_error would say it: the other panels and the change of filters still land."""
+    page's alert, as Dash's on_error would say it: the other panels and the change of filters still land.
+    Once the database could not be reached (noted in `lost`), the next panels are not tried: each would wait
+    for a connection only to fail the same way."""
+    skipped = (no_update,) * width if width > 1 else no_update
+    if lost:
+        return skipped
     try:
         return compute()
     except Exception as exc:  # noqa: BLE001  (error_alert logs it, with a reference, and says so)
         error_alert(exc)
-        return (no_update,) * width if width > 1 else no_update
+        if lost is not None and connection_lost(exc):
+            lost.append(exc)
+        return skipped
 
 
 def filter_change(trigger, search, *values, current: dict | None = None, links: int = 0) -> tuple:
@@ -431,9 +438,10 @@ def filter_change(trigger, search, *values, current: dict | None = None, links: 
     if store is no_update:
         panels_out = ([no_update] * links, *(no_update,) * len(LIVE_OUTPUTS))
     else:
-        headline = _or_alert(lambda: panel_answer("headlines", store), 2)
+        lost: list = []
+        headline = _or_alert(lambda: panel_answer("headlines", store), 2, lost)
         panels_out = ([briefing_href_for(store)] * links, *headline,
-                      *(_or_alert(lambda name=name: panel_answer(name, store, measure))
+                      *(_or_alert(lambda name=name: panel_answer(name, store, measure), lost=lost)
                         for name in PANEL_OUTPUTS.values()))
     return (search_out, store, *controls, showing, problem, *panels_out)
 
