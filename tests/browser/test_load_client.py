@@ -104,9 +104,15 @@ def test_the_simulated_viewer_sends_the_callbacks_chromium_sends(live_server, pa
     assert _calls(sim_opened) == _calls(opened)
     # The dashboard opens in one answer: the page with its filters and every panel drawn (a dozen callbacks once).
     assert list(_calls(opened)) == [f"{ids.PAGE}.children"]
-    assert _calls(sim_changed) == _calls(changed)
+    # After a change of filters Chromium sometimes sends the drill-down's callback too, sometimes not (both seen
+    # on the same test, 8 December): dash-renderer makes a "final call" of a callback with an ALL input when one
+    # of its components goes away, and whether it does here depends on the order of events. Its answer is no
+    # update (nothing clicked: callbacks/overview.py drill_panel), so it is left out of the comparison.
+    drill = f"..{ids.DRILL_PANEL}.children...{ids.DRILL_STATE}.data.."
+    assert {k: v for k, v in _calls(sim_changed).items() if k != drill} == {
+        k: v for k, v in _calls(changed).items() if k != drill}
     # A change of filters is one request: the filters callback answers with the pack link and every panel.
-    assert [(output.split("...")[0], count) for output, (count, _) in _calls(changed).items()] == [
+    assert [(output.split("...")[0], count) for output, (count, _) in _calls(changed).items() if output != drill] == [
         (f"..{ids.PICTURE_URL}.search", 1)]
     assert simulated.page.errors == []
     # The same address with the page's own signed end_id (a new one for every page load).
