@@ -208,6 +208,7 @@ def _frame(can_export: bool):
 
 CONTROLS = (ids.WEEK_FROM, ids.WEEK_PICKER, ids.AREA_PICKER, ids.SCOPE_PICKER, ids.ASAT_DATE, ids.ASAT_TIME,
             ids.MAP_MEASURE)
+LINKS = 2 + len(CONTROLS) + 2  # where the pack links are among the filters callback's outputs
 
 
 def opening(frame, search: str, pathname: str, can_export: bool):
@@ -426,7 +427,7 @@ def _or_alert(compute, width: int = 1, lost: list | None = None):
 
 def filter_change(trigger, search, *values, current: dict | None = None, links: int = 0) -> tuple:
     """A change of filters in one answer: sync_filters' URL, store, controls and as-at texts, then the pack
-    link's address, the headline and every panel (FILTER_OUTPUTS' order), where a dashboard used to send a
+    link's address, the headline and every panel (LIVE_OUTPUTS' order), where a dashboard used to send a
     request for the filters and then seven more, one for each listener of the store. When the filters did not
     change (the map's measure, an as-at box left as it was) nothing below them is sent. `values` are the
     controls' values (CONTROLS' order); `links` how many pack links the page has (none for roles that may not
@@ -685,7 +686,7 @@ def register(app) -> None:
         # Pressing Now also leaves the box the cursor was in: both arrive together, and Now wins.
         now = f"{ids.ASAT_NOW}.n_clicks" in ctx.triggered_prop_ids
         return filter_change(ids.ASAT_NOW if now else ctx.triggered_id, search, week_from, week_to, area, scope,
-                             asat_date, asat_time, measure, current=current, links=len(ctx.outputs_list[11]))
+                             asat_date, asat_time, measure, current=current, links=len(ctx.outputs_list[LINKS]))
 
     # New figures: the week picker's weeks and every panel redrawn in one answer (each part kept for the
     # deployment and rendered ahead), where a dashboard used to send seven requests for each return that landed.
