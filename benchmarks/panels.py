@@ -5,7 +5,10 @@ Builds a national-scale database (benchmarks/national.py) on SQLite and on Postg
 its own process (benchmarks/panel_server.py), signs in a viewer and POSTs /dash/_dash-update-component with
 the session cookie and the X-CSRFToken header, as the browser does.
 
-Each panel is timed three ways:
+Each panel is timed on its own through a benchmark-only callback answering that panel alone (benchmarks/
+panel_server.py; the same panel_answer the dashboard's requests give), and every panel together as the
+dashboard asks: "every panel, filters" (a change of filters: one request, the filters callback, since
+8 December) and "every panel, live". Each is timed three ways:
 - "new data": just after a return for the newest week lands. Before every request the data version is bumped
   and its change recorded (the newest week, written now) exactly as an ingest of such a return does, so every
   measured view (each shows the newest week) is computed again: its queries and rendering run from scratch,
@@ -38,37 +41,65 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
+import orjson
 import requests
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from benchmarks.national import Size, generate
-from benchmarks.panel_server import NOOP_INPUT, NOOP_OUTPUT
+from benchmarks.panel_server import NOOP_INPUT, NOOP_OUTPUT, PANELS, panel_body
 from maic.models import DataVersion, Observation, bump_data_version, utcnow
 
 PG_URL = os.environ.get("MAIC_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 USERNAME, PASSWORD = "bench-viewer", "bench viewer pass phrase"
-PANELS = {
-    "headlines": ("..headline-asat.children...headline-tiles.children..",
-                  [{"id": "headline-asat", "property": "children"}, {"id": "headline-tiles", "property": "children"}]),
-    "releases": ("releases-panel.children", {"id": "releases-panel", "property": "children"}),
-    "shortfall": ("shortfall-panel.children", {"id": "shortfall-panel", "property": "children"}),
-    "pressure": ("pressure-panel.children", {"id": "pressure-panel", "property": "children"}),
-    "completeness": ("completeness-panel.children", {"id": "completeness-panel", "property": "children"}),
-    "forward": ("forward-panel.children", {"id": "forward-panel", "property": "children"}),
-}
 VIEWS = {"home": {}, "home+neighbours": {"scope": "neighbours"}}
 RENDER_AHEAD_SETTLE_SECONDS = 4
 
 
 def _body(panel: str, filters: dict) -> dict:
-    output, outputs = PANELS[panel]
-    inputs = [{"id": "picture-filters", "property": "data", "value": filters}]
-    if panel == "releases":
-        inputs.append({"id": "map-measure", "property": "value", "value": "count"})
-    return {"output": output, "outputs": outputs, "inputs": inputs, "changedPropIds": ["picture-filters.data"],
-            "state": []}
+    """One panel's work on its own: the benchmark server's callback for it (panel_server.panel_body), which
+    answers with the same panel_answer the filters callback and the live redraw give for that panel."""
+    return panel_body(panel, filters)
+
+
+CONTROLS = ("week-from", "week-picker", "area-picker", "scope-picker", "asat-date", "asat-time", "map-measure")
+FILTER_OUTPUTS = [{"id": "picture-url", "property": "search"}, {"id": "picture-filters", "property": "data"},
+                  *({"id": c, "property": "value"} for c in CONTROLS),
+                  {"id": "asat-showing", "property": "children"}, {"id": "asat-message", "property": "children"},
+                  {"id": {"n": ["ALL"], "type": "briefing-link"}, "property": "href"},
+                  {"id": "headline-asat", "property": "children"}, {"id": "headline-tiles", "property": "children"},
+                  *({"id": p, "property": "children"} for p in (
+                      "releases-panel", "shortfall-panel", "pressure-panel", "completeness-panel", "forward-panel"))]
+
+
+def _id_text(ident) -> str:
+    return ident if isinstance(ident, str) else orjson.dumps(ident, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def filters_body(filters: dict, measure: str = "count", current: dict | None = None, links: int = 1) -> dict:
+    """What a dashboard sends for a change of filters: one request (the filters callback), answered with the
+    URL, the store, the controls, the pack link and every panel. Here the change is the address's (the back
+    and forward buttons; a control's change is the same request with another trigger), to `filters` and the
+    map's `measure`; `current` is the store the dashboard held (None: another view), `links` the pack links on
+    its page (none for a role that may not export)."""
+    wanted = {**filters, **({"measure": measure} if measure != "count" else {})}
+    search = "?" + urlencode(wanted) if wanted else ""
+    outputs = [dict(o) for o in FILTER_OUTPUTS]
+    outputs[11] = [{"id": {"n": n, "type": "briefing-link"}, "property": "href"} for n in range(links)]
+    values = {"picture-url.search": search, "map-measure.value": measure}
+    inputs = [{"id": "picture-url", "property": "search"},
+              *({"id": c, "property": "value"} for c in CONTROLS if not c.startswith("asat")),
+              *({"id": c, "property": p} for c in ("asat-date", "asat-time") for p in ("n_submit", "n_blur")),
+              {"id": "asat-now", "property": "n_clicks"}]
+    return {"output": ".." + "...".join(f"{_id_text(o['id'])}.{o['property']}" for o in FILTER_OUTPUTS) + "..",
+            "outputs": outputs,
+            "inputs": [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in inputs],
+            "changedPropIds": ["picture-url.search"],
+            "state": [{"id": "asat-date", "property": "value", "value": None},
+                      {"id": "asat-time", "property": "value", "value": None},
+                      {"id": "picture-filters", "property": "data", "value": current}]}
 
 
 def live_body(dependencies: list[dict], filters: dict, version: int = 1, measure: str = "count") -> dict:
@@ -217,6 +248,15 @@ def measure(url: str, label: str, n: int, data_dir: Path, worst: Worst, old_path
                     cold.append(server.post(body))
                 warm = [server.post(body) for _ in range(n * 4)]
                 timings[(view, panel)] = (cold, None, warm)
+            # A change of filters is one request for every panel (the filters callback), as is new data.
+            body = filters_body(filters)
+            server.post(body)
+            cold = []
+            for _ in range(n):
+                new_data()
+                cold.append(server.post(body))
+            warm = [server.post(body) for _ in range(n * 4)]
+            timings[(view, "every panel, filters")] = (cold, None, warm)
             # A dashboard that is open asks for every panel at once when new figures land (one request).
             body = live_body(dependencies, filters)
             live = [new_data_live(body) for _ in range(max(3, n // 4))]

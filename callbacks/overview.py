@@ -17,7 +17,7 @@ from dash import ALL, MATCH, Input, Output, State, ctx, dcc, no_update
 from flask import current_app, g, request
 
 from callbacks import _guard
-from callbacks._common import db, setting, show_notice, user
+from callbacks._common import connection_lost, db, error_alert, setting, show_notice, user
 from layouts import ids, panels
 from layouts import overview as view
 from layouts.plain import fill_slots, filled, from_bytes, rendered, to_bytes
@@ -224,6 +224,7 @@ def _frame(can_export: bool):
 
 CONTROLS = (ids.WEEK_FROM, ids.WEEK_PICKER, ids.AREA_PICKER, ids.SCOPE_PICKER, ids.ASAT_DATE, ids.ASAT_TIME,
             ids.MAP_MEASURE)
+LINKS = 2 + len(CONTROLS) + 2  # where the pack links are among the filters callback's outputs
 
 
 def opening(frame, search: str, pathname: str, can_export: bool):
@@ -422,20 +423,6 @@ def releases_panel(data, measure):
     return panel_answer("releases", data, measure)
 
 
-def panel_body(name: str):
-    """A panel's callback body: its input is the filters."""
-    def panel(data):
-        permissions.require(user(), permissions.VIEW_PICTURE)
-        return panel_answer(name, data)
-
-    panel.__name__ = f"{name}_panel"
-    return panel
-
-
-headline_panel, shortfall_panel, pressure_panel, completeness_panel, forward_panel = (
-    panel_body(name) for name in ("headlines", "shortfall", "pressure", "completeness", "forward"))
-
-
 LIVE_OUTPUTS = (ids.HEADLINE_ASAT, ids.HEADLINE_TILES, *PANEL_OUTPUTS)
 
 
@@ -445,6 +432,45 @@ def live_redraw(data, measure) -> tuple:
     asat, tiles = panel_answer("headlines", data)
     return (_week_options(), asat, tiles,
             *(panel_answer(name, data, measure) for name in PANEL_OUTPUTS.values()))
+
+
+def _or_alert(compute, width: int = 1, lost: list | None = None):
+    """A panel's answer, or, if it fails, no answer for it (it keeps what it showed) and the failure in the
+    page's alert, as Dash's on_error would say it: the other panels and the change of filters still land.
+    Once the database could not be reached (noted in `lost`), the next panels are not tried: each would wait
+    for a connection only to fail the same way."""
+    skipped = (no_update,) * width if width > 1 else no_update
+    if lost:
+        return skipped
+    try:
+        return compute()
+    except Exception as exc:  # noqa: BLE001  (error_alert logs it, with a reference, and says so)
+        error_alert(exc)
+        if lost is not None and connection_lost(exc):
+            lost.append(exc)
+        return skipped
+
+
+def filter_change(trigger, search, *values, current: dict | None = None, links: int = 0) -> tuple:
+    """A change of filters in one answer: sync_filters' URL, store, controls and as-at texts, then the pack
+    link's address, the headline and every panel (LIVE_OUTPUTS' order), where a dashboard used to send a
+    request for the filters and then seven more, one for each listener of the store. When the filters did not
+    change (the map's measure, an as-at box left as it was) nothing below them is sent. `values` are the
+    controls' values (CONTROLS' order); `links` how many pack links the page has (none for roles that may not
+    export)."""
+    search_out, store, *controls, showing, problem = sync_filters(trigger, search, *values, current=current)
+    measure = values[-1] if controls[-1] is no_update else controls[-1]
+    if controls[-1] is not no_update and controls[-1] == values[-1]:
+        controls[-1] = no_update  # the map's own callback listens to the measure: not asked again for nothing
+    if store is no_update:
+        panels_out = ([no_update] * links, *(no_update,) * len(LIVE_OUTPUTS))
+    else:
+        lost: list = []
+        headline = _or_alert(lambda: panel_answer("headlines", store), 2, lost)
+        panels_out = ([briefing_href_for(store)] * links, *headline,
+                      *(_or_alert(lambda name=name: panel_answer(name, store, measure), lost=lost)
+                        for name in PANEL_OUTPUTS.values()))
+    return (search_out, store, *controls, showing, problem, *panels_out)
 
 
 # --- rendering ahead for a new data version ---------------------------------------------------------------
@@ -665,11 +691,18 @@ def register(app) -> None:
 
     # The as-at boxes apply on Enter or on leaving the box (n_submit, n_blur), their text read as State: a
     # debounced dcc.Input (Dash 4.4) puts the caret back a key late and scrambles fast typing ("25/11" -> "2511/").
-    # No initial call, here or for the panels below: the page opens with the address's filters and every panel
+    # No initial call, here or below: the page opens with the address's filters and every panel
     # already drawn (render_page), so the browser asks for nothing more until something changes.
+    # A change of filters is one request: the URL, the store, the controls, the pack link and every panel
+    # (filter_change). Nothing listens to the store: the drill-down and the export read it as State.
     @app.callback(Output(ids.PICTURE_URL, "search"), Output(ids.FILTERS, "data"),
                   *(Output(c, "value") for c in CONTROLS), Output(ids.ASAT_SHOWING, "children"),
-                  Output(ids.ASAT_MESSAGE, "children"), Input(ids.PICTURE_URL, "search"),
+                  Output(ids.ASAT_MESSAGE, "children"),
+                  # Pattern-matched, because only roles that may export have the link; the address reveals
+                  # nothing (the route checks EXPORT), so any reader of the picture may be sent it.
+                  Output({"type": ids.BRIEFING_LINK, "n": ALL}, "href"),
+                  *(Output(output, "children") for output in LIVE_OUTPUTS),
+                  Input(ids.PICTURE_URL, "search"),
                   *(Input(c, "value") for c in CONTROLS if c not in (ids.ASAT_DATE, ids.ASAT_TIME)),
                   *(Input(c, prop) for c in (ids.ASAT_DATE, ids.ASAT_TIME) for prop in ("n_submit", "n_blur")),
                   Input(ids.ASAT_NOW, "n_clicks"), State(ids.ASAT_DATE, "value"), State(ids.ASAT_TIME, "value"),
@@ -678,20 +711,11 @@ def register(app) -> None:
         *_applied, asat_date, asat_time, current = as_at
         # Pressing Now also leaves the box the cursor was in: both arrive together, and Now wins.
         now = f"{ids.ASAT_NOW}.n_clicks" in ctx.triggered_prop_ids
-        return sync_filters(ids.ASAT_NOW if now else ctx.triggered_id, search, week_from, week_to, area, scope,
-                            asat_date, asat_time, measure, current=current)
-
-    # The pack link's address follows the filters. Pattern-matched, because only roles that may export have the
-    # link; the address reveals nothing (the route checks EXPORT), so any reader of the picture may compute it.
-    @app.callback(Output({"type": ids.BRIEFING_LINK, "n": ALL}, "href"), Input(ids.FILTERS, "data"),
-                  prevent_initial_call=True)
-    def briefing_href(data):
-        return [briefing_href_for(data)] * len(ctx.outputs_list)
+        return filter_change(ids.ASAT_NOW if now else ctx.triggered_id, search, week_from, week_to, area, scope,
+                             asat_date, asat_time, measure, current=current, links=len(ctx.outputs_list[LINKS]))
 
     # New figures: the week picker's weeks and every panel redrawn in one answer (each part kept for the
     # deployment and rendered ahead), where a dashboard used to send seven requests for each return that landed.
-    # The panels' own callbacks answer a change of filters, each on its own, so that a view nobody has asked for
-    # yet is computed by several threads at once.
     @app.callback(Output(ids.WEEK_PICKER, "options"),
                   *(Output(output, "children", allow_duplicate=True) for output in LIVE_OUTPUTS),
                   Input(ids.DATA_VERSION, "data"), State(ids.FILTERS, "data"), State(ids.MAP_MEASURE, "value"),
@@ -714,17 +738,11 @@ def register(app) -> None:
             return state ? state.label : null;
         }""", Output(ids.DRILL_FOCUS, "data"), Input(ids.DRILL_STATE, "data"), prevent_initial_call=True)
 
-    app.callback(Output(ids.HEADLINE_ASAT, "children"), Output(ids.HEADLINE_TILES, "children"),
-                 Input(ids.FILTERS, "data"), prevent_initial_call=True)(headline_panel)
-
-    @app.callback(Output(ids.RELEASES_PANEL, "children"), Input(ids.FILTERS, "data"), Input(ids.MAP_MEASURE, "value"),
-                  prevent_initial_call=True)
-    def releases(data, measure):
+    # The map's count or rate redraws the releases panel alone (the filters callback answers with the URL only).
+    @app.callback(Output(ids.RELEASES_PANEL, "children", allow_duplicate=True), Input(ids.MAP_MEASURE, "value"),
+                  State(ids.FILTERS, "data"), prevent_initial_call=True)
+    def releases(measure, data):
         return releases_panel(data, measure)
-
-    for output, body in ((ids.SHORTFALL_PANEL, shortfall_panel), (ids.PRESSURE_PANEL, pressure_panel),
-                         (ids.COMPLETENESS_PANEL, completeness_panel), (ids.FORWARD_PANEL, forward_panel)):
-        app.callback(Output(output, "children"), Input(ids.FILTERS, "data"), prevent_initial_call=True)(body)
 
     @app.callback(Output(ids.DRILL_PANEL, "children"), Output(ids.DRILL_STATE, "data"),
                   Input({"type": ids.DRILL_TILE, "key": ALL}, "n_clicks"),

@@ -93,11 +93,7 @@ def test_the_simulated_viewer_sends_the_callbacks_chromium_sends(live_server, pa
     page.locator(f"#{ids.ASAT_DATE}").fill(AS_AT)
     before = len(sent)
     page.locator(f"#{ids.ASAT_DATE}").press("Enter")
-    expect(page.locator(f"#{ids.ASAT_SHOWING}")).to_contain_text("2024")
-    for _ in range(150):  # the panels are asked for once the filters' answer is in
-        if any(b["output"] == f"{ids.FORWARD_PANEL}.children" for b in sent[before:]):
-            break
-        page.wait_for_timeout(100)
+    expect(page.locator(f"#{ids.ASAT_SHOWING}")).to_contain_text("2024")  # the filters' answer, every panel in it
     page.wait_for_load_state("networkidle")
     changed = sent[before:]
 
@@ -108,7 +104,16 @@ def test_the_simulated_viewer_sends_the_callbacks_chromium_sends(live_server, pa
     assert _calls(sim_opened) == _calls(opened)
     # The dashboard opens in one answer: the page with its filters and every panel drawn (a dozen callbacks once).
     assert list(_calls(opened)) == [f"{ids.PAGE}.children"]
-    assert _calls(sim_changed) == _calls(changed)
+    # After a change of filters Chromium sometimes sends the drill-down's callback too, sometimes not (both seen
+    # on the same test, 8 December): dash-renderer makes a "final call" of a callback with an ALL input when one
+    # of its components goes away, and whether it does here depends on the order of events. Its answer is no
+    # update (nothing clicked: callbacks/overview.py drill_panel), so it is left out of the comparison.
+    drill = f"..{ids.DRILL_PANEL}.children...{ids.DRILL_STATE}.data.."
+    assert {k: v for k, v in _calls(sim_changed).items() if k != drill} == {
+        k: v for k, v in _calls(changed).items() if k != drill}
+    # A change of filters is one request: the filters callback answers with the pack link and every panel.
+    assert [(output.split("...")[0], count) for output, (count, _) in _calls(changed).items() if output != drill] == [
+        (f"..{ids.PICTURE_URL}.search", 1)]
     assert simulated.page.errors == []
     # The same address with the page's own signed end_id (a new one for every page load).
     assert len(set(urls)) == 1 and "?endId=" in simulated.url

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 
 import pytest
@@ -101,6 +102,67 @@ def test_the_back_button_returns_the_controls_and_panels_to_the_previous_view(li
     page.go_forward()
     expect(page.locator("#area-picker")).to_contain_text("Peterborough", timeout=20_000)
     expect(page.locator("#releases-panel .summary")).to_contain_text("into 1 of 1 areas", timeout=20_000)
+
+
+UPDATE = "/dash/_dash-update-component"
+REDRAWN = ("headline-asat", "headline-tiles", *(f"{panel}-panel" for panel in PANELS))
+
+
+def one_request_redraws_every_panel(page, action) -> None:
+    """`action` changes the filters: the page sends one request (the filters callback), whose answer carries the
+    headline and every panel. Left out: timers' requests (the live check, the notifications count) and the
+    drill-down's "final call" dash-renderer makes when a component of its ALL inputs goes away (a button of an
+    area no longer shown), which finds nothing clicked and is answered with no update."""
+    sent: list[dict] = []
+
+    def record(request) -> None:
+        body = request.post_data_json if UPDATE in request.url else None
+        if body and "n_intervals" not in json.dumps(body.get("changedPropIds")) and not body["output"].startswith(
+                "..drill-panel.children"):
+            sent.append(body)
+
+    page.on("request", record)
+    try:
+        with page.expect_response(lambda r: UPDATE in r.url and "picture-url.search" in (r.request.post_data or "")
+                                  ) as answered:
+            action()
+        answer = answered.value.json()["response"]
+        page.wait_for_load_state("networkidle")
+    finally:
+        page.remove_listener("request", record)
+    assert [body["output"].split("...")[0] for body in sent] == ["..picture-url.search"], [b["output"] for b in sent]
+    assert all(answer[ident]["children"] for ident in REDRAWN), sorted(answer)
+
+
+def test_each_change_of_filters_redraws_every_panel_in_one_request(live_server, page):
+    open_picture(page, live_server)
+    releases, header = page.locator("#releases-panel .summary"), page.locator("#headline-asat")
+
+    def week():
+        page.locator("#week-picker").click()
+        page.get_by_text("Week beginning Mon 14 Oct 2024", exact=True).click()
+
+    one_request_redraws_every_panel(page, week)
+    expect(header).to_contain_text("Week beginning Mon 14 Oct 2024", timeout=20_000)
+
+    def area():
+        page.locator("#area-picker").click()
+        page.get_by_role("option", name="Peterborough", exact=True).click()
+
+    one_request_redraws_every_panel(page, area)
+    expect(releases).to_contain_text("into 1 of 1 areas", timeout=20_000)
+    one_request_redraws_every_panel(page, lambda: page.get_by_text("Home + neighbours").click())
+    expect(page).to_have_url(re.compile(r"scope=neighbours"), timeout=20_000)
+
+    def as_at():  # a date alone (Enter in its box): the end of that day
+        page.locator("#asat-date").fill("2024-09-17")
+        page.locator("#asat-date").press("Enter")
+
+    one_request_redraws_every_panel(page, as_at)
+    expect(header).to_contain_text("As at Tue 17 Sep 2024", timeout=20_000)
+    expect(header).to_contain_text("the picture as it stood then")
+    for panel in PANELS:  # every panel on the screen says it is the picture of then
+        expect(page.locator(f"#{panel}-panel")).to_contain_text("2024", timeout=20_000)
 
 
 def test_drill_down_from_a_tile_and_from_a_red_cell(live_server, page):

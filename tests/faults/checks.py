@@ -58,8 +58,10 @@ def callback_body(callback_map: dict, output_prefix: str, inputs: dict[str, obje
     key = next(k for k in callback_map if k.startswith(output_prefix))
     spec = callback_map[key]
 
-    def output(part: str) -> dict:
+    def output(part: str) -> dict | list:
         ident, prop = part.rsplit(".", 1)
+        if '["ALL"]' in ident:
+            return []  # pattern-matched (the pack link): none on the page, as for a role that may not export
         return {"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop.split("@", 1)[0]}
 
     parts = key.strip(".").split("...") if key.startswith("..") else [key]
@@ -78,7 +80,8 @@ def commit_body(callback_map: dict, file: ReturnFile) -> dict:
 
 
 def headline_body(callback_map: dict) -> dict:
-    return callback_body(callback_map, "..headline-asat.children", {}, {}, ["picture-filters.data"])
+    """A dashboard's change of filters (its address): one request for the headline and every panel."""
+    return callback_body(callback_map, "..picture-url.search", {"picture-url": ""}, {}, ["picture-url.search"])
 
 
 def signed_in(base_url: str, username: str) -> requests.Session:

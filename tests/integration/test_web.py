@@ -9,15 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.panels import filters_body
 from tests.fixtures import PASSWORD, csrf_from, login, login_as, make_user
 
-HEADLINE_CALLBACK = {
-    "output": "..headline-asat.children...headline-tiles.children..",
-    "outputs": [{"id": "headline-asat", "property": "children"}, {"id": "headline-tiles", "property": "children"}],
-    "inputs": [{"id": "picture-filters", "property": "data", "value": None}],
-    "changedPropIds": ["picture-filters.data"],
-    "state": [],
-}
+# A change of filters (the page's address): one request, answered with the headline and every panel.
+HEADLINE_CALLBACK = filters_body({})
 
 
 @pytest.mark.parametrize("path", ["/", "/dash/", "/dash/overview"])

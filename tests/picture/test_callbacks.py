@@ -19,10 +19,24 @@ def post(client, body):
     return client.post("/dash/_dash-update-component", json=body, headers={"X-CSRFToken": token})
 
 
+PANELS = ("headline-asat", "headline-tiles", "releases-panel", "shortfall-panel", "pressure-panel",
+          "completeness-panel", "forward-panel")
+
+
 def panel_body(output: str, filters=FILTERS, extra_inputs=()):
-    return {"output": f"{output}.children", "outputs": {"id": output, "property": "children"},
-            "inputs": [{"id": "picture-filters", "property": "data", "value": filters}, *extra_inputs],
-            "changedPropIds": ["picture-filters.data"], "state": []}
+    """The one request a dashboard sends for a change of filters (here: its address changed to `filters`, with
+    the map's measure in `extra_inputs`), answered with every panel; `output` names the panel the test reads
+    (panel_text), and any panel of the answer is that panel's answer for the filters."""
+    from benchmarks.panels import filters_body
+
+    measure = next((i["value"] for i in extra_inputs if i["id"] == "map-measure"), "count")
+    return filters_body(filters, measure)
+
+
+def panel_text(response, output: str) -> str:
+    """One panel's part of a filter change's answer, as text."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return json.dumps(response.get_json()["response"][output])
 
 
 def live_body(client, version: int, filters=FILTERS, measure: str = "count") -> dict:
@@ -56,15 +70,14 @@ def test_panels_answer_through_the_dash_endpoint(client, factory, data_dir):
     seed(factory, data_dir)
     login_as(client, factory, "viewer")
     client.get("/dash/")
-    releases = post(client, panel_body("releases-panel", extra_inputs=[
+    response = post(client, panel_body("releases-panel", extra_inputs=[
         {"id": "map-measure", "property": "value", "value": "rate"}]))
-    assert releases.status_code == 200
-    assert "59 people released into 2 of 6 areas" in releases.get_data(as_text=True)
-    for output, text in (("shortfall-panel", "a shortfall of 3 places across 1 of 2 areas"),
+    assert response.status_code == 200
+    for output, text in (("releases-panel", "59 people released into 2 of 6 areas"),
+                         ("shortfall-panel", "a shortfall of 3 places across 1 of 2 areas"),
                          ("pressure-panel", "2 red, 2 amber"), ("completeness-panel", "21 missing"),
                          ("forward-panel", "Expected to run out of places over the next four weeks: Cambridge (3 places too few)")):
-        response = post(client, panel_body(output))
-        assert response.status_code == 200 and text in response.get_data(as_text=True), output
+        assert text in panel_text(response, output), output
 
 
 def test_drill_down_is_for_the_roles_allowed(app, client, factory, data_dir):
@@ -233,16 +246,11 @@ def test_a_forged_as_at_in_the_future_or_before_the_incident_is_answered_live(cl
     assert "as it stood then" not in live
     for asked in ({"asat": "2999-01-01", "time": "10:00"}, {"asat": "9999-12-31", "time": "23:59"},
                   {"asat": "2000-01-01"}, {"asat": "0001-01-01", "time": "00:00"}):
-        body = panel_body("headline-asat", filters=asked)
-        body["output"] = "..headline-asat.children...headline-tiles.children.."
-        body["outputs"] = [{"id": "headline-asat", "property": "children"},
-                           {"id": "headline-tiles", "property": "children"}]
-        response = post(client, body)
+        response = post(client, panel_body("headline-asat", filters=asked))
         assert response.status_code == 200, asked
         text = response.get_data(as_text=True)
         assert "as it stood then" not in text and "Traceback" not in text, asked
-        shortfall = post(client, panel_body("shortfall-panel", filters=asked))
-        assert shortfall.status_code == 200 and "revised since" not in shortfall.get_data(as_text=True), asked
+        assert "revised since" not in panel_text(response, "shortfall-panel"), asked
 
 
 def test_panels_as_at_before_the_first_return_say_so_and_never_fail(client, factory, data_dir):
@@ -252,20 +260,11 @@ def test_panels_as_at_before_the_first_return_say_so_and_never_fail(client, fact
     login_as(client, factory, "viewer")
     client.get("/dash/")
     before_any = {"asat": "2024-08-20", "time": "10:00"}  # the incident began 5 Aug; the first return, 9 Sep
-    headline = panel_body("headline-asat", filters=before_any)
-    headline["output"] = "..headline-asat.children...headline-tiles.children.."
-    headline["outputs"] = [{"id": "headline-asat", "property": "children"},
-                           {"id": "headline-tiles", "property": "children"}]
-    releases = panel_body("releases-panel", filters=before_any,
-                          extra_inputs=[{"id": "map-measure", "property": "value", "value": "count"}])
-    bodies = [headline, releases, *(panel_body(output, filters=before_any) for output in (
-        "shortfall-panel", "pressure-panel", "completeness-panel", "forward-panel"))]
-    for body in bodies:
-        response = post(client, body)
-        text = response.get_data(as_text=True)
-        assert response.status_code == 200 and "Something went wrong" not in text, (body["output"], text[:500])
-    shortfall = post(client, panel_body("shortfall-panel", filters=before_any)).get_data(as_text=True)
-    assert "No returns have been received yet." in shortfall
+    response = post(client, panel_body("headline-asat", filters=before_any))
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Something went wrong" not in text, text[:500]
+    assert all(panel_text(response, output) for output in PANELS)  # every panel answered
+    assert "No returns have been received yet." in panel_text(response, "shortfall-panel")
 
 
 def page_body(pathname: str = "/dash/") -> dict:
@@ -338,15 +337,8 @@ def test_the_dashboard_opens_with_the_addresss_filters_and_every_panel_as_its_ca
     assert _find(page, "picture-url")["props"]["search"] == body["state"][0]["value"]
     link = _find(page, {"type": "briefing-link", "n": 0})["props"]["href"]
     assert link == "/briefings/pack?to=2024-09-09&area=E07000010&scope=neighbours"
-    headline = panel_body("headline-asat", filters=store)
-    headline["output"] = "..headline-asat.children...headline-tiles.children.."
-    headline["outputs"] = [{"id": "headline-asat", "property": "children"},
-                           {"id": "headline-tiles", "property": "children"}]
-    answers = _parts(post(client, headline).get_json())
-    answers |= _parts(post(client, panel_body("releases-panel", filters=store, extra_inputs=[
-        {"id": "map-measure", "property": "value", "value": "count"}])).get_json())
-    for output in ("shortfall-panel", "pressure-panel", "completeness-panel", "forward-panel"):
-        answers |= _parts(post(client, panel_body(output, filters=store)).get_json())
+    changed = _parts(post(client, panel_body("headline-asat", filters=store)).get_json())
+    answers = {key: value for key, value in changed.items() if key.rpartition(".")[0] in PANELS}
     assert len(answers) == 7
     for key, value in answers.items():
         ident = key.rpartition(".")[0]
@@ -391,11 +383,69 @@ def test_new_figures_reach_an_open_dashboard_in_one_request_equal_to_the_panels_
                          "releases-panel.children", "shortfall-panel.children", "pressure-panel.children",
                          "completeness-panel.children", "forward-panel.children"}
     assert any(o["value"] == "2024-09-23" for o in live["week-picker.options"])  # the new week, in progress
-    own = _parts(post(client, panel_body("releases-panel", filters={}, extra_inputs=[
-        {"id": "map-measure", "property": "value", "value": "count"}])).get_json())
-    for output in ("shortfall-panel", "pressure-panel", "completeness-panel", "forward-panel"):
-        own |= _parts(post(client, panel_body(output, filters={})).get_json())
+    own = {key: value for key, value in _parts(post(client, panel_body("releases-panel", filters={})).get_json())
+           .items() if key.rpartition(".")[0] in PANELS}
+    assert len(own) == 7
     for key, value in own.items():
         assert live[key] == value, key
     rate = _parts(post(client, live_body(client, told, filters={}, measure="rate")).get_json())
     assert rate["releases-panel.children"] != live["releases-panel.children"]  # the map's own control is kept
+
+
+def test_a_change_of_filters_is_one_request_for_every_panel_and_the_pack_link(client, factory, data_dir):
+    """Nothing listens to the filters store: the filters callback answers with every panel and the pack link,
+    and the drill-down and the export read the store as State."""
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    dependencies = client.get("/dash/_dash-dependencies").get_json()
+    assert not [d["output"] for d in dependencies if any(i["id"] == "picture-filters" for i in d["inputs"])]
+    response = post(client, panel_body("releases-panel"))
+    answer = _parts(response.get_json())
+    assert answer["picture-filters.data"] == FILTERS
+    assert answer['{"n":0,"type":"briefing-link"}.href'] == "/briefings/pack?from=2024-09-02&to=2024-09-09"
+    assert {f"{output}.children" for output in PANELS} <= set(answer)
+
+
+def test_filters_left_as_they_were_send_no_panel(client, factory, data_dir):
+    """An as-at box left without a change (its n_blur) or the map's measure: the filters did not change, so no
+    panel is computed or sent; the measure redraws the releases panel alone, through its own callback."""
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    body = panel_body("releases-panel", filters={})
+    body["changedPropIds"] = ["asat-date.n_blur"]
+    body["state"][-1]["value"] = {}  # the store the dashboard holds: the same filters
+    answer = _parts(post(client, body).get_json())
+    assert answer and not [key for key in answer if key.rpartition(".")[0] in PANELS or "briefing" in key]
+    measure = next(d for d in client.get("/dash/_dash-dependencies").get_json()
+                   if d["inputs"] == [{"id": "map-measure", "property": "value"}])
+    assert measure["output"].startswith("releases-panel.children@")
+    rate = post(client, {"output": measure["output"], "outputs": {"id": "releases-panel", "property": "children"},
+                         "inputs": [{"id": "map-measure", "property": "value", "value": "rate"}],
+                         "changedPropIds": ["map-measure.value"],
+                         "state": [{"id": "picture-filters", "property": "data", "value": {}}]})
+    assert set(_parts(rate.get_json())) == {"releases-panel.children"}
+    counted = post(client, panel_body("releases-panel", filters={}))
+    assert panel_text(rate, "releases-panel") != panel_text(counted, "releases-panel")
+
+
+def test_a_panel_that_fails_keeps_the_change_of_filters_and_the_other_panels(client, factory, data_dir, monkeypatch):
+    """As when each panel had its own request: the failing panel keeps what it showed and the page's alert says
+    something went wrong; the URL, the store and every other panel still follow the filters."""
+    from callbacks import overview
+
+    def broken(_filters, _can_drill):
+        raise RuntimeError("the pressure panel broke")
+
+    seed(factory, data_dir)
+    login_as(client, factory, "viewer")
+    client.get("/dash/")
+    monkeypatch.setitem(overview.BUILDERS, "pressure", broken)
+    response = post(client, panel_body("releases-panel"))
+    assert response.status_code == 200
+    answer = _parts(response.get_json())
+    assert answer["picture-filters.data"] == FILTERS
+    assert "pressure-panel.children" not in answer
+    assert {f"{output}.children" for output in PANELS if output != "pressure-panel"} <= set(answer)
+    assert "Something went wrong" in json.dumps(response.get_json().get("sideUpdate"))

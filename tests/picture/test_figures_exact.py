@@ -298,19 +298,15 @@ def test_returns_in_counts_the_agencies_the_grid_lists(factory, data_dir):
 
 def test_the_tiles_and_header_say_what_a_total_covers_through_the_dash_endpoint(client, factory, data_dir):
     from tests.fixtures import login_as
-    from tests.picture.test_callbacks import post
+    from tests.picture.test_callbacks import panel_body, post
 
     seed_housing(factory, data_dir)
     login_as(client, factory, "viewer")
     client.get("/dash/")
-    body = {"output": "..headline-asat.children...headline-tiles.children..",
-            "outputs": [{"id": "headline-asat", "property": "children"},
-                        {"id": "headline-tiles", "property": "children"}],
-            "inputs": [{"id": "picture-filters", "property": "data", "value": {"to": W2.isoformat()}}],
-            "changedPropIds": ["picture-filters.data"], "state": []}
-    response = post(client, body)
+    response = post(client, panel_body("headline-asat", filters={"to": W2.isoformat()}))
     assert response.status_code == 200
-    text = json.dumps(response.get_json(), ensure_ascii=False)
+    headline = {k: v for k, v in response.get_json()["response"].items() if k.startswith("headline-")}
+    text = json.dumps(headline, ensure_ascii=False)
     assert "▲ 3 on last week" in text
     assert "Covers 5 of 6 areas" in text and "change over the 5 areas reporting both weeks" in text
     assert "5 of 14 returns in (home agencies)" in text
@@ -319,7 +315,7 @@ def test_the_tiles_and_header_say_what_a_total_covers_through_the_dash_endpoint(
 def test_a_weekly_release_total_lacking_an_area_says_so(client, factory, data_dir):
     from maic.picture import release_series, series_table
     from tests.fixtures import login_as
-    from tests.picture.test_callbacks import panel_body, post
+    from tests.picture.test_callbacks import panel_body, panel_text, post
 
     released = {W1: {CAMBRIDGE: 9, EAST_CAMBS: 3, FENLAND: 6, HUNTS: 8, SOUTH_CAMBS: 7, PETERBOROUGH: 12},
                 W2: {CAMBRIDGE: 10, FENLAND: 5, HUNTS: 9, SOUTH_CAMBS: 7, PETERBOROUGH: 14}}
@@ -335,5 +331,6 @@ def test_a_weekly_release_total_lacking_an_area_says_so(client, factory, data_di
     client.get("/dash/")
     response = post(client, panel_body("releases-panel", filters={"from": W1.isoformat(), "to": W2.isoformat()},
                                        extra_inputs=[{"id": "map-measure", "property": "value", "value": "count"}]))
-    assert "1 of the weekly totals lack some areas" in response.get_data(as_text=True)
-    assert "week of 14 Oct covers 5 of 6 areas" in response.get_data(as_text=True)
+    releases = panel_text(response, "releases-panel")
+    assert "1 of the weekly totals lack some areas" in releases
+    assert "week of 14 Oct covers 5 of 6 areas" in releases
