@@ -272,8 +272,11 @@ def measure(url: str, label: str, n: int, data_dir: Path, worst: Worst, old_path
         for kind, values in (("new data", cold), ("new, live", live), ("same data", warm)):
             if values:
                 lines.append(_row(label, f"{panel} ({view})", kind, values, baseline))
-        worst.add(Worst(_p(cold, 0.95) / baseline if cold else 0.0, _p(live, 0.95) / baseline if live else 0.0,
-                        _p(warm, 0.95) / baseline))
+        # "New data" is a target per panel (issue 17); the filter change carries all six panels in one request, so
+        # its new-data row is shown but not counted in the summary's worst (its same-data row is).
+        per_panel = cold and not panel.startswith("every panel")
+        worst.add(Worst(_p(cold, 0.95) / baseline if per_panel else 0.0,
+                        _p(live, 0.95) / baseline if live else 0.0, _p(warm, 0.95) / baseline))
     worst.add(Worst(announce_ms=_p(announce_ms, 0.95)))
     lines.append(f"{label:<9} new data announced to a dashboard after p50 {statistics.median(announce_ms):.0f} ms, "
                  f"p95 {_p(announce_ms, 0.95):.0f} ms (rendering ahead the {len(timings)} views open on the server)")
