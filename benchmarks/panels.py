@@ -220,6 +220,15 @@ def measure(url: str, label: str, n: int, data_dir: Path, worst: Worst, old_path
     server = Server(url, data_dir, old_path)
     announce_ms: list[float] = []
 
+    def cold_and_warm(body: dict) -> tuple[list[float], None, list[float]]:
+        """A request's times just after new data (each time) and then on the same data, over and over."""
+        server.post(body)
+        cold = []
+        for _ in range(n):
+            new_data()
+            cold.append(server.post(body))
+        return cold, None, [server.post(body) for _ in range(n * 4)]
+
     def new_data_live(body: dict) -> float:
         version = new_data()
         started = time.perf_counter()
@@ -240,23 +249,9 @@ def measure(url: str, label: str, n: int, data_dir: Path, worst: Worst, old_path
         dependencies = server.http.get(f"{server.base}/dash/_dash-dependencies").json()
         for view, filters in VIEWS.items():
             for panel in PANELS:
-                body = _body(panel, filters)
-                server.post(body)
-                cold = []
-                for _ in range(n):
-                    new_data()
-                    cold.append(server.post(body))
-                warm = [server.post(body) for _ in range(n * 4)]
-                timings[(view, panel)] = (cold, None, warm)
+                timings[(view, panel)] = cold_and_warm(_body(panel, filters))
             # A change of filters is one request for every panel (the filters callback), as is new data.
-            body = filters_body(filters)
-            server.post(body)
-            cold = []
-            for _ in range(n):
-                new_data()
-                cold.append(server.post(body))
-            warm = [server.post(body) for _ in range(n * 4)]
-            timings[(view, "every panel, filters")] = (cold, None, warm)
+            timings[(view, "every panel, filters")] = cold_and_warm(filters_body(filters))
             # A dashboard that is open asks for every panel at once when new figures land (one request).
             body = live_body(dependencies, filters)
             live = [new_data_live(body) for _ in range(max(3, n // 4))]

@@ -67,13 +67,7 @@ class DataChanges:
         row for the current stamp: data written without a bump's row, e.g. a raw loader; or a gap in the
         versions), the unknown one counts as changing everything: the answer is keyed no older than it."""
         with self._lock:
-            at = self._at(stamp)
-            if at is None:
-                self._follow(session, stamp)
-                at = self._at(stamp)
-                assert at is not None
-            # A request that read the stamp before a newer one was followed is answered from the same list,
-            # up to its own stamp: no read, and nothing the newer requests hold is thrown away.
+            at = self._position(session, stamp)
             key = (stamp, week, as_at)
             found = self._found.get(key)
             if found is None:
@@ -87,11 +81,7 @@ class DataChanges:
         trend asks for every week since the incident began, and the oldest weeks' changes can be thousands of
         returns back (walking back once per week cost more than the trend's query)."""
         with self._lock:
-            at = self._at(stamp)
-            if at is None:
-                self._follow(session, stamp)
-                at = self._at(stamp)
-                assert at is not None
+            at = self._position(session, stamp)
             out: dict[dt.date, Stamp] = {}
             pending = sorted(set(weeks))  # a live change reaches its first week and every later one
             changes = self._changes
@@ -105,6 +95,17 @@ class DataChanges:
                     while pending:  # what came before is not known (a gap, or the first row held)
                         out[pending.pop()] = change.stamp
             return out
+
+    def _position(self, session: orm.Session, stamp: Stamp) -> int:
+        """Where `stamp`'s change is in the list, reading what is missing first (under the lock). A request that
+        read the stamp before a newer one was followed is answered from the same list, up to its own stamp: no
+        read, and nothing the newer requests hold is thrown away."""
+        at = self._at(stamp)
+        if at is None:
+            self._follow(session, stamp)
+            at = self._at(stamp)
+            assert at is not None
+        return at
 
     def _at(self, stamp: Stamp) -> int | None:
         at = self._index.get(stamp[0])
