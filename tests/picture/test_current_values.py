@@ -351,16 +351,25 @@ def change_table(engine, make: bool) -> None:
     engine.dispose()
 
 
-def test_the_migration_fills_the_summary_from_the_rows_already_there(empty_url, data_dir):
-    # The revision before this one, whatever the migrations are chained to when merged.
-    before = ScriptDirectory.from_config(alembic_config(empty_url)).get_revision("0009_current_values").down_revision
-    upgrade(empty_url, before)
-    engine = make_engine(empty_url)
+@contextmanager
+def database_before(url: str, revision: str):
+    """A database at the revision before `revision` (whatever the migrations are chained to when merged), with
+    today's data_change table made by hand and the reference loaded: (that revision, engine, session factory)."""
+    before = ScriptDirectory.from_config(alembic_config(url)).get_revision(revision).down_revision
+    upgrade(url, before)
+    engine = make_engine(url)
     try:
         change_table(engine, make=True)
         factory = make_session_factory(engine)
         with transaction(factory) as session:
             load_reference(session, read_reference())
+        yield before, engine, factory
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_fills_the_summary_from_the_rows_already_there(empty_url, data_dir):
+    with database_before(empty_url, "0009_current_values") as (before, engine, factory):
         h = History(factory, data_dir)
         h.submit("probation-cambs", [(WEEKS[0].isoformat(), CAMBRIDGE, "releases_total", 5),
                                      (WEEKS[0].isoformat(), PETERBOROUGH, "releases_total", 7)])
@@ -375,20 +384,10 @@ def test_the_migration_fills_the_summary_from_the_rows_already_there(empty_url, 
         with factory() as session:
             assert len(current_rows(session)) == 3
             assert summary_rows(session) == current_rows(session)
-    finally:
-        engine.dispose()
 
 
 def test_the_coverage_migration_fills_it_from_the_current_values_and_its_downgrade_drops_it(empty_url, data_dir):
-    script = ScriptDirectory.from_config(alembic_config(empty_url))
-    before = script.get_revision("0013_current_coverage").down_revision
-    upgrade(empty_url, before)
-    engine = make_engine(empty_url)
-    try:
-        change_table(engine, make=True)
-        factory = make_session_factory(engine)
-        with transaction(factory) as session:
-            load_reference(session, read_reference())
+    with database_before(empty_url, "0013_current_coverage") as (before, engine, factory):
         h = History(factory, data_dir)
         h.submit("probation-cambs", [(WEEKS[0].isoformat(), CAMBRIDGE, "releases_total", 5),
                                      (WEEKS[0].isoformat(), CAMBRIDGE, "releases_nfa", 2),
@@ -410,20 +409,10 @@ def test_the_coverage_migration_fills_it_from_the_current_values_and_its_downgra
         h.submit("probation-cambs", [(WEEKS[2].isoformat(), CAMBRIDGE, "releases_total", 4)])  # no trigger left
         with factory() as session:
             assert summary_rows(session) == current_rows(session)
-    finally:
-        engine.dispose()
 
 
 def test_the_change_migration_starts_from_one_change_to_everything_and_its_downgrade_drops_it(empty_url, data_dir):
-    script = ScriptDirectory.from_config(alembic_config(empty_url))
-    before = script.get_revision("0014_data_change").down_revision
-    upgrade(empty_url, before)
-    engine = make_engine(empty_url)
-    try:
-        change_table(engine, make=True)
-        factory = make_session_factory(engine)
-        with transaction(factory) as session:
-            load_reference(session, read_reference())
+    with database_before(empty_url, "0014_data_change") as (before, engine, factory):
         History(factory, data_dir).submit("probation-cambs", [(WEEKS[1].isoformat(), CAMBRIDGE, "releases_total", 5)])
         change_table(engine, make=False)
         upgrade(empty_url)
@@ -439,5 +428,3 @@ def test_the_change_migration_starts_from_one_change_to_everything_and_its_downg
         engine.dispose()
         command.downgrade(alembic_config(empty_url), before)
         assert "data_change" not in sa.inspect(engine).get_table_names()
-    finally:
-        engine.dispose()
